@@ -1,0 +1,35 @@
+process BUILD_REGIONS {
+    tag "${meta.id}"
+    label 'process_low'
+
+    input:
+    tuple val(meta), path(dnase), path(h3k27ac), path(exons), path(tss), path(blacklist)  // meta.id = cell line; optional files as []
+    tuple path(genome), path(genome_fai)
+
+    output:
+    tuple val(meta), path("${meta.id}.regions.tsv")         , emit: regions
+    tuple val(meta), path("${meta.id}.regions_summary.tsv") , emit: summary
+    path "versions.yml"                                     , emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    def optional = [exons ? "--exons ${exons}" : '', tss ? "--tss ${tss}" : '', blacklist ? "--blacklist ${blacklist}" : ''].join(' ')
+    """
+    regvarbench build-regions \\
+        --cell-line ${meta.id} \\
+        --dnase ${dnase} \\
+        --h3k27ac ${h3k27ac} \\
+        --genome ${genome} \\
+        ${optional} \\
+        ${args} \\
+        --outdir .
+    regvarbench versions --process "${task.process}" > versions.yml
+    """
+
+    stub:
+    """
+    printf 'region_id\\tchrom\\tstart\\tend\\tlabel\\tcell_line\\n' > ${meta.id}.regions.tsv
+    printf 'cell_line\\tstep\\tcount\\n' > ${meta.id}.regions_summary.tsv
+    regvarbench versions --process "${task.process}" > versions.yml
+    """
+}

@@ -1,0 +1,35 @@
+process EVALUATE {
+    tag "${meta.id}"
+    label 'process_low'
+
+    input:
+    tuple val(meta), path(variants, stageAs: 'variants/*'), path(scores, stageAs: 'scores/*'), path(models, stageAs: 'models/*')
+    path(catalogue)   // models catalogue CSV, or []
+
+    output:
+    tuple val(meta), path("evaluation") , emit: evaluation
+    path "versions.yml"                 , emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    def catalogue_arg = catalogue ? "--catalogue ${catalogue}" : ''
+    """
+    shopt -s nullglob
+    training=(models/*/enhancer_detection.tsv)
+    regvarbench evaluate \\
+        --variants variants/*.variants.tsv \\
+        --scores scores/*.scores.tsv \\
+        \${training[@]:+--training "\${training[@]}"} \\
+        ${catalogue_arg} \\
+        ${args} \\
+        --outdir evaluation
+    regvarbench versions --process "${task.process}" > versions.yml
+    """
+
+    stub:
+    """
+    mkdir -p evaluation/tables
+    touch evaluation/tables/correlation_overall.tsv evaluation/evaluation.json
+    regvarbench versions --process "${task.process}" > versions.yml
+    """
+}

@@ -1,0 +1,27 @@
+process MAKE_WINDOWS {
+    tag "${meta.id}"
+    label 'process_single'
+
+    input:
+    tuple val(meta), path(variants)      // meta.id = dataset
+    tuple path(genome), path(genome_fai)
+
+    output:
+    tuple val(meta), path("${meta.id}.windows.*.tsv")       , emit: windows   // one file per chunk
+    tuple val(meta), path("${meta.id}.windows_summary.tsv") , emit: summary
+    path "versions.yml"                                     , emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    regvarbench make-windows --variants ${variants} --genome ${genome} ${args} --outdir .
+    regvarbench versions --process "${task.process}" > versions.yml
+    """
+
+    stub:
+    """
+    printf 'variant_id\\tdataset\\tcell_line\\tref_seq\\talt_seq\\tn_padded\\n' > ${meta.id}.windows.00000.tsv
+    printf 'dataset\\tn_variants\\tn_chunks\\tn_padded_windows\\n' > ${meta.id}.windows_summary.tsv
+    regvarbench versions --process "${task.process}" > versions.yml
+    """
+}

@@ -1,0 +1,38 @@
+process PREPARE_VARIANTS {
+    tag "${meta.id}"
+    label 'process_single'
+
+    input:
+    tuple val(meta), path(source)        // meta: [id: dataset, cell_line, format, genome_build]
+    tuple path(genome), path(genome_fai) // genome checks; [] to skip them
+
+    output:
+    tuple val(meta), path("${meta.id}.variants.tsv") , emit: variants
+    tuple val(meta), path("${meta.id}.skipped.tsv")  , emit: skipped
+    tuple val(meta), path("${meta.id}.summary.tsv")  , emit: summary
+    path "versions.yml"                              , emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    def genome_arg = genome ? "--genome ${genome}" : ''
+    """
+    regvarbench prepare-variants \\
+        --dataset ${meta.id} \\
+        --cell-line ${meta.cell_line} \\
+        --format ${meta.format} \\
+        --genome-build ${meta.genome_build} \\
+        --input ${source} \\
+        ${genome_arg} \\
+        ${args} \\
+        --outdir .
+    regvarbench versions --process "${task.process}" > versions.yml
+    """
+
+    stub:
+    """
+    printf 'variant_id\\tdataset\\tcell_line\\tchrom\\tpos\\tref\\talt\\teffect_log2\\tpvalue\\tsigned_log10p\\trow\\n' > ${meta.id}.variants.tsv
+    printf 'dataset\\trow\\treason\\tdetail\\n' > ${meta.id}.skipped.tsv
+    printf 'dataset\\trows_in\\trows_kept\\trows_skipped\\treason\\tcount\\n' > ${meta.id}.summary.tsv
+    regvarbench versions --process "${task.process}" > versions.yml
+    """
+}

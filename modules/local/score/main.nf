@@ -1,0 +1,24 @@
+process SCORE {
+    tag "${meta.id}"
+    label 'process_low'
+
+    input:
+    tuple val(meta), path(model), path(windows)  // meta: [id, model, dataset, cell_line, chunk]
+
+    output:
+    tuple val(meta), path("*.scores.tsv") , emit: scores
+    path "versions.yml"                   , emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    regvarbench score --model ${model} --windows ${windows} --threads ${task.cpus} ${args} --outdir .
+    regvarbench versions --process "${task.process}" > versions.yml
+    """
+
+    stub:
+    """
+    printf 'variant_id\\tdataset\\tmodel\\tref_output\\talt_output\\tscore\\n' > ${meta.model}.${meta.dataset}.${meta.chunk}.scores.tsv
+    regvarbench versions --process "${task.process}" > versions.yml
+    """
+}

@@ -1,0 +1,6 @@
+"""``python -m regvarbench``."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

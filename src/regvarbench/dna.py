@@ -1,0 +1,43 @@
+"""DNA sequence utilities: one-hot encoding, reverse complement, GC content."""
+
+from __future__ import annotations
+
+import numpy as np
+
+ALPHABET = "ACGT"
+_COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
+# Byte -> channel lookup; anything that is not A/C/G/T (N, IUPAC codes) encodes as all zeros.
+_LOOKUP = np.full(256, 4, dtype=np.int64)
+for _i, _b in enumerate(ALPHABET):
+    _LOOKUP[ord(_b)] = _i
+    _LOOKUP[ord(_b.lower())] = _i
+
+
+def reverse_complement(seq: str) -> str:
+    """Reverse complement of a DNA string (case kept, N stays N)."""
+    return seq.translate(_COMPLEMENT)[::-1]
+
+
+def gc_content(seq: str) -> float:
+    """Fraction of G/C among A/C/G/T bases (NaN for a sequence without any)."""
+    s = seq.upper()
+    acgt = sum(s.count(b) for b in ALPHABET)
+    return (s.count("G") + s.count("C")) / acgt if acgt else float("nan")
+
+
+def one_hot(seqs: list[str] | str, dtype=np.float32) -> np.ndarray:
+    """One-hot encode equal-length sequences.
+
+    Returns an array of shape (n, 4, length) in A, C, G, T channel order (the channels-first
+    layout of PyTorch Conv1d); non-ACGT bases are all-zero columns.
+    """
+    if isinstance(seqs, str):
+        seqs = [seqs]
+    if not seqs:
+        return np.zeros((0, 4, 0), dtype=dtype)
+    length = len(seqs[0])
+    if any(len(s) != length for s in seqs):
+        raise ValueError("one_hot needs sequences of equal length")
+    codes = _LOOKUP[np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)].reshape(len(seqs), length)
+    eye = np.concatenate([np.eye(4, dtype=dtype), np.zeros((1, 4), dtype=dtype)])
+    return np.ascontiguousarray(eye[codes].transpose(0, 2, 1))

@@ -1,0 +1,304 @@
+"""Subcommand ``evaluate``: gather variant tables, model scores and training outputs into the
+benchmark's metric tables (``DIR/tables/*.tsv`` and ``DIR/tables/evaluation.json``).
+
+Scores join variants on ``variant_id``. Every variant of a dataset that a model scored must have
+a score from that model; the ones without (or with a non-finite score) are listed in
+``unscored.tsv`` rather than silently dropped. Rows inside each group are ordered by
+(dataset, variant_id) before bootstrapping, so tables are byte-identical for the same inputs
+whatever order the files arrive in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from . import __version__, metrics
+from .io import InputError, open_text, read_tsv, require_columns, write_tsv
+
+log = logging.getLogger(__name__)
+
+VARIANT_COLUMNS = ["variant_id", "dataset", "cell_line", "effect_log2", "pvalue"]
+SCORE_COLUMNS = ["variant_id", "dataset", "model", "score"]
+TRAINING_COLUMNS = ["model", "cell_line", "split", "n", "auroc", "auprc", "f1"]
+CATALOGUE_COLUMNS = ["model", "family", "architecture_class"]
+LD_COLUMNS = ["block_id", "is_causal"]
+SCORED_COLUMNS = ["model", "variant_id", "dataset", "cell_line", "effect_log2", "pvalue", "score"]
+OVERALL = "all"
+LEVELS = {"dataset": "dataset", "cell_line": "cell_line", "overall": None}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--variants", nargs="+", required=True, metavar="TSV",
+                        help="variants tables from prepare-variants (one per dataset)")
+    parser.add_argument("--scores", nargs="+", required=True, metavar="TSV",
+                        help="scores tables from score (chunks of one model x dataset concatenate)")
+    parser.add_argument("--training", nargs="*", default=[], metavar="TSV",
+                        help="enhancer_detection.tsv files from train")
+    parser.add_argument("--catalogue", metavar="CSV",
+                        help="model catalogue with columns model, family, architecture_class")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                        help="bootstrap resamples for 95%% percentile intervals (0 = none; default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--outdir", required=True, help="output directory; tables go to OUTDIR/tables")
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.bootstrap < 0:
+        raise InputError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    tables = evaluate(args.variants, args.scores, args.training or [], args.catalogue,
+                      n_boot=args.bootstrap, seed=args.seed)
+    write_evaluation(tables, Path(args.outdir) / "tables")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_variants(paths) -> tuple[pd.DataFrame, list[str]]:
+    """Concatenate variants tables; returns (variants, names of LD-block datasets).
+
+    A table is an LD-block dataset when it carries block_id and is_causal columns.
+    """
+    frames, ld_datasets = [], []
+    for path in paths:
+        df = read_tsv(path, dtype={"variant_id": str, "dataset": str, "cell_line": str})
+        require_columns(df, VARIANT_COLUMNS, path)
+        df = _coerce_float(df, ["effect_log2", "pvalue"], path)
+        if all(c in df.columns for c in LD_COLUMNS):
+            try:
+                df = df.assign(is_causal=metrics.parse_bool(df["is_causal"].fillna("0")),
+                               block_id=df["block_id"].astype(str))
+            except ValueError as exc:
+                raise InputError(f"{path}: column 'is_causal': {exc}") from exc
+            ld_datasets.extend(sorted(df["dataset"].unique()))
+        frames.append(df)
+    variants = pd.concat(frames, ignore_index=True)
+    dup = variants["variant_id"][variants["variant_id"].duplicated()]
+    if len(dup):
+        raise InputError(f"variant_id not unique across --variants tables: {', '.join(dup.unique()[:5])}")
+    return variants.sort_values(["dataset", "variant_id"], ignore_index=True), sorted(set(ld_datasets))
+
+
+def read_scores(paths) -> pd.DataFrame:
+    """Concatenate score tables (chunks of one model x dataset simply stack)."""
+    frames = []
+    for path in paths:
+        df = read_tsv(path, dtype={"variant_id": str, "dataset": str, "model": str})
+        require_columns(df, SCORE_COLUMNS, path)
+        frames.append(_coerce_float(df, ["score"], path))
+    scores = pd.concat(frames, ignore_index=True)
+    dup = scores.duplicated(["model", "variant_id"])
+    if dup.any():
+        first = scores.loc[dup, ["model", "variant_id"]].head(5)
+        raise InputError("the same model scored a variant twice (overlapping --scores chunks?): "
+                         + ", ".join(f"{m}/{v}" for m, v in first.itertuples(index=False)))
+    return scores
+
+
+def read_training(paths) -> pd.DataFrame:
+    """Concatenate enhancer-detection tables from train (empty table if none)."""
+    frames = []
+    for path in paths:
+        df = read_tsv(path, dtype={"model": str, "cell_line": str, "split": str})
+        require_columns(df, TRAINING_COLUMNS, path)
+        frames.append(df[TRAINING_COLUMNS])
+    if not frames:
+        return pd.DataFrame(columns=TRAINING_COLUMNS)
+    return pd.concat(frames, ignore_index=True).sort_values(["model", "cell_line", "split"], ignore_index=True)
+
+
+def read_catalogue(path, models) -> pd.DataFrame:
+    """Family and architecture class per scored model; 'unknown' where the catalogue is silent."""
+    meta = pd.DataFrame({"model": sorted(models)})
+    if path is None:
+        return meta.assign(family="unknown", architecture_class="unknown")
+    with open_text(path) as fh:
+        cat = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    require_columns(cat, CATALOGUE_COLUMNS, path)
+    if cat["model"].duplicated().any():
+        raise InputError(f"{path}: model named twice: {', '.join(cat['model'][cat['model'].duplicated()])}")
+    meta = meta.merge(cat[CATALOGUE_COLUMNS], on="model", how="left")
+    return meta.fillna("unknown").replace("", "unknown")
+
+
+def _coerce_float(df: pd.DataFrame, columns, path) -> pd.DataFrame:
+    """Columns as floats; a non-numeric cell is an input error naming file, column and value."""
+    out = {}
+    for col in columns:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() & df[col].notna()
+        if bad.any():
+            raise InputError(f"{path}: column {col!r} is not numeric, e.g. {df[col][bad].iloc[0]!r}")
+        out[col] = values.astype(float)
+    return df.assign(**out)
+
+
+# ---------------------------------------------------------------- joining
+
+
+def join_scores(variants: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Attach variant annotations to scores and account for every variant.
+
+    Returns (scored, unscored, counts): scored has one row per (model, variant) in SCORED_COLUMNS
+    order plus LD columns; unscored lists (model, variant_id, reason) with reason 'no_score' for
+    variants of a dataset the model scored but not this variant, 'non_finite_score' for NaN/inf.
+    """
+    keep = [c for c in ["variant_id", "dataset", "cell_line", "effect_log2", "pvalue", *LD_COLUMNS]
+            if c in variants.columns]
+    joined = scores[["model", "variant_id", "dataset", "score"]].merge(
+        variants[keep], on="variant_id", how="left", suffixes=("_score", ""), indicator=True)
+    orphans = joined["_merge"] == "left_only"
+    if orphans.any():
+        log.warning("%d scores name a variant_id absent from the variants tables (e.g. %s); ignored",
+                    orphans.sum(), joined.loc[orphans, "variant_id"].iloc[0])
+    joined = joined[~orphans].drop(columns="_merge")
+    clash = joined["dataset_score"] != joined["dataset"]
+    if clash.any():
+        row = joined[clash].iloc[0]
+        raise InputError(f"scores say variant {row['variant_id']} is in dataset {row['dataset_score']!r}, "
+                         f"the variants tables say {row['dataset']!r}")
+    scored = joined.drop(columns="dataset_score").sort_values(["model", "dataset", "variant_id"], ignore_index=True)
+    scored = scored[SCORED_COLUMNS + [c for c in LD_COLUMNS if c in scored.columns]]
+
+    unscored, pairs = [], []
+    by_dataset = dict(tuple(variants.groupby("dataset", sort=True)["variant_id"]))
+    for (model, dataset), got in scored.groupby(["model", "dataset"], sort=True):
+        missing = sorted(set(by_dataset[dataset]) - set(got["variant_id"]))
+        non_finite = got.loc[~np.isfinite(got["score"]), "variant_id"].tolist()
+        unscored += [(model, v, "no_score") for v in missing] + [(model, v, "non_finite_score") for v in non_finite]
+        pairs.append({"model": model, "dataset": dataset, "variants": int(len(by_dataset[dataset])),
+                      "scored": int(len(got)), "no_score": len(missing), "non_finite_score": len(non_finite)})
+        if missing:
+            log.warning("%s: %d of %d variants of %s have no score", model, len(missing),
+                        len(by_dataset[dataset]), dataset)
+    counts = {"variants_total": int(len(variants)),
+              "variants_per_dataset": {d: int(len(v)) for d, v in by_dataset.items()},
+              "scores_without_variant": int(orphans.sum()),
+              "per_model_dataset": pairs}
+    unscored_df = pd.DataFrame(unscored, columns=["model", "variant_id", "reason"])
+    return scored, unscored_df, counts
+
+
+# ---------------------------------------------------------------- tables
+
+
+def table_correlations(scored: pd.DataFrame, level: str, n_boot: int, seed: int) -> pd.DataFrame:
+    """Correlation of score with effect per model and group at one level (dataset, cell_line, overall)."""
+    key = LEVELS[level]
+    rows = []
+    groups = scored.groupby(["model", key] if key else ["model"], sort=True)
+    for name, g in tqdm(groups, desc=f"correlations by {level}", disable=None, leave=False):
+        model, group = (name[0], name[1]) if key else (name[0], OVERALL)
+        stats = metrics.correlate(g["score"].to_numpy(), g["effect_log2"].to_numpy(), n_boot=n_boot, seed=seed)
+        rows.append({"model": model, "group": group, **stats})
+    return pd.DataFrame(rows, columns=["model", "group", *metrics.CORRELATION_COLUMNS])
+
+
+def table_direction(scored: pd.DataFrame) -> pd.DataFrame:
+    """Up/down agreement per model and dataset."""
+    rows = [{"model": m, "group": d, **metrics.direction_metrics(g["score"], g["effect_log2"])}
+            for (m, d), g in scored.groupby(["model", "dataset"], sort=True)]
+    return pd.DataFrame(rows, columns=["model", "group", "n_up", "n_down", "frac_up_predicted_up",
+                                       "frac_down_predicted_down", "balanced_accuracy", "sign_auroc",
+                                       "sign_auprc", "sign_f1"])
+
+
+def table_significance(scored: pd.DataFrame) -> pd.DataFrame:
+    """Agreement at rising certainty, per dataset, per cell line and overall (column ``level``)."""
+    rows = []
+    for level, key in LEVELS.items():
+        for name, g in scored.groupby(["model", key] if key else ["model"], sort=True):
+            if not np.isfinite(g["pvalue"]).any():
+                continue
+            model, group = (name[0], name[1]) if key else (name[0], OVERALL)
+            for r in metrics.significance_rows(g["score"], g["effect_log2"], g["pvalue"]):
+                rows.append({"model": model, "group": group, **r, "level": level})
+    return pd.DataFrame(rows, columns=["model", "group", "pvalue_max", "n", "pearson_r", "spearman_r",
+                                       "frac_up_predicted_up", "frac_down_predicted_down", "level"])
+
+
+def table_ld_topk(scored: pd.DataFrame, ld_datasets) -> pd.DataFrame:
+    """Causal-SNP top-k retrieval per model, LD dataset and ranking."""
+    cols = ["model", "group", "ranking", "n_blocks", *(f"top{k}" for k in metrics.TOPK),
+            *(f"random_top{k}" for k in metrics.TOPK)]
+    ld = scored[scored["dataset"].isin(ld_datasets)]
+    rows = []
+    for (m, d), g in ld.groupby(["model", "dataset"], sort=True):
+        for ranking in metrics.LD_RANKINGS:
+            rows.append({"model": m, "group": d, "ranking": ranking,
+                         **metrics.ld_topk(g["block_id"], g["is_causal"].astype(bool), g["score"], ranking)})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def evaluate(variant_paths, score_paths, training_paths=(), catalogue=None,
+             n_boot: int = 1000, seed: int = 0) -> dict:
+    """All evaluation tables as a dict of name -> DataFrame, plus 'evaluation' -> dict for JSON."""
+    variants, ld_datasets = read_variants(variant_paths)
+    scores = read_scores(score_paths)
+    scored, unscored, counts = join_scores(variants, scores)
+    models = read_catalogue(catalogue, scored["model"].unique())
+    # datasets with no measured effect at all (LD blocks) stay out of every correlation table
+    effect_datasets = sorted(variants.loc[np.isfinite(variants["effect_log2"]), "dataset"].unique())
+    with_effect = scored[scored["dataset"].isin(effect_datasets)]
+    tables = {}
+    for level in LEVELS:
+        corr = table_correlations(with_effect, level, n_boot, seed)
+        tables[f"correlation_by_{level}" if level != "overall" else "correlation_overall"] = \
+            corr.merge(models, on="model", how="left")
+    tables["direction"] = table_direction(with_effect)
+    tables["significance_bins"] = table_significance(with_effect)
+    tables["ld_topk"] = table_ld_topk(scored, ld_datasets)
+    tables["enhancer_detection"] = read_training(training_paths)
+    tables["unscored"] = unscored
+    tables["scored_variants"] = scored[SCORED_COLUMNS]
+    tables["models"] = models
+    tables["evaluation"] = {
+        "regvarbench_version": __version__,
+        "seed": seed,
+        "bootstrap": n_boot,
+        "ci": "95% percentile bootstrap over paired resamples",
+        "inputs": {"variants": _describe_files(variant_paths), "scores": _describe_files(score_paths),
+                   "training": _describe_files(training_paths),
+                   "catalogue": _describe_files([catalogue] if catalogue else [])},
+        "datasets": {"with_effect": effect_datasets, "ld_blocks": ld_datasets},
+        "models": sorted(models["model"]),
+        "counts": counts,
+        "definitions": {
+            "direction": "up = effect_log2 > 0, down < 0 (0 left out); predicted up = score > 0, down = score < 0",
+            "significance_bins": "variants with pvalue <= pvalue_max",
+            "ld_topk": "neg_score ranks the most negative score first, abs_score the largest |score|; "
+                       "ties rank the causal SNP after its tied partners; random_topk = mean of min(k, m)/m",
+            "pooling": "cell_line groups pool the model's scored datasets of that cell line; overall pools all",
+        },
+    }
+    return tables
+
+
+def write_evaluation(tables: dict, outdir: Path) -> None:
+    """Write every table as TSV and the run record as evaluation.json under outdir."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    for name, value in tables.items():
+        if name == "evaluation":
+            (outdir / "evaluation.json").write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
+        else:
+            write_tsv(value, outdir / f"{name}.tsv")
+    log.info("wrote %d tables to %s", len(tables), outdir)
+
+
+def _describe_files(paths) -> list[dict]:
+    """File name and sha256 of each input, sorted by name (work-directory paths are not stable)."""
+    out = []
+    for p in paths:
+        digest = hashlib.sha256()
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        out.append({"name": Path(p).name, "sha256": digest.hexdigest()})
+    return sorted(out, key=lambda d: (d["name"], d["sha256"]))

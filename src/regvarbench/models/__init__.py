@@ -1,0 +1,61 @@
+"""Model adapters: one interface through which every model family scores sequences.
+
+An adapter has ``.name`` (the model column of score tables), ``.spec`` (the dict saved as
+``spec.json``) and ``.predict(seqs) -> np.ndarray`` of enhancer probabilities in [0, 1], shape
+(n,), float64. ``load_model`` picks the family module from ``spec["family"]``, so adding a family
+(Hugging Face, precomputed, ...) means adding one module with ``load_adapter(spec, weights,
+device)`` and one line in ``FAMILIES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..io import InputError
+
+# family -> module defining load_adapter(spec, weights, device)
+FAMILIES = {"cnn": "regvarbench.models.cnn"}
+
+
+class Adapter(Protocol):
+    name: str
+    spec: dict[str, Any]
+
+    def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray: ...
+
+
+def read_spec(path: str | os.PathLike) -> tuple[dict[str, Any], Path]:
+    """The spec dict and weights path (model.pt beside spec.json; the family decides if it must exist)."""
+    path = Path(path)
+    spec_path = path / "spec.json" if path.is_dir() else path
+    if not spec_path.exists():
+        raise InputError(f"model spec not found: {spec_path} (expected a model directory with spec.json)")
+    try:
+        spec = json.loads(spec_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{spec_path}: not valid JSON: {exc}") from exc
+    return spec, spec_path.parent / "model.pt"
+
+
+def load_model(path_or_spec: str | os.PathLike | dict[str, Any], device: str = "cpu") -> Adapter:
+    """Adapter for a trained model directory, a spec.json path, or a spec dict.
+
+    A spec dict may name its weights file under ``"weights"``; without one the network gets
+    fresh weights seeded from ``spec["seed"]`` (an untrained baseline, or for tests).
+    """
+    if isinstance(path_or_spec, dict):
+        spec = dict(path_or_spec)
+        weights = spec.pop("weights", None)
+    else:
+        spec, weights = read_spec(path_or_spec)
+    family = spec.get("family", "cnn")
+    if family not in FAMILIES:
+        raise InputError(f"unknown model family {family!r}; known: {', '.join(sorted(FAMILIES))}")
+    module = importlib.import_module(FAMILIES[family])
+    return module.load_adapter(spec, weights, device=device)

@@ -1,0 +1,122 @@
+"""Score variant windows with a model (``regvarbench score``).
+
+For each window file ``<dataset>.windows.<k>.tsv`` the model predicts the enhancer probability of
+the reference and the alternative sequence; the variant score is their log2 ratio. Each distinct
+sequence is predicted once per file (saturation mutagenesis shares one reference window among
+many variants), and outputs do not depend on batch composition, so the same windows give
+byte-identical tables however they are chunked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .io import InputError, read_tsv, require_columns, write_tsv
+from .models import Adapter, load_model
+
+log = logging.getLogger(__name__)
+
+WINDOW_COLUMNS = ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded"]
+SCORE_COLUMNS = ["variant_id", "dataset", "model", "ref_output", "alt_output", "score"]
+EPS = 1e-6
+_WINDOWS_NAME = re.compile(r"^(?P<dataset>.+)\.windows\.(?P<chunk>[^.]+)\.tsv(?:\.gz)?$")
+
+
+def variant_score(ref: np.ndarray | float, alt: np.ndarray | float) -> np.ndarray:
+    """log2((alt + eps) / (ref + eps)) with eps = 1e-6, in float64.
+
+    Epsilon policy: model outputs are probabilities in [0, 1]; a fixed eps = 1e-6 is added to
+    both before the ratio so an output of exactly 0 gives a finite score instead of ±inf or NaN.
+    It changes a score noticeably only when an output is below ~1e-4, i.e. when the model calls
+    both alleles non-enhancers, where the ratio carries no information anyway. The same eps is
+    used for every model so scores stay comparable.
+    """
+    ref = np.asarray(ref, dtype=np.float64)
+    alt = np.asarray(alt, dtype=np.float64)
+    return np.log2((alt + EPS) / (ref + EPS))
+
+
+def parse_windows_name(path: str | Path) -> tuple[str, str]:
+    """(dataset, chunk) from a file named ``<dataset>.windows.<k>.tsv``."""
+    match = _WINDOWS_NAME.match(Path(path).name)
+    if not match:
+        raise InputError(f"{path}: windows file name must look like <dataset>.windows.<k>.tsv")
+    return match["dataset"], match["chunk"]
+
+
+def read_windows(path: str | Path) -> pd.DataFrame:
+    """A windows table, checked for its columns and for non-empty sequences of equal length."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"windows file not found: {path}")
+    df = read_tsv(path, dtype={"variant_id": str, "dataset": str, "cell_line": str,
+                               "ref_seq": str, "alt_seq": str})
+    require_columns(df, WINDOW_COLUMNS, path)
+    for col in ("ref_seq", "alt_seq"):
+        empty = df[col].isna()
+        if empty.any():
+            raise InputError(f"{path}: empty {col!r} for variant(s) {', '.join(df.loc[empty, 'variant_id'][:5])}")
+    unequal = df["ref_seq"].str.len() != df["alt_seq"].str.len()
+    if unequal.any():
+        raise InputError(f"{path}: 'ref_seq' and 'alt_seq' differ in length for variant(s) "
+                         f"{', '.join(df.loc[unequal, 'variant_id'][:5])}")
+    return df
+
+
+def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256) -> pd.DataFrame:
+    """Score table for a windows table: each distinct sequence predicted once."""
+    seqs = pd.concat([windows["ref_seq"], windows["alt_seq"]], ignore_index=True).str.upper()
+    codes, distinct = pd.factorize(seqs, sort=False)
+    started = time.perf_counter()
+    outputs = adapter.predict(list(distinct), batch_size=batch_size) if len(distinct) else np.zeros(0)
+    elapsed = time.perf_counter() - started
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.shape != (len(distinct),):
+        raise RuntimeError(f"model {adapter.name} returned shape {outputs.shape} for {len(distinct)} sequences")
+    n = len(windows)
+    ref, alt = outputs[codes[:n]], outputs[codes[n:]]
+    log.info("%s: %d windows, %d distinct sequences, %.1f sequences/s", adapter.name, n, len(distinct),
+             len(distinct) / elapsed if elapsed > 0 else float("nan"))
+    return pd.DataFrame({"variant_id": windows["variant_id"].to_numpy(), "dataset": windows["dataset"].to_numpy(),
+                         "model": adapter.name, "ref_output": ref, "alt_output": alt,
+                         "score": variant_score(ref, alt)}, columns=SCORE_COLUMNS)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="trained model directory (with spec.json)")
+    parser.add_argument("--windows", required=True, nargs="+", help="<dataset>.windows.<k>.tsv file(s)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--outdir", required=True)
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.batch_size < 1:
+        raise InputError("--batch-size must be at least 1")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InputError("--threads must be at least 1")
+        import torch
+        torch.set_num_threads(args.threads)
+    names = [parse_windows_name(p) for p in args.windows]  # fail on a bad name before loading the model
+    adapter = load_model(args.model)
+    model_cell = adapter.spec.get("cell_line")
+    for path, (dataset, chunk) in zip(args.windows, names):
+        windows = read_windows(path)
+        other = sorted(set(windows["cell_line"].astype(str)) - {str(model_cell)}) if model_cell else []
+        if other:
+            log.warning("%s: windows of cell line(s) %s scored with %s, trained on %s", path,
+                        ", ".join(other), adapter.name, model_cell)
+        padded = int((pd.to_numeric(windows["n_padded"], errors="coerce").fillna(0) > 0).sum())
+        if padded:
+            log.info("%s: %d window(s) N-padded at a contig end", path, padded)
+        scores = score_windows(adapter, windows, args.batch_size)
+        out = write_tsv(scores, Path(args.outdir) / f"{adapter.name}.{dataset}.{chunk}.scores.tsv")
+        log.info("wrote %s (%d variants)", out, len(scores))

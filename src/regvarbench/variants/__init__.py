@@ -1,0 +1,148 @@
+"""Variant datasets: one parser module per source format, shared parsing helpers.
+
+Every parser exposes ``parse(path, cell_line=None) -> pandas.DataFrame`` with the columns of
+``PARSED_COLUMNS`` (plus format-specific extras). Rows a parser cannot read are kept, with
+``skip_reason`` / ``skip_detail`` filled, so that ``prepare-variants`` can account for every row.
+``row`` is the 0-based data row of the source (header excluded, blank lines not counted, as
+pandas counts them), which is how external predictions refer back to a source row.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import os
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+
+from ..io import InputError, open_text
+
+# format name -> parser module (imported on demand)
+FORMATS = {
+    "sure_raqtl": "regvarbench.variants.sure_raqtl",
+    "kircher2019_satmut": "regvarbench.variants.kircher2019_satmut",
+    "standard": "regvarbench.variants.standard",
+    "ld_blocks": "regvarbench.variants.ld_blocks",
+}
+
+PARSED_COLUMNS = ["chrom", "pos", "ref", "alt", "effect_log2", "pvalue", "row", "skip_reason", "skip_detail", "flag"]
+MALFORMED = "malformed_row"
+NONFINITE_EFFECT = "nonfinite_effect"
+_MISSING = {"", "na", "nan", "null", "none", "."}
+
+
+def get_parser(fmt: str) -> ModuleType:
+    """The parser module of a format name; InputError listing the known formats otherwise."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown variant format {fmt!r}; known formats: {', '.join(sorted(FORMATS))}")
+    return importlib.import_module(FORMATS[fmt])
+
+
+def read_delimited(path: str | os.PathLike, sep: str | None = None) -> pd.DataFrame:
+    """Read a delimited source file as strings, never dropping a data row.
+
+    ``sep=None`` picks tab when the header has one, comma otherwise. Empty trailing header cells
+    (spreadsheet exports) are dropped with their (empty) fields. A row whose field count does not
+    fit the header gets a ``_malformed`` text; all other rows have ``_malformed == ""``.
+    """
+    with open_text(path) as fh:
+        lines = (line for line in fh if line.strip())  # pandas' skip_blank_lines: rows stay comparable
+        header_line = next(lines, None)
+        if header_line is None:
+            raise InputError(f"{path}: empty file (no header line)")
+        if sep is None:
+            sep = "\t" if "\t" in header_line else ","
+        quoting = csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL
+        reader = csv.reader(_chain([header_line], lines), delimiter=sep, quoting=quoting)
+        header = [h.strip() for h in next(reader)]
+        while header and header[-1] == "":
+            header.pop()
+        if len(set(header)) != len(header) or "" in header:
+            raise InputError(f"{path}: header has empty or duplicated column names: {header}")
+        n = len(header)
+        records, malformed = [], []
+        for fields in reader:
+            problem = ""
+            if len(fields) > n and any(f.strip() for f in fields[n:]):
+                problem = f"{len(fields)} fields, header has {n}"
+            elif len(fields) < n:
+                problem = f"{len(fields)} fields, header has {n}"
+            fields = (fields + [""] * n)[:n]
+            records.append([f.strip() for f in fields])
+            malformed.append(problem)
+    frame = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header, dtype=object)
+    frame["_malformed"] = malformed
+    return frame
+
+
+def _chain(first, rest):
+    yield from first
+    yield from rest
+
+
+def parse_float(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Floats from text; missing markers (empty, NA, NaN) give NaN, unreadable text sets ``bad``."""
+    out = np.full(len(values), np.nan)
+    bad = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        v = str(v).strip()
+        if v.lower() in _MISSING:
+            continue
+        try:
+            out[i] = float(v)
+        except ValueError:
+            bad[i] = True
+    return out, bad
+
+
+def parse_position(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Integer positions from text (``12.0`` accepted); anything else is ``bad`` and <NA>."""
+    floats, bad = parse_float(values)
+    bad = bad | ~np.isfinite(floats) | (np.mod(np.nan_to_num(floats), 1) != 0)
+    pos = pd.array([None if b else int(f) for f, b in zip(floats, bad)], dtype="Int64")
+    return pd.Series(pos, index=values.index), bad
+
+
+def assemble(raw: pd.DataFrame, path, *, chrom: pd.Series, pos_text: pd.Series, ref: pd.Series, alt: pd.Series,
+             effect: np.ndarray | None, pvalue_text: pd.Series | None, extra_bad: dict | None = None) -> pd.DataFrame:
+    """Build the standard parsed frame, marking unreadable fields as ``malformed_row``.
+
+    ``effect`` is already numeric (NaN allowed); ``extra_bad`` maps a field name to a boolean mask
+    of rows where the parser found that field unreadable.
+    """
+    n = len(raw)
+    pos, bad_pos = parse_position(pos_text)
+    if pvalue_text is None:
+        pvalue, bad_p = np.full(n, np.nan), np.zeros(n, dtype=bool)
+    else:
+        pvalue, bad_p = parse_float(pvalue_text)
+        bad_p = bad_p | (pvalue < 0) | (pvalue > 1)
+    effect = np.full(n, np.nan) if effect is None else np.asarray(effect, dtype=float)
+    problems: dict[str, np.ndarray] = {
+        "chrom": (chrom.astype(str).str.strip() == "").to_numpy(),
+        "pos": bad_pos,
+        "ref": (ref.astype(str).str.strip() == "").to_numpy(),
+        "alt": (alt.astype(str).str.strip() == "").to_numpy(),
+        "pvalue": bad_p,
+        **(extra_bad or {}),
+    }
+    detail = []
+    for i in range(n):
+        parts = [raw["_malformed"].iat[i]] if raw["_malformed"].iat[i] else []
+        parts += [f"unreadable {name}" for name, mask in problems.items() if mask[i]]
+        detail.append("; ".join(parts))
+    detail = pd.Series(detail, index=raw.index, dtype=object)
+    return pd.DataFrame({
+        "chrom": chrom.astype(str).str.strip().to_numpy(),
+        "pos": pos.array,
+        "ref": ref.astype(str).str.strip().str.upper().to_numpy(),
+        "alt": alt.astype(str).str.strip().str.upper().to_numpy(),
+        "effect_log2": effect,
+        "pvalue": pvalue,
+        "row": np.arange(n, dtype=np.int64),
+        "skip_reason": np.where(detail != "", MALFORMED, ""),
+        "skip_detail": detail.to_numpy(),
+        "flag": np.full(n, "", dtype=object),  # set by parsers that compute effects
+    })

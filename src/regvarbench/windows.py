@@ -1,0 +1,121 @@
+"""make-windows: reference and alternative sequence windows centred on each variant.
+
+Convention: a window of ``length`` bases holds the variant at 0-based index ``length // 2``
+(for an even length, the right one of the two central bases), i.e. it spans the genome's
+0-based half-open interval [pos - 1 - length // 2, pos - 1 - length // 2 + length). Bases beyond
+a contig end are padded with N and counted in ``n_padded``. The alternative window differs from
+the reference window at that one index only. Windows are written in chunks of ``--chunk-size``
+variants (``<dataset>.windows.00000.tsv``, ...) so scoring can fan out over them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from .genome import Genome
+from .io import InputError, read_tsv, require_columns, write_tsv
+
+log = logging.getLogger(__name__)
+
+WINDOW_COLUMNS = ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded"]
+_NEEDED = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt"]
+_TEXT = {c: str for c in ["variant_id", "dataset", "cell_line", "chrom", "ref", "alt"]}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--variants", required=True, help="<dataset>.variants.tsv from prepare-variants")
+    parser.add_argument("--genome", required=True, help="reference FASTA (same build as the variants)")
+    parser.add_argument("--length", type=int, default=1000, help="window length in bases (default 1000)")
+    parser.add_argument("--chunk-size", type=int, default=1000, help="variants per output chunk (default 1000)")
+    parser.add_argument("--outdir", required=True, help="output folder")
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.length < 1:
+        raise InputError(f"--length must be >= 1, got {args.length}")
+    if args.chunk_size < 1:
+        raise InputError(f"--chunk-size must be >= 1, got {args.chunk_size}")
+    variants = read_variants(args.variants)
+    outdir = Path(args.outdir)
+    with Genome(args.genome) as genome:
+        datasets = list(dict.fromkeys(variants["dataset"])) or [dataset_from_filename(args.variants)]
+        for dataset in datasets:
+            windows = build_windows(variants[variants["dataset"] == dataset], genome, args.length, args.variants)
+            n_chunks = write_chunks(windows, dataset, outdir, args.chunk_size)
+            summary = pd.DataFrame([{"dataset": dataset, "n_variants": len(windows), "n_chunks": n_chunks,
+                                     "n_padded_windows": int((windows["n_padded"] > 0).sum()),
+                                     "length": args.length}])
+            write_tsv(summary, outdir / f"{dataset}.windows_summary.tsv")
+            log.info("%s: %d windows of %d bp in %d chunk(s)", dataset, len(windows), args.length, n_chunks)
+
+
+def read_variants(path: str | Path) -> pd.DataFrame:
+    """The variants table, with the columns windows need and integer positions."""
+    if not Path(path).is_file():
+        raise InputError(f"variants table not found: {path}")
+    variants = read_tsv(path, dtype=_TEXT)
+    require_columns(variants, _NEEDED, path)
+    if variants[_NEEDED].isna().any().any():
+        bad = variants[variants[_NEEDED].isna().any(axis=1)].index[0]
+        raise InputError(f"{path}: empty value in data row {bad} (columns {', '.join(_NEEDED)} must be filled)")
+    try:
+        pos = variants["pos"].astype("int64")
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{path}: column 'pos' must hold integers ({exc})") from exc
+    return variants.assign(pos=pos)
+
+
+def dataset_from_filename(path: str | Path) -> str:
+    """Dataset name of an empty table, from its ``<dataset>.variants.tsv`` file name."""
+    return re.sub(r"\.variants\.tsv(\.gz)?$", "", Path(path).name)
+
+
+def build_windows(variants: pd.DataFrame, genome: Genome, length: int, source: str | Path = "variants") -> pd.DataFrame:
+    """One reference and one alternative window per variant, in input order.
+
+    Raises InputError when a variant's contig is missing or its ref differs from the genome:
+    prepare-variants skips such rows, so meeting one here means table and genome do not belong
+    together.
+    """
+    half = length // 2
+    rows = []
+    for vid, dataset, cell, chrom, pos, ref, alt in tqdm(
+            zip(*(variants[c] for c in _NEEDED)), total=len(variants), desc="windows", disable=None, leave=False):
+        name = genome.resolve(chrom)
+        if name is None:
+            raise InputError(f"{source}: variant {vid}: contig {chrom!r} not in genome {genome.path}")
+        size = genome.sizes[name]
+        if not 1 <= pos <= size:
+            raise InputError(f"{source}: variant {vid}: position {pos} outside {name} (length {size})")
+        start = pos - 1 - half
+        seq = genome.fetch(name, start, start + length)
+        ref, alt = str(ref).upper(), str(alt).upper()
+        if seq[half] != ref or len(alt) != 1:
+            raise InputError(f"{source}: variant {vid}: genome {genome.path.name} has {seq[half]} at {name}:{pos}, "
+                             f"table says ref {ref} alt {alt}; run prepare-variants with this genome")
+        n_padded = max(0, -start) + max(0, start + length - size)
+        rows.append((vid, dataset, cell, seq, seq[:half] + alt + seq[half + 1:], n_padded))
+    return pd.DataFrame(rows, columns=WINDOW_COLUMNS).astype({"n_padded": "int64"})
+
+
+def write_chunks(windows: pd.DataFrame, dataset: str, outdir: Path, chunk_size: int) -> int:
+    """Write ``<dataset>.windows.<k>.tsv`` chunks (k = 00000, ...); returns how many.
+
+    Chunks left by an earlier run of the same dataset are removed first, so the folder always
+    matches this run. An empty dataset still gets one header-only chunk, so downstream steps see it.
+    """
+    outdir.mkdir(parents=True, exist_ok=True)
+    stale = re.compile(re.escape(dataset) + r"\.windows\.\d{5,}\.tsv$")
+    for old in outdir.iterdir():
+        if stale.fullmatch(old.name):
+            old.unlink()
+    starts = range(0, len(windows), chunk_size) if len(windows) else [0]
+    for k, s in enumerate(starts):
+        write_tsv(windows.iloc[s:s + chunk_size], outdir / f"{dataset}.windows.{k:05d}.tsv")
+    return len(starts)

@@ -1,0 +1,53 @@
+/*
+ * Input channels: from the user's samplesheets (--input, --regions, --genome) or, when none is
+ * given, from the synthetic benchmark written by SIMULATE.
+ */
+include { SIMULATE } from '../../../modules/local/simulate'
+
+workflow PREPARE_INPUTS {
+    main:
+    if (params.input || params.regions) {
+        def fasta = file(params.genome, checkIfExists: true)
+        def fai = file("${params.genome}.fai")
+        ch_genome   = channel.value([fasta, fai.exists() ? fai : []])
+        ch_regions  = channel.fromList(readSamplesheet(file(params.regions)).collect { row -> regionsEntry(row, file(params.regions).parent) })
+        ch_datasets = channel.fromList(readSamplesheet(file(params.input)).collect { row -> datasetEntry(row, file(params.input).parent) })
+        ch_versions = channel.empty()
+    }
+    else {
+        SIMULATE([id: "seed${params.simulate_seed}"])
+        ch_genome   = SIMULATE.out.genome.map { _meta, fasta, fai -> [fasta, fai] }
+        ch_regions  = SIMULATE.out.benchmark.flatMap { _meta, dir -> readSamplesheet(dir.resolve('regions.csv')).collect { row -> regionsEntry(row, dir) } }
+        ch_datasets = SIMULATE.out.benchmark.flatMap { _meta, dir -> readSamplesheet(dir.resolve('datasets.csv')).collect { row -> datasetEntry(row, dir) } }
+        ch_versions = SIMULATE.out.versions
+    }
+
+    emit:
+    genome   = ch_genome    // value: [fasta, fai or []]
+    regions  = ch_regions   // [meta(id: cell line), dnase, h3k27ac, exons, tss, blacklist]
+    datasets = ch_datasets  // [meta(id: dataset, cell_line, format, genome_build), source file]
+    versions = ch_versions
+}
+
+// Rows of a CSV samplesheet as maps (header line required).
+def readSamplesheet(sheet) {
+    return sheet.splitCsv(header: true, strip: true)
+}
+
+// A path from a samplesheet: URLs and absolute paths as they are, others relative to the sheet.
+def resolveEntry(String value, base) {
+    if (!value) {
+        return []
+    }
+    return (value ==~ /^[a-z0-9]+:\/\/.*/ || value.startsWith('/')) ? file(value) : file(base.resolve(value).toString())
+}
+
+def regionsEntry(Map row, base) {
+    def meta = [id: row.cell_line]
+    return [meta] + ['dnase', 'h3k27ac', 'exons', 'tss', 'blacklist'].collect { key -> resolveEntry(row[key] ?: '', base) }
+}
+
+def datasetEntry(Map row, base) {
+    def meta = [id: row.dataset, cell_line: row.cell_line, format: row.format, genome_build: row.genome_build ?: 'unknown']
+    return [meta, resolveEntry(row.path, base)]
+}

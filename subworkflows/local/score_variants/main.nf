@@ -1,0 +1,34 @@
+/*
+ * Scatter: every window chunk of a dataset x every model trained for the dataset's cell line.
+ */
+include { MAKE_WINDOWS } from '../../../modules/local/make_windows'
+include { SCORE        } from '../../../modules/local/score'
+
+workflow SCORE_VARIANTS {
+    take:
+    ch_variants  // [meta(id: dataset, cell_line, ...), variants.tsv]
+    ch_models    // [meta(model, cell_line), model dir]
+    ch_genome    // value: [fasta, fai]
+
+    main:
+    MAKE_WINDOWS(ch_variants, ch_genome)
+
+    ch_chunks = MAKE_WINDOWS.out.windows
+        .flatMap { meta, files ->
+            (files instanceof List ? files : [files]).collect { f ->
+                def chunk = (f.name =~ /\.windows\.(\d+)\.tsv$/)[0][1]
+                [meta.cell_line, meta + [chunk: chunk], f]
+            }
+        }
+    ch_jobs = ch_chunks
+        .combine(ch_models.map { meta, dir -> [meta.cell_line, meta, dir] }, by: 0)
+        .map { _cell_line, wmeta, windows, mmeta, dir ->
+            [[id: "${mmeta.model}.${wmeta.id}.${wmeta.chunk}", model: mmeta.model, dataset: wmeta.id,
+              cell_line: wmeta.cell_line, chunk: wmeta.chunk], dir, windows]
+        }
+    SCORE(ch_jobs)
+
+    emit:
+    scores   = SCORE.out.scores   // [meta, scores.tsv] per chunk
+    versions = MAKE_WINDOWS.out.versions.mix(SCORE.out.versions)
+}

@@ -1,0 +1,25 @@
+/*
+ * Enhancer training sets, per cell line in parallel: regions -> sequences -> split.
+ */
+include { BUILD_REGIONS     } from '../../../modules/local/build_regions'
+include { EXTRACT_SEQUENCES } from '../../../modules/local/extract_sequences'
+include { SPLIT             } from '../../../modules/local/split'
+
+workflow TRAINING_SET {
+    take:
+    ch_regions  // [meta(id: cell line), dnase, h3k27ac, exons, tss, blacklist]
+    ch_genome   // value: [fasta, fai]
+
+    main:
+    BUILD_REGIONS(ch_regions, ch_genome)
+    EXTRACT_SEQUENCES(BUILD_REGIONS.out.regions, ch_genome)
+    SPLIT(EXTRACT_SEQUENCES.out.sequences)
+
+    ch_versions = BUILD_REGIONS.out.versions
+        .mix(EXTRACT_SEQUENCES.out.versions, SPLIT.out.versions)
+
+    emit:
+    split    = SPLIT.out.split                // [meta, split.tsv]
+    summary  = BUILD_REGIONS.out.summary      // [meta, regions_summary.tsv]
+    versions = ch_versions
+}

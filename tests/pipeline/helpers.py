@@ -1,0 +1,28 @@
+"""Running the pipeline from tests."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_nextflow(nextflow: str, workdir: Path, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
+    """``nextflow run <checkout> ARGS`` inside workdir (its own .nextflow cache and work/)."""
+    env = dict(os.environ)
+    env["PATH"] = f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}"
+    env.setdefault("NXF_ANSI_LOG", "false")
+    workdir.mkdir(parents=True, exist_ok=True)
+    return subprocess.run([nextflow, "run", str(ROOT), "-ansi-log", "false", *args], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def read_trace(outdir: Path) -> list[dict]:
+    """Rows of the newest execution trace in <outdir>/pipeline_info."""
+    traces = sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"))
+    assert traces, f"no execution trace in {outdir}/pipeline_info"
+    with open(traces[-1]) as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))

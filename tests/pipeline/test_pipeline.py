@@ -1,0 +1,124 @@
+"""The pipeline end to end on the synthetic benchmark: real Nextflow running real tasks."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from .helpers import ROOT, read_trace, run_nextflow
+
+pytestmark = pytest.mark.pipeline
+
+PROCESSES = {"SIMULATE", "BUILD_REGIONS", "EXTRACT_SEQUENCES", "SPLIT", "TRAIN", "PREPARE_VARIANTS",
+             "MAKE_WINDOWS", "SCORE", "EVALUATE", "REPORT"}
+
+
+@pytest.fixture(scope="module")
+def test_run(nextflow, tmp_path_factory):
+    """One full `-profile test` run, shared by the checks below."""
+    workdir = tmp_path_factory.mktemp("nf_test_profile")
+    outdir = workdir / "results"
+    proc = run_nextflow(nextflow, workdir, "-profile", "test", "--outdir", str(outdir))
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
+    return workdir, outdir, proc
+
+
+def test_every_process_ran(test_run):
+    _, outdir, _ = test_run
+    trace = read_trace(outdir)
+    ran = {row["process"].split(":")[-1] for row in trace}
+    assert ran == PROCESSES
+    assert all(row["status"] == "COMPLETED" for row in trace)
+
+
+def test_outputs_exist(test_run):
+    _, outdir, _ = test_run
+    assert (outdir / "report" / "index.html").stat().st_size > 10_000
+    tables = outdir / "evaluation" / "tables"
+    for name in ("correlation_by_dataset.tsv", "correlation_by_cell_line.tsv", "correlation_overall.tsv",
+                 "direction.tsv", "ld_topk.tsv", "enhancer_detection.tsv"):
+        assert (tables / name).exists(), name
+    info = outdir / "pipeline_info"
+    for pattern in ("execution_report_*.html", "execution_timeline_*.html", "execution_trace_*.txt",
+                    "pipeline_dag_*.html", "params_*.json", "software_versions.yml"):
+        assert list(info.glob(pattern)), pattern
+
+
+def test_every_variant_accounted_for(test_run):
+    """Source rows = kept + skipped for every dataset, and every kept variant got a score."""
+    _, outdir, _ = test_run
+    summaries = list((outdir / "variants").glob("*.summary.tsv"))
+    assert summaries
+    for path in summaries:
+        summary = pd.read_csv(path, sep="\t")
+        first = summary.iloc[0]
+        assert first.rows_in == first.rows_kept + first.rows_skipped, path.name
+    scored = pd.read_csv(outdir / "evaluation" / "tables" / "scored_variants.tsv", sep="\t")
+    for path in (outdir / "variants").glob("*.variants.tsv"):
+        variants = pd.read_csv(path, sep="\t")
+        assert set(variants.variant_id) <= set(scored.variant_id), path.name
+
+
+def test_trained_cnn_recovers_planted_signal(test_run):
+    """Pooled correlation of scores with measured effects beats the shuffled-score null.
+
+    Under shuffling, a correlation over n pairs has standard deviation ~1/sqrt(n - 1), so we
+    require more than 4 of those, and more than a quarter of the best achievable correlation (true
+    vs measured effect, set by the simulation's noise level and recorded in simulation.json).
+    Spearman is the pooled statistic: the study's score, a log-ratio of probabilities, is
+    heavy-tailed where both probabilities are small, which Pearson over-weights.
+    """
+    _, outdir, _ = test_run
+    scored = pd.read_csv(outdir / "evaluation" / "tables" / "scored_variants.tsv", sep="\t")
+    scored = scored[np.isfinite(scored.effect_log2) & np.isfinite(scored.score)]
+    n = len(scored)
+    sim = json.loads((outdir / "simulation" / "simulation.json").read_text())
+    ceiling = float(np.mean([sim["expected_correlation"][d] for d in scored.dataset.unique()]))
+    null_bound = 4 / math.sqrt(n - 1)
+    bound = max(null_bound, 0.25 * ceiling)
+
+    rng = np.random.default_rng(0)
+    shuffled = [spearmanr(rng.permutation(scored.score.to_numpy()), scored.effect_log2)[0] for _ in range(200)]
+    assert max(abs(s) for s in shuffled) < null_bound
+    rho = spearmanr(scored.score, scored.effect_log2)[0]
+    assert rho > bound, (rho, bound)
+
+    overall = pd.read_csv(outdir / "evaluation" / "tables" / "correlation_overall.tsv", sep="\t")
+    assert (overall.spearman_r > bound).all()
+    assert np.isclose(overall.spearman_r.iloc[0], rho)
+    # the saturation-mutagenesis element: Pearson too, on one enhancer's variants
+    by_dataset = pd.read_csv(outdir / "evaluation" / "tables" / "correlation_by_dataset.tsv", sep="\t")
+    satmut = by_dataset.set_index("group").loc["sim_satmut_HepG2"]
+    assert satmut.pearson_r > 4 / math.sqrt(satmut.n - 1)
+
+
+def test_enhancer_detection_is_learned(test_run):
+    _, outdir, _ = test_run
+    detection = pd.read_csv(outdir / "evaluation" / "tables" / "enhancer_detection.tsv", sep="\t")
+    test_rows = detection[detection.split == "test"]
+    assert len(test_rows) == 2
+    assert (test_rows.auroc > 0.8).all(), test_rows
+
+
+def test_resume_reruns_nothing(test_run, nextflow):
+    workdir, outdir, _ = test_run
+    proc = run_nextflow(nextflow, workdir, "-profile", "test", "--outdir", str(outdir), "-resume")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Submitted process" not in proc.stdout
+    assert re.search(r"Cached process", proc.stdout)
+
+
+def test_same_inputs_same_tables(test_run, nextflow, tmp_path):
+    """A second run from scratch gives byte-identical scores and correlation tables."""
+    _, outdir, _ = test_run
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "--outdir", str(tmp_path / "results"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for rel in ("evaluation/tables/scored_variants.tsv", "evaluation/tables/correlation_by_dataset.tsv",
+                "regions/HepG2/HepG2.split.tsv", "variants/sim_raqtl_HepG2.variants.tsv"):
+        assert (outdir / rel).read_bytes() == (tmp_path / "results" / rel).read_bytes(), rel

@@ -1,0 +1,80 @@
+"""Fast pipeline checks: stub run, parameter validation before any task, help, module layout."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from .helpers import ROOT, read_trace, run_nextflow
+
+pytestmark = pytest.mark.pipeline
+
+MODULES = sorted(p.parent for p in (ROOT / "modules" / "local").glob("*/main.nf"))
+
+
+def test_stub_run(nextflow, tmp_path):
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "-stub-run", "--outdir", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    trace = read_trace(tmp_path / "out")
+    assert len({row["process"].split(":")[-1] for row in trace}) == len(MODULES)
+    assert (tmp_path / "out" / "report" / "index.html").exists()
+
+
+def test_bad_parameters_fail_before_any_task(nextflow, tmp_path):
+    """All invalid values are reported at once, each naming its parameter, before any task."""
+    bad = {
+        "--score_chunk_size": ("-3", "--score_chunk_size: -3 is below the minimum 1"),
+        "--input": ("/nonexistent/datasets.csv", "--input: file not found"),
+        "--control_matching": ("best", "--control_matching: 'best' is not one of gc, none"),
+        "--train_lr": ("fast", "--train_lr: expected a number"),
+        "--no_such_option": ("1", "--no_such_option: unknown parameter"),
+    }
+    args = [x for name, (value, _) in bad.items() for x in (name, value)]
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "--outdir", str(tmp_path / "out"), *args, timeout=300)
+    assert proc.returncode != 0
+    for _, message in bad.values():
+        assert message in proc.stdout + proc.stderr
+    assert "Submitted process" not in proc.stdout
+    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
+
+
+def test_unknown_model_fails_before_any_task(nextflow, tmp_path):
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "--models", "nope", timeout=300)
+    assert proc.returncode != 0
+    assert "--models: unknown model(s) nope" in proc.stdout + proc.stderr
+    assert "Submitted process" not in proc.stdout
+
+
+def test_unknown_profile_fails(nextflow, tmp_path):
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "nosuchprofile", timeout=300)
+    assert proc.returncode != 0
+    assert "nosuchprofile" in proc.stdout + proc.stderr
+
+
+def test_help_lists_every_schema_parameter(nextflow, tmp_path):
+    proc = run_nextflow(nextflow, tmp_path, "--help", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    schema = json.loads((ROOT / "nextflow_schema.json").read_text())
+    for group in schema["$defs"].values():
+        assert group["title"] in proc.stdout
+        for name in group["properties"]:
+            assert f"--{name} " in proc.stdout, name
+
+
+def test_schema_covers_every_config_param():
+    config = (ROOT / "nextflow.config").read_text()
+    block = config[config.index("params {"):config.index("manifest {")]
+    names = set(re.findall(r"^\s{4}(\w+)\s*=", block, flags=re.M))
+    schema = json.loads((ROOT / "nextflow_schema.json").read_text())
+    documented = {n for g in schema["$defs"].values() for n in g["properties"]}
+    assert names <= documented, names - documented
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
+def test_module_layout(module):
+    text = (module / "main.nf").read_text()
+    assert "stub:" in text and "versions.yml" in text and "task.ext.args" in text
+    assert re.search(r"tag \"\$\{meta\.id\}\"", text)
+    assert (module / "meta.yml").exists()

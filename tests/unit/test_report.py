@@ -1,0 +1,151 @@
+"""report: a self-contained page from a real evaluate run on small synthetic tables."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from regvarbench.cli import main
+from regvarbench.io import write_tsv
+
+SECTION_IDS = ["summary", "correlations", "direction", "significance", "ld", "enhancer-detection",
+               "per-cell-line", "run-metadata"]
+
+
+class PageParser(HTMLParser):
+    """Collects element ids, image sources, external references and sortable tables."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.images, self.refs, self.scripts_src, self.sortable = [], [], [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.append(a["id"])
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        for key in ("href", "src"):
+            if key in a:
+                self.refs.append(a[key])
+        if tag == "script" and "src" in a:
+            self.scripts_src.append(a["src"])
+        if tag == "table" and "sortable" in (a.get("class") or ""):
+            self.sortable += 1
+
+
+def write_inputs(root, with_ld: bool = True, with_training: bool = True) -> list[str]:
+    """Arguments for evaluate over two cell lines, three models and (optionally) LD blocks and training."""
+    rng = np.random.default_rng(1)
+    root.mkdir(parents=True, exist_ok=True)
+    args = {"--variants": [], "--scores": [], "--training": []}
+    datasets = {"mpraA": ("HepG2", 60), "mpraB": ("K562", 50)}
+    if with_ld:
+        datasets["ldC"] = ("K562", 15)
+    for ds, (cell, n) in datasets.items():
+        ids = [f"{ds}:{i}" for i in range(n)]
+        ld = ds.startswith("ld")
+        effect = np.full(n, np.nan) if ld else rng.normal(size=n)
+        v = pd.DataFrame({"variant_id": ids, "dataset": ds, "cell_line": cell, "chrom": "chr1",
+                          "pos": np.arange(n) + 1, "ref": "A", "alt": "C", "effect_log2": effect,
+                          "pvalue": np.nan if ld else rng.uniform(0, 1, n) ** 8, "signed_log10p": 0.0,
+                          "row": np.arange(n)})
+        if ld:
+            v = v.assign(block_id=np.repeat(["x", "y", "z"], 5), is_causal=[1, 0, 0, 0, 0] * 3)
+        args["--variants"].append(str(write_tsv(v, root / f"{ds}.variants.tsv")))
+        for k, model in enumerate(["cnn_a", "lm_b", "hyb_c"]):
+            score = (0.3 * k) * np.nan_to_num(effect) + rng.normal(size=n)
+            s = pd.DataFrame({"variant_id": ids, "dataset": ds, "model": model, "ref_output": 0.5,
+                              "alt_output": 0.5, "score": score})
+            args["--scores"].append(str(write_tsv(s, root / f"{model}.{ds}.0.scores.tsv")))
+    if with_training:
+        for model in ["cnn_a", "lm_b", "hyb_c"]:
+            t = pd.DataFrame({"model": model, "cell_line": ["HepG2", "K562"], "split": "test", "n": 200,
+                              "auroc": rng.uniform(0.6, 1, 2), "auprc": rng.uniform(0.6, 1, 2),
+                              "f1": rng.uniform(0.5, 1, 2)})
+            args["--training"].append(str(write_tsv(t, root / f"{model}.enhancer_detection.tsv")))
+    catalogue = root / "models.csv"
+    catalogue.write_text("model,family,architecture_class\ncnn_a,cnn,CNN\nlm_b,hf,transformer\nhyb_c,hf,hybrid\n")
+    argv = ["--catalogue", str(catalogue), "--bootstrap", "50", "--seed", "0"]
+    for flag, files in args.items():
+        if files:
+            argv += [flag, *files]
+    return argv
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    assert main(["evaluate", *write_inputs(root / "in"), "--outdir", str(root / "eval")]) == 0
+    info = root / "results" / "pipeline_info"
+    info.mkdir(parents=True)
+    (info / "execution_report.html").write_text("<html></html>")
+    (info / "execution_trace.txt").write_text("task_id\n")
+    out = root / "results" / "report"
+    assert main(["report", "--evaluation", str(root / "eval"), "--pipeline-info", str(info),
+                 "--title", "Synthetic <benchmark>", "--outdir", str(out)]) == 0
+    return out
+
+
+def parse(path) -> tuple[str, PageParser]:
+    html = path.read_text(encoding="utf-8")
+    parser = PageParser()
+    parser.feed(html)
+    return html, parser
+
+
+def test_every_section_and_embedded_figures(report):
+    html, page = parse(report / "index.html")
+    for section in SECTION_IDS:
+        assert section in page.ids, section
+    assert len(page.images) == 6
+    assert all(src.startswith("data:image/png;base64,") and len(src) > 1000 for src in page.images)
+    assert "not available in this run" not in html.lower()
+    assert page.sortable >= 5 and "addEventListener" in html
+    assert "Synthetic &lt;benchmark&gt;" in html  # title escaped
+
+
+def test_self_contained(report):
+    html, page = parse(report / "index.html")
+    assert "http://" not in html and "https://" not in html and "//cdn" not in html
+    assert not page.scripts_src and "<link" not in html
+    external = [r for r in page.refs if not (r.startswith("data:") or r.startswith("#")
+                                             or r.startswith("../pipeline_info/"))]
+    assert external == []
+    assert "../pipeline_info/execution_report.html" in page.refs  # relative link
+
+
+def test_figure_files_written(report):
+    names = {p.name for p in (report / "figures").iterdir()}
+    for stem in ("correlations", "direction_heatmap", "significance_lines", "significance_scatter", "ld_topk",
+                 "enhancer_detection"):
+        assert {f"{stem}.png", f"{stem}.svg"} <= names, stem
+    assert (report / "figures" / "correlations.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_best_marked_in_per_cell_line_table(report):
+    html, _ = parse(report / "index.html")
+    section = html[html.index('id="per-cell-line"'):html.index('id="run-metadata"')]
+    # 3 cell-line/overall groups x 2 statistics: one best and one second best per column
+    assert section.count('class="best"') == 6 and section.count('class="second"') == 6
+
+
+def test_missing_sections_say_so(tmp_path):
+    argv = write_inputs(tmp_path / "in", with_ld=False, with_training=False)
+    assert main(["evaluate", *argv, "--outdir", str(tmp_path / "eval")]) == 0
+    assert main(["report", "--evaluation", str(tmp_path / "eval" / "tables"), "--outdir", str(tmp_path / "out")]) == 0
+    html, page = parse(tmp_path / "out" / "index.html")
+    for section in SECTION_IDS:
+        assert section in page.ids
+    for section, following in (("ld", "enhancer-detection"), ("enhancer-detection", "per-cell-line")):
+        body = html[html.index(f'id="{section}"'):html.index(f'id="{following}"')]
+        assert "Not available in this run" in body, section
+    assert len(page.images) == 4
+
+
+def test_report_without_evaluation_is_input_error(tmp_path, capsys):
+    assert main(["report", "--evaluation", str(tmp_path), "--outdir", str(tmp_path / "o")]) == 2
+    assert "evaluation.json" in capsys.readouterr().err

@@ -1,0 +1,153 @@
+"""Variant scoring: sign follows the motif, eps policy, dedup, chunking invariance, input errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from regvarbench import cli
+from regvarbench.io import InputError, read_tsv, write_tsv
+from regvarbench.models import cnn, load_model
+from regvarbench.score import SCORE_COLUMNS, parse_windows_name, read_windows, score_windows, variant_score
+
+MOTIF = "TGACTCA"
+LENGTH = 101  # variant at index 50
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: the test machine's cores are shared, and OpenMP spins when oversubscribed."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def save_motif_model(path) -> str:
+    """Hand-set motif scanner: logit +3 where the motif occurs, -3 elsewhere (see test_models)."""
+    spec = {"model_name": "motif_toy", "architecture": "motif_scan", "input_length": LENGTH,
+            "hyperparameters": {"filters": 1, "kernel_size": len(MOTIF)}}
+    model = cnn.build_model(spec)
+    with torch.no_grad():
+        model.conv.weight.copy_(cnn.encode([MOTIF]).float())
+        model.conv.bias.fill_(-6.0)
+        model.linear.weight.fill_(6.0)
+        model.linear.bias.fill_(-3.0)
+    return str(cnn.save_model(path, model, spec))
+
+
+def random_dna(rng: np.random.Generator, length: int) -> str:
+    while True:
+        seq = "".join(rng.choice(list("ACGT"), length))
+        if MOTIF not in seq:
+            return seq
+
+
+def windows_table(rows: list[tuple[str, str, str]], dataset: str = "toy") -> pd.DataFrame:
+    return pd.DataFrame([{"variant_id": f"{dataset}:{i}", "dataset": dataset, "cell_line": "HepG2",
+                          "ref_seq": ref, "alt_seq": alt, "n_padded": 0} for i, (ref, alt, _) in enumerate(rows)])
+
+
+def test_variant_score_epsilon_policy():
+    assert variant_score(0.5, 0.25) == pytest.approx(np.log2((0.25 + 1e-6) / (0.5 + 1e-6)))
+    assert variant_score(0.0, 0.0) == 0.0
+    assert np.isfinite(variant_score(0.0, 1.0)) and variant_score(0.0, 1.0) == pytest.approx(np.log2(1 / 1e-6))
+    assert variant_score(np.array([0.2, 0.8]), np.array([0.8, 0.2])).dtype == np.float64
+
+
+def test_score_sign_follows_the_motif(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(5):
+        bg = random_dna(rng, LENGTH)
+        with_motif = bg[:47] + MOTIF + bg[54:]          # motif over the centre, its 'C' at index 50
+        broken = with_motif[:50] + "G" + with_motif[51:]  # the variant destroys the motif
+        rows += [(with_motif, broken, "down"), (broken, with_motif, "up")]
+        neutral_alt = bg[:50] + ("A" if bg[50] != "A" else "T") + bg[51:]
+        if MOTIF not in neutral_alt:
+            rows.append((bg, neutral_alt, "none"))
+    path = write_tsv(windows_table(rows), tmp_path / "toy.windows.0.tsv")
+    rc = cli.main(["score", "--model", save_motif_model(tmp_path / "motif_toy__HepG2"), "--windows", str(path),
+                   "--outdir", str(tmp_path / "scores")])
+    assert rc == 0
+    scores = read_tsv(tmp_path / "scores" / "motif_toy.toy.0.scores.tsv")
+    assert list(scores.columns) == SCORE_COLUMNS
+    assert (scores["model"] == "motif_toy").all() and scores["variant_id"].tolist() == [f"toy:{i}" for i in range(len(rows))]
+    expected = np.array([r[2] for r in rows])
+    assert (scores.loc[expected == "down", "score"] < -3).all()
+    assert (scores.loc[expected == "up", "score"] > 3).all()
+    assert (scores.loc[expected == "none", "score"].abs() < 1e-9).all()
+    np.testing.assert_allclose(scores["score"], variant_score(scores["ref_output"], scores["alt_output"]), rtol=1e-9)
+
+
+class CountingAdapter:
+    """A real adapter that also records how many sequences each predict call receives."""
+
+    def __init__(self, adapter) -> None:
+        self.inner, self.name, self.spec, self.calls = adapter, adapter.name, adapter.spec, []
+
+    def predict(self, seqs, batch_size=None):
+        self.calls.append(len(seqs))
+        return self.inner.predict(seqs, batch_size=batch_size)
+
+
+def saturation_windows(n_refs: int = 4, length: int = 120, seed: int = 0) -> pd.DataFrame:
+    """Saturation mutagenesis around the centre: every window of a reference shares its ref_seq."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n_refs):
+        ref = "".join(rng.choice(list("ACGT"), length))
+        for offset in range(-5, 6):
+            pos = length // 2 + offset
+            for base in "ACGT":
+                if base != ref[pos]:
+                    alt = ref[:pos] + base + ref[pos + 1:]
+                    rows.append((ref, alt, ""))
+    return windows_table(rows, dataset="satmut")
+
+
+def test_each_distinct_sequence_is_predicted_once():
+    windows = saturation_windows()
+    adapter = CountingAdapter(load_model({"model_name": "rand", "architecture": "cnn_small", "input_length": 120}))
+    scores = score_windows(adapter, windows, batch_size=64)
+    assert len(scores) == 4 * 11 * 3 and adapter.calls == [4 + 4 * 11 * 3]
+    assert scores["ref_output"].dtype == np.float64 and scores["score"].notna().all()
+
+
+def test_scores_do_not_depend_on_chunking(tmp_path):
+    windows = saturation_windows(n_refs=6)
+    model_dir = cnn.save_model(tmp_path / "rand__HepG2", load_model(
+        {"model_name": "rand", "architecture": "cnn_small", "input_length": 120, "seed": 1}).model,
+        {"model_name": "rand", "architecture": "cnn_small", "input_length": 120, "cell_line": "HepG2"})
+    outputs = {}
+    for size in (7, 1000):
+        wdir = tmp_path / f"w{size}"
+        paths = [str(write_tsv(windows.iloc[i:i + size], wdir / f"satmut.windows.{i // size}.tsv"))
+                 for i in range(0, len(windows), size)]
+        assert cli.main(["score", "--model", str(model_dir), "--windows", *paths, "--batch-size", "64",
+                         "--outdir", str(tmp_path / f"s{size}")]) == 0
+        parts = [(tmp_path / f"s{size}" / f"rand.satmut.{k}.scores.tsv").read_bytes().split(b"\n", 1)
+                 for k in range(len(paths))]
+        outputs[size] = parts[0][0] + b"\n" + b"".join(body for _, body in parts)
+    assert outputs[7] == outputs[1000]
+    assert len(outputs[7].splitlines()) == len(windows) + 1
+    # the model really discriminates the windows (identical bytes are not a constant column)
+    assert read_tsv(tmp_path / "s1000" / "rand.satmut.0.scores.tsv")["score"].nunique() > 10
+
+
+def test_bad_windows_raise_input_error(tmp_path):
+    windows = saturation_windows(n_refs=1)
+    bad = write_tsv(windows.drop(columns=["alt_seq"]), tmp_path / "bad.windows.0.tsv")
+    with pytest.raises(InputError, match="'alt_seq'"):
+        read_windows(bad)
+    model_dir = save_motif_model(tmp_path / "motif_toy__HepG2")
+    assert cli.main(["score", "--model", model_dir, "--windows", str(bad), "--outdir", str(tmp_path / "o")]) == 2
+    with pytest.raises(InputError, match="windows"):
+        parse_windows_name(tmp_path / "satmut.tsv")
+    unequal = windows.copy()
+    unequal.loc[0, "alt_seq"] = unequal.loc[0, "alt_seq"][:-1]
+    with pytest.raises(InputError, match="differ in length"):
+        read_windows(write_tsv(unequal, tmp_path / "uneq.windows.0.tsv"))
+    assert parse_windows_name("a.b.windows.12.tsv") == ("a.b", "12")
