@@ -25,9 +25,9 @@ workflow REGVARBENCH {
     SCORE_VARIANTS(PREPARE_VARIANTS.out.variants, TRAIN_MODELS.out.model, ch_genome)
 
     // gather: one evaluation over every dataset, score chunk and trained model
-    ch_gathered = PREPARE_VARIANTS.out.variants.map { _meta, f -> f }.collect(sort: true).map { [it] }
-        .combine(SCORE_VARIANTS.out.scores.map { _meta, f -> f }.collect(sort: true).map { [it] })
-        .combine(TRAIN_MODELS.out.model.map { _meta, d -> d }.collect(sort: true).map { [it] })
+    ch_gathered = PREPARE_VARIANTS.out.variants.map { _meta, f -> f }.collect(sort: true).map { files -> [files] }
+        .combine(SCORE_VARIANTS.out.scores.map { _meta, f -> f }.collect(sort: true).map { files -> [files] })
+        .combine(TRAIN_MODELS.out.model.map { _meta, d -> d }.collect(sort: true).map { files -> [files] })
         .map { variants, scores, models -> [[id: 'all'], variants, scores, models] }
     EVALUATE(ch_gathered, catalogue)
     REPORT(EVALUATE.out.evaluation)

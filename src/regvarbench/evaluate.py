@@ -189,14 +189,35 @@ def join_scores(variants: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFr
 # ---------------------------------------------------------------- tables
 
 
-def table_correlations(scored: pd.DataFrame, level: str, n_boot: int, seed: int) -> pd.DataFrame:
+class BootstrapCache:
+    """Bootstrap replicates per (score, effect) vector pair, computed once per evaluate run.
+
+    The correlation tables and the model comparison bootstrap the same vectors whenever a model
+    scored exactly the variants a pair shares; the resamples depend only on seed and n, so the
+    replicates can be reused (keyed by the vectors' bytes).
+    """
+
+    def __init__(self, n_boot: int, seed: int):
+        self.n_boot, self.seed, self._store = n_boot, seed, {}
+
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x, y = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float)
+        key = hashlib.sha1(x.tobytes() + b"|" + y.tobytes()).digest()
+        if key not in self._store:
+            self._store[key] = metrics.bootstrap_correlations(x, y, self.n_boot, self.seed)
+        return self._store[key]
+
+
+def table_correlations(scored: pd.DataFrame, level: str, n_boot: int, seed: int,
+                       replicates: BootstrapCache | None = None) -> pd.DataFrame:
     """Correlation of score with effect per model and group at one level (dataset, cell_line, overall)."""
     key = LEVELS[level]
     rows = []
     groups = scored.groupby(["model", key] if key else ["model"], sort=True)
     for name, g in tqdm(groups, desc=f"correlations by {level}", disable=None, leave=False):
         model, group = (name[0], name[1]) if key else (name[0], OVERALL)
-        stats = metrics.correlate(g["score"].to_numpy(), g["effect_log2"].to_numpy(), n_boot=n_boot, seed=seed)
+        stats = metrics.correlate(g["score"].to_numpy(), g["effect_log2"].to_numpy(), n_boot=n_boot, seed=seed,
+                                  replicates=replicates)
         rows.append({"model": model, "group": group, **stats})
     return pd.DataFrame(rows, columns=["model", "group", *metrics.CORRELATION_COLUMNS])
 
@@ -237,6 +258,103 @@ def table_ld_topk(scored: pd.DataFrame, ld_datasets) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+MODEL_COMPARISON_COLUMNS = ["model_a", "model_b", "group", "level", "n", "r_a", "r_b", "r_ab", "z", "p", "p_adj",
+                            "spearman_diff", "diff_ci_low", "diff_ci_high"]
+PAIR_STATS = ["n", "f1", "pearson_r", "spearman_r"]
+FINETUNED_COLUMNS = ["oneshot", "finetuned", "group", "level",
+                     *(f"{stat}_{role}" for stat in PAIR_STATS for role in ("oneshot", "finetuned"))]
+
+
+def table_model_comparison(scored: pd.DataFrame, n_boot: int, seed: int,
+                           replicates: BootstrapCache | None = None) -> pd.DataFrame:
+    """Every pair of models per group, on the variants both scored: Steiger z on Pearson r and a
+    paired-bootstrap interval of the Spearman difference; p_adj is Benjamini-Hochberg over the table.
+
+    The bootstrap replicates of one (score, effect) vector pair are computed once and shared by all
+    pairs that use the same variants (same seed and n -> same resamples, see metrics).
+    """
+    replicates = replicates or BootstrapCache(n_boot, seed)
+    rows = []
+    wide_all = scored.pivot(index="variant_id", columns="model", values="score")
+    for level, key in LEVELS.items():
+        groups = scored.groupby(key, sort=True) if key else [(OVERALL, scored)]
+        for group, g in groups:
+            effect = g.drop_duplicates("variant_id").set_index("variant_id").sort_values(["dataset", "variant_id"])
+            wide = wide_all.reindex(effect.index)
+            models = sorted(g["model"].unique())
+            pairs = [(a, b) for i, a in enumerate(models) for b in models[i + 1:]]
+            for a, b in tqdm(pairs, desc=f"model pairs, {level} {group}", disable=None, leave=False):
+                both = wide[a].notna() & wide[b].notna()
+                if not both.any():
+                    continue
+                stats = metrics.compare_correlations(wide.loc[both, a].to_numpy(), wide.loc[both, b].to_numpy(),
+                                                     effect.loc[both, "effect_log2"].to_numpy(), n_boot, seed,
+                                                     replicates=replicates)
+                rows.append({"model_a": a, "model_b": b, "group": str(group), "level": level, **stats})
+    table = pd.DataFrame(rows, columns=[c for c in MODEL_COMPARISON_COLUMNS if c != "p_adj"])
+    table.insert(MODEL_COMPARISON_COLUMNS.index("p_adj"), "p_adj", metrics.adjust_pvalues(table["p"]))
+    return table
+
+
+def read_pairs(path, models) -> list[tuple[str, str]]:
+    """(one-shot, fine-tuned) model pairs from the catalogue's optional ``pair_of`` column."""
+    if path is None:
+        return []
+    with open_text(path) as fh:
+        cat = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    if "pair_of" not in cat.columns:
+        return []
+    pairs = [(m.strip(), p.strip()) for m, p in zip(cat["model"], cat["pair_of"]) if p.strip()]
+    unknown = sorted({p for _, p in pairs} - set(cat["model"]))
+    if unknown:
+        raise InputError(f"{path}: column 'pair_of' names model(s) not in the catalogue: {', '.join(unknown)}")
+    unscored = sorted({m for pair in pairs for m in pair} - set(models))
+    if unscored:
+        log.warning("catalogue pairs models without scores in this run: %s", ", ".join(unscored))
+    return sorted(pairs)
+
+
+def table_finetuned_vs_oneshot(pairs, correlations: dict[str, pd.DataFrame], training: pd.DataFrame,
+                               dataset_cells: dict[str, str]) -> pd.DataFrame:
+    """One row per (one-shot, fine-tuned) pair and group with n, F1, Pearson and Spearman r of each.
+
+    F1 is enhancer detection on the test split (valid where there is no test row) of the group's
+    cell line; for a dataset, its cell line; overall, the mean over the model's cell lines.
+    """
+    if not pairs:
+        return pd.DataFrame(columns=FINETUNED_COLUMNS)
+    split_rank = training["split"].map({"test": 0, "valid": 1}).fillna(2)
+    best = (training.assign(rank=split_rank).sort_values(["model", "cell_line", "rank"])
+            .drop_duplicates(["model", "cell_line"]).set_index(["model", "cell_line"])["f1"].astype(float))
+
+    def f1(model: str, level: str, group: str) -> float:
+        if level == "overall":
+            values = best[best.index.get_level_values("model") == model]
+            return float(values.mean()) if len(values) else float("nan")
+        cell = dataset_cells.get(group) if level == "dataset" else group
+        return float(best.get((model, cell), float("nan")))
+
+    rows = []
+    for level in LEVELS:
+        corr = correlations[level].set_index(["model", "group"])
+        groups = sorted(set(corr.index.get_level_values("group")))
+        for oneshot, finetuned in pairs:
+            for group in groups:
+                if (oneshot, group) not in corr.index and (finetuned, group) not in corr.index:
+                    continue
+                row = {"oneshot": oneshot, "finetuned": finetuned, "group": group, "level": level}
+                for stat in PAIR_STATS:
+                    for role, model in (("oneshot", oneshot), ("finetuned", finetuned)):
+                        if stat == "f1":
+                            value = f1(model, level, group)
+                        else:
+                            value = corr[stat].get((model, group), float("nan"))
+                        row[f"{stat}_{role}"] = value
+                rows.append(row)
+    table = pd.DataFrame(rows, columns=FINETUNED_COLUMNS)
+    return table.astype({"n_oneshot": "Int64", "n_finetuned": "Int64"})
+
+
 def evaluate(variant_paths, score_paths, training_paths=(), catalogue=None,
              n_boot: int = 1000, seed: int = 0) -> dict:
     """All evaluation tables as a dict of name -> DataFrame, plus 'evaluation' -> dict for JSON."""
@@ -248,14 +366,21 @@ def evaluate(variant_paths, score_paths, training_paths=(), catalogue=None,
     effect_datasets = sorted(variants.loc[np.isfinite(variants["effect_log2"]), "dataset"].unique())
     with_effect = scored[scored["dataset"].isin(effect_datasets)]
     tables = {}
+    replicates = BootstrapCache(n_boot, seed)
     for level in LEVELS:
-        corr = table_correlations(with_effect, level, n_boot, seed)
+        corr = table_correlations(with_effect, level, n_boot, seed, replicates)
         tables[f"correlation_by_{level}" if level != "overall" else "correlation_overall"] = \
             corr.merge(models, on="model", how="left")
     tables["direction"] = table_direction(with_effect)
     tables["significance_bins"] = table_significance(with_effect)
     tables["ld_topk"] = table_ld_topk(scored, ld_datasets)
     tables["enhancer_detection"] = read_training(training_paths)
+    tables["model_comparison"] = table_model_comparison(with_effect, n_boot, seed, replicates)
+    correlations = {level: tables[f"correlation_by_{level}" if level != "overall" else "correlation_overall"]
+                    for level in LEVELS}
+    dataset_cells = dict(variants.drop_duplicates("dataset")[["dataset", "cell_line"]].itertuples(index=False))
+    tables["finetuned_vs_oneshot"] = table_finetuned_vs_oneshot(
+        read_pairs(catalogue, scored["model"].unique()), correlations, tables["enhancer_detection"], dataset_cells)
     tables["unscored"] = unscored
     tables["scored_variants"] = scored[SCORED_COLUMNS]
     tables["models"] = models
@@ -275,6 +400,13 @@ def evaluate(variant_paths, score_paths, training_paths=(), catalogue=None,
             "significance_bins": "variants with pvalue <= pvalue_max",
             "ld_topk": "neg_score ranks the most negative score first, abs_score the largest |score|; "
                        "ties rank the causal SNP after its tied partners; random_topk = mean of min(k, m)/m",
+            "model_comparison": "pairs of models on the variants both scored: Steiger (1980) z in the "
+                                "Meng-Rosenthal-Rubin (1992) form on Pearson r (z > 0: model_a higher), "
+                                "p_adj Benjamini-Hochberg over the table; spearman_diff = rho_a - rho_b "
+                                "with a paired percentile bootstrap interval",
+            "finetuned_vs_oneshot": "catalogue pair_of: one-shot model -> its fine-tuned counterpart; f1 from "
+                                    "enhancer_detection (test split, else valid) of the group's cell line, "
+                                    "overall = mean over cell lines",
             "pooling": "cell_line groups pool the model's scored datasets of that cell line; overall pools all",
         },
     }

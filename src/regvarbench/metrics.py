@@ -142,12 +142,14 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
     return float(low), float(high)
 
 
-def correlate(score, effect, n_boot: int = 1000, seed: int = 0) -> dict:
+def correlate(score, effect, n_boot: int = 1000, seed: int = 0, replicates=None) -> dict:
     """Pearson and Spearman correlation of predicted scores with measured effects.
 
     Pairs with a non-finite score or effect are dropped and counted. With fewer than
     ``MIN_PAIRS`` pairs (or constant input) the statistics are NaN. Intervals are 95 %
     percentile bootstrap intervals over ``n_boot`` paired resamples (none if n_boot is 0).
+    ``replicates(x, y)`` may supply the bootstrap replicates (e.g. from a cache shared with
+    ``compare_correlations``); it must return ``bootstrap_correlations(x, y, n_boot, seed)``.
 
     Returns a dict with the keys of ``CORRELATION_COLUMNS``.
     """
@@ -163,7 +165,7 @@ def correlate(score, effect, n_boot: int = 1000, seed: int = 0) -> dict:
     out.update(pearson_r=float(pr.statistic), pearson_p=float(pr.pvalue),
                spearman_r=float(sr.statistic), spearman_p=float(sr.pvalue))
     if n_boot > 0:
-        boot_p, boot_s = bootstrap_correlations(x, y, n_boot, seed)
+        boot_p, boot_s = (replicates or (lambda u, v: bootstrap_correlations(u, v, n_boot, seed)))(x, y)
         out["pearson_ci_low"], out["pearson_ci_high"] = percentile_interval(boot_p)
         out["spearman_ci_low"], out["spearman_ci_high"] = percentile_interval(boot_s)
     return out
@@ -275,3 +277,80 @@ def parse_bool(values) -> np.ndarray:
         bad = sorted(set(text[~(truth | falsity)]))[:5]
         raise ValueError(f"not a boolean value: {', '.join(bad)}")
     return truth.to_numpy()
+
+
+COMPARISON_COLUMNS = ["n", "r_a", "r_b", "r_ab", "z", "p", "spearman_diff", "diff_ci_low", "diff_ci_high"]
+
+
+def steiger_test(r_a, r_b, r_ab, n) -> tuple[float, float]:
+    """Two-sided z test of r_a = r_b for two correlations sharing a variable (dependent, overlapping).
+
+    r_a = corr(A, Y), r_b = corr(B, Y) and r_ab = corr(A, B), all on the same n observations
+    (here: two models' scores and the measured effect). Steiger (1980, Psychol. Bull. 87:245) in
+    the form of Meng, Rosenthal & Rubin (1992, Psychol. Bull. 111:172), eq. 1:
+
+        z = (atanh r_a - atanh r_b) * sqrt((n - 3) / (2 (1 - r_ab) h))
+        h = (1 - f rbar2) / (1 - rbar2),  f = min(1, (1 - r_ab) / (2 (1 - rbar2))),
+        rbar2 = (r_a^2 + r_b^2) / 2
+
+    and p = 2 (1 - Phi(|z|)). z > 0 when r_a > r_b. Works elementwise on arrays. Identical
+    scores (r_ab = 1, r_a = r_b) give z = 0, p = 1; n < 4 or |r| = 1 otherwise give NaN.
+    Returns (z, p) as floats (or arrays for array input).
+    """
+    r_a, r_b, r_ab, n = (np.asarray(v, dtype=float) for v in (r_a, r_b, r_ab, n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rbar2 = (r_a ** 2 + r_b ** 2) / 2.0
+        f = np.minimum(1.0, (1.0 - r_ab) / (2.0 * (1.0 - rbar2)))
+        h = (1.0 - f * rbar2) / (1.0 - rbar2)
+        z = (np.arctanh(r_a) - np.arctanh(r_b)) * np.sqrt((n - 3.0) / (2.0 * (1.0 - r_ab) * h))
+    same = (r_ab >= 1.0) & (r_a == r_b)
+    z = np.where(same, 0.0, z)
+    z = np.where((n < 4) | ~np.isfinite(z), np.nan, z)
+    p = 2.0 * stats.norm.sf(np.abs(z))
+    if z.ndim == 0:
+        return float(z), float(p)
+    return z, p
+
+
+def compare_correlations(score_a, score_b, effect, n_boot: int = 1000, seed: int = 0,
+                         replicates=None) -> dict:
+    """Is model A's score more correlated with the effect than model B's, on the same variants?
+
+    Triples with a non-finite value are dropped. Pearson r's are compared with ``steiger_test``;
+    the Spearman difference (rho_a - rho_b) gets a 95 % percentile interval from a paired
+    bootstrap: both models are correlated on the same resamples, which holds because
+    ``bootstrap_correlations`` draws its resamples from ``seed`` and n alone.
+    ``replicates(x, y)`` may supply the replicates (e.g. from a cache shared with ``correlate``);
+    it must return ``bootstrap_correlations(x, y, n_boot, seed)``.
+
+    Returns a dict with the keys of ``COMPARISON_COLUMNS`` (NaN where undefined).
+    """
+    a = np.asarray(score_a, dtype=float)
+    b = np.asarray(score_b, dtype=float)
+    y = np.asarray(effect, dtype=float)
+    keep = np.isfinite(a) & np.isfinite(b) & np.isfinite(y)
+    a, b, y = a[keep], b[keep], y[keep]
+    out = dict.fromkeys(COMPARISON_COLUMNS, float("nan"))
+    out["n"] = int(y.size)
+    if y.size < MIN_PAIRS + 1 or np.ptp(a) == 0 or np.ptp(b) == 0 or np.ptp(y) == 0:
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r_a, r_b, r_ab = (float(stats.pearsonr(u, v).statistic) for u, v in ((a, y), (b, y), (a, b)))
+        rho = float(stats.spearmanr(a, y).statistic) - float(stats.spearmanr(b, y).statistic)
+    z, p = steiger_test(r_a, r_b, r_ab, y.size)
+    out.update(r_a=r_a, r_b=r_b, r_ab=r_ab, z=z, p=p, spearman_diff=rho)
+    if n_boot > 0:
+        boot = replicates or (lambda u, v: bootstrap_correlations(u, v, n_boot, seed))
+        out["diff_ci_low"], out["diff_ci_high"] = percentile_interval(boot(a, y)[1] - boot(b, y)[1])
+    return out
+
+
+def adjust_pvalues(p) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (scipy's false_discovery_control); NaN stays NaN."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        out[finite] = stats.false_discovery_control(p[finite], method="bh")
+    return out

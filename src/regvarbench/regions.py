@@ -40,13 +40,13 @@ import contextlib
 import logging
 import math
 import re
-import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import bioframe as bf
 import numpy as np
 import pandas as pd
-import pybedtools
 from tqdm import tqdm
 
 from .dna import gc_content
@@ -137,79 +137,74 @@ def promoters_from_tss(tss: pd.DataFrame, flank: int) -> pd.DataFrame:
                          "end": last + flank})
 
 
-# --------------------------------------------------------------------------- bedtools glue
-
-@contextlib.contextmanager
-def bedtools_session(tmpdir: str | Path | None = None) -> Iterator[Path]:
-    """Point pybedtools' temp files at a private directory and remove them afterwards."""
-    previous = pybedtools.helpers.get_tempdir()
-    with tempfile.TemporaryDirectory(prefix="regvarbench-bedtools-", dir=tmpdir) as tmp:
-        pybedtools.helpers.set_tempdir(tmp)
-        try:
-            yield Path(tmp)
-        finally:
-            pybedtools.helpers.cleanup()
-            pybedtools.helpers.set_tempdir(previous)
-
-
-def _to_bedtool(frame: pd.DataFrame, columns: list[str]) -> pybedtools.BedTool:
-    return pybedtools.BedTool.from_dataframe(frame[columns])
-
-
-def _read_bedtool(bt: pybedtools.BedTool) -> pd.DataFrame:
-    path = Path(bt.fn)
-    if path.stat().st_size == 0:
-        return pd.DataFrame()
-    return pd.read_csv(path, sep="\t", header=None, dtype={0: str})
-
+# --------------------------------------------------------------------------- interval operations (bioframe)
 
 def overlap_bp(peaks: pd.DataFrame, marks: pd.DataFrame) -> np.ndarray:
-    """bp of each peak covered by the union of the mark intervals (bedtools merge + intersect -wo)."""
+    """bp of each peak covered by the union of the mark intervals (bioframe merge + overlap).
+
+    bioframe replaced bedtools merge + intersect -wo here: same numbers, about 4x faster on the
+    real HepG2 peaks (docs/performance.md).
+    """
     if peaks.empty or marks.empty:
         return np.zeros(len(peaks), dtype=np.int64)
-    a = _to_bedtool(peaks.assign(name=np.arange(len(peaks))), ["chrom", "start", "end", "name"])
-    b = _to_bedtool(marks, ["chrom", "start", "end"]).sort().merge()
-    hits = _read_bedtool(a.intersect(b, wo=True))
+    with _quiet_bioframe():
+        merged = bf.merge(_intervals(marks), min_dist=0)[["chrom", "start", "end"]]
+        hits = bf.overlap(_intervals(peaks).assign(row=np.arange(len(peaks))), merged, how="inner",
+                          suffixes=("", "_m"))
+    bp = (np.minimum(hits["end"].to_numpy(dtype=np.int64), hits["end_m"].to_numpy(dtype=np.int64))
+          - np.maximum(hits["start"].to_numpy(dtype=np.int64), hits["start_m"].to_numpy(dtype=np.int64)))
     covered = np.zeros(len(peaks), dtype=np.int64)
-    if not hits.empty:
-        per_peak = hits.groupby(3)[hits.columns[-1]].sum()
-        covered[per_peak.index.to_numpy(dtype=np.int64)] = per_peak.to_numpy()
+    np.add.at(covered, hits["row"].to_numpy(dtype=np.int64), bp)
     return covered
 
 
 def overlaps_any(windows: pd.DataFrame, exclusions: pd.DataFrame) -> np.ndarray:
-    """Boolean per window: does it overlap any exclusion interval by >= 1 bp (intersect -u)."""
+    """Boolean per window: does it overlap any exclusion interval by >= 1 bp (bioframe overlap;
+    was bedtools intersect -u, same result, about 9x slower on real-scale exon sets)."""
     hit = np.zeros(len(windows), dtype=bool)
     if windows.empty or exclusions.empty:
         return hit
-    a = _to_bedtool(windows.assign(start=windows["start"].clip(lower=0), name=np.arange(len(windows))),
-                    ["chrom", "start", "end", "name"])
-    b = _to_bedtool(exclusions, ["chrom", "start", "end"])
-    found = _read_bedtool(a.intersect(b, u=True))
-    if not found.empty:
-        hit[found[3].to_numpy(dtype=np.int64)] = True
+    query = _intervals(windows).assign(start=windows["start"].clip(lower=0).to_numpy(), row=np.arange(len(windows)))
+    with _quiet_bioframe():
+        found = bf.overlap(query, _intervals(exclusions), how="inner", suffixes=("", "_x"))
+    hit[found["row"].to_numpy(dtype=np.int64)] = True
     return hit
 
 
-def free_intervals(exclusions: pd.DataFrame, sizes: dict[str, int], workdir: Path) -> pd.DataFrame:
-    """Genome minus the exclusions (bedtools complement), in genome contig order."""
+@contextlib.contextmanager
+def _quiet_bioframe() -> Iterator[None]:
+    """Silence the pandas deprecation warnings bioframe 0.8 raises inside itself (not ours to fix)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module="bioframe")
+        yield
+
+
+def _intervals(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain chrom/start/end copy (fresh index, int64) for bioframe."""
+    return pd.DataFrame({"chrom": frame["chrom"].astype(str).to_numpy(),
+                         "start": frame["start"].to_numpy(dtype=np.int64),
+                         "end": frame["end"].to_numpy(dtype=np.int64)})
+
+
+def free_intervals(exclusions: pd.DataFrame, sizes: dict[str, int]) -> pd.DataFrame:
+    """Genome minus the exclusions (bioframe merge + complement; was bedtools merge + complement,
+    same intervals, 2-4x slower), in genome contig order, then by start."""
     order = {name: i for i, name in enumerate(sizes)}
-    genome_file = workdir / "genome.sizes"
-    genome_file.write_text("".join(f"{n}\t{s}\n" for n, s in sizes.items()))
     size = exclusions["chrom"].map(sizes)
     clipped = exclusions.assign(start=exclusions["start"].clip(lower=0),
                                 end=np.minimum(exclusions["end"], size))
     clipped = clipped[clipped["end"] > clipped["start"]]
     if clipped.empty:
         return pd.DataFrame({"chrom": list(sizes), "start": 0, "end": list(sizes.values())})
-    clipped = clipped.assign(_order=clipped["chrom"].map(order)).sort_values(["_order", "start", "end"])
-    bt = _to_bedtool(clipped, ["chrom", "start", "end"]).merge().complement(g=str(genome_file))
-    free = _read_bedtool(bt)
-    if free.empty:
-        return pd.DataFrame({"chrom": pd.Series(dtype=str), "start": pd.Series(dtype="int64"),
-                             "end": pd.Series(dtype="int64")})
-    free = free.iloc[:, :3].set_axis(["chrom", "start", "end"], axis=1)
-    return free.astype({"chrom": str, "start": "int64", "end": "int64"})
+    view = pd.DataFrame({"chrom": list(sizes), "start": 0, "end": list(sizes.values()), "name": list(sizes)})
+    with _quiet_bioframe():
+        merged = bf.merge(_intervals(clipped), min_dist=0)[["chrom", "start", "end"]]
+        free = bf.complement(merged, view_df=view)
+    free = _intervals(free)
+    free = free[free["end"] > free["start"]]
+    # bioframe returns contigs in name order; the tiling (and so the seeded controls) follows the genome's
+    free = free.assign(_order=free["chrom"].map(order)).sort_values(["_order", "start"], kind="mergesort")
+    return free[["chrom", "start", "end"]].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- positives
@@ -328,7 +323,7 @@ def build_regions(cell_line: str, dnase: str | Path, h3k27ac: str | Path, genome
                   exons: str | Path | None = None, tss: str | Path | None = None,
                   blacklist: str | Path | None = None, region_length: int = 1000,
                   promoter_flank: int = 2000, min_overlap: int = 1, control_matching: str = "gc",
-                  seed: int = 0, tmpdir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Positive and control regions of one cell line, and the tidy summary of every step."""
     _check_parameters(cell_line, region_length, promoter_flank, min_overlap, control_matching)
     rng = np.random.default_rng(seed)
@@ -351,35 +346,34 @@ def build_regions(cell_line: str, dnase: str | Path, h3k27ac: str | Path, genome
         "blacklist": _optional_bed(blacklist, genome),
     }
 
-    with bedtools_session(tmpdir) as workdir:
-        covered = overlap_bp(dnase_peaks, h3_peaks)
-        positives = dnase_peaks[covered >= min_overlap].reset_index(drop=True)
-        steps.append(("overlapping_h3k27ac", len(positives)))
-        if positives.empty:
-            raise InputError(f"no DNase peak in {dnase} overlaps an H3K27ac peak in {h3k27ac} by >= "
-                             f"{min_overlap} bp (of {len(dnase_peaks)} DNase and {len(h3_peaks)} H3K27ac "
-                             "peaks on genome contigs); check that both files are of the same genome build")
-        windows = centre_windows(positives, region_length)
-        for kind in ("exon", "promoter", "blacklist"):
-            windows = windows[~overlaps_any(windows, exclusions[kind])].reset_index(drop=True)
-            steps.append((f"after_{kind}_filter", len(windows)))
-        size = windows["chrom"].map(genome.sizes)
-        inside = (windows["start"] >= 0) & (windows["end"] <= size)
-        steps.append(("off_contig_end", int((~inside).sum())))
-        windows = windows[inside].reset_index(drop=True)
-        kept = select_non_overlapping(windows)
-        steps.append(("overlapping_duplicates", len(windows) - len(kept)))
-        windows = windows.iloc[kept].reset_index(drop=True)
-        steps.append(("after_dedup", len(windows)))
-        if windows.empty:
-            raise InputError(f"every DNase/H3K27ac overlap of {dnase} was removed by the exon/promoter/"
-                             "blacklist filters or the contig ends; no positive regions left")
-        n = len(windows)
+    covered = overlap_bp(dnase_peaks, h3_peaks)
+    positives = dnase_peaks[covered >= min_overlap].reset_index(drop=True)
+    steps.append(("overlapping_h3k27ac", len(positives)))
+    if positives.empty:
+        raise InputError(f"no DNase peak in {dnase} overlaps an H3K27ac peak in {h3k27ac} by >= "
+                         f"{min_overlap} bp (of {len(dnase_peaks)} DNase and {len(h3_peaks)} H3K27ac "
+                         "peaks on genome contigs); check that both files are of the same genome build")
+    windows = centre_windows(positives, region_length)
+    for kind in ("exon", "promoter", "blacklist"):
+        windows = windows[~overlaps_any(windows, exclusions[kind])].reset_index(drop=True)
+        steps.append((f"after_{kind}_filter", len(windows)))
+    size = windows["chrom"].map(genome.sizes)
+    inside = (windows["start"] >= 0) & (windows["end"] <= size)
+    steps.append(("off_contig_end", int((~inside).sum())))
+    windows = windows[inside].reset_index(drop=True)
+    kept = select_non_overlapping(windows)
+    steps.append(("overlapping_duplicates", len(windows) - len(kept)))
+    windows = windows.iloc[kept].reset_index(drop=True)
+    steps.append(("after_dedup", len(windows)))
+    if windows.empty:
+        raise InputError(f"every DNase/H3K27ac overlap of {dnase} was removed by the exon/promoter/"
+                         "blacklist filters or the contig ends; no positive regions left")
+    n = len(windows)
 
-        occupied = pd.concat([dnase_peaks[["chrom", "start", "end"]], h3_peaks[["chrom", "start", "end"]],
-                              *(e[["chrom", "start", "end"]] for e in exclusions.values()),
-                              windows[["chrom", "start", "end"]]], ignore_index=True)
-        tiles = tile_free(free_intervals(occupied, genome.sizes, workdir), region_length, rng)
+    occupied = pd.concat([dnase_peaks[["chrom", "start", "end"]], h3_peaks[["chrom", "start", "end"]],
+                          *(e[["chrom", "start", "end"]] for e in exclusions.values()),
+                          windows[["chrom", "start", "end"]]], ignore_index=True)
+    tiles = tile_free(free_intervals(occupied, genome.sizes), region_length, rng)
     target = n * (CONTROL_POOL_FACTOR if control_matching == "gc" else 1)
     pool, pool_gc = collect_pool(tiles, genome, target, rng)
     steps.append(("control_candidates", len(pool)))

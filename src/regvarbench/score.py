@@ -1,10 +1,13 @@
 """Score variant windows with a model (``regvarbench score``).
 
 For each window file ``<dataset>.windows.<k>.tsv`` the model predicts the enhancer probability of
-the reference and the alternative sequence; the variant score is their log2 ratio. Each distinct
+the reference and the alternative sequence; the variant score is their log2 ratio (or, for models
+whose spec says ``score_kind: diff``, such as motif log-odds, their difference). Each distinct
 sequence is predicted once per file (saturation mutagenesis shares one reference window among
 many variants), and outputs do not depend on batch composition, so the same windows give
-byte-identical tables however they are chunked.
+byte-identical tables however they are chunked. For ``cnn_small`` the alt of a single-base
+variant is scored from its reference pass by receptive-field reuse (models/cone.py; ``--no-cone``
+turns it off), which agrees with a full pass within ~1e-12.
 """
 
 from __future__ import annotations
@@ -29,8 +32,15 @@ EPS = 1e-6
 _WINDOWS_NAME = re.compile(r"^(?P<dataset>.+)\.windows\.(?P<chunk>[^.]+)\.tsv(?:\.gz)?$")
 
 
-def variant_score(ref: np.ndarray | float, alt: np.ndarray | float) -> np.ndarray:
-    """log2((alt + eps) / (ref + eps)) with eps = 1e-6, in float64.
+SCORE_KINDS = ("log2ratio", "diff")
+
+
+def variant_score(ref: np.ndarray | float, alt: np.ndarray | float, kind: str = "log2ratio") -> np.ndarray:
+    """log2((alt + eps) / (ref + eps)) with eps = 1e-6, in float64; alt − ref for ``kind="diff"``.
+
+    ``kind`` comes from the model spec's ``score_kind``: "log2ratio" (default) for outputs that
+    are probabilities, "diff" for outputs on a log scale already (motif log-odds), where a ratio
+    would be meaningless.
 
     Epsilon policy: model outputs are probabilities in [0, 1]; a fixed eps = 1e-6 is added to
     both before the ratio so an output of exactly 0 gives a finite score instead of ±inf or NaN.
@@ -40,6 +50,10 @@ def variant_score(ref: np.ndarray | float, alt: np.ndarray | float) -> np.ndarra
     """
     ref = np.asarray(ref, dtype=np.float64)
     alt = np.asarray(alt, dtype=np.float64)
+    if kind == "diff":
+        return alt - ref
+    if kind != "log2ratio":
+        raise InputError(f"unknown score_kind {kind!r}; known: {', '.join(SCORE_KINDS)}")
     return np.log2((alt + EPS) / (ref + EPS))
 
 
@@ -70,8 +84,28 @@ def read_windows(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256) -> pd.DataFrame:
-    """Score table for a windows table: each distinct sequence predicted once."""
+def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256, cone: bool = True) -> pd.DataFrame:
+    """Score table for a windows table: each distinct sequence predicted once.
+
+    The variant score follows the adapter spec's ``score_kind`` (default "log2ratio"). Adapters
+    with ``supports_cone`` (``cnn_small``) score the windows grouped by reference: one reference
+    pass per distinct ``ref_seq``, then each distinct (reference, alt) pair by receptive-field
+    reuse (models/cone.py); ``cone=False`` forces full passes for every distinct sequence.
+    """
+    kind = str(adapter.spec.get("score_kind", "log2ratio"))
+    if kind not in SCORE_KINDS:
+        raise InputError(f"model {adapter.name}: unknown score_kind {kind!r}; known: {', '.join(SCORE_KINDS)}")
+    if cone and getattr(adapter, "supports_cone", False) and len(windows):
+        ref, alt = _predict_by_reference(adapter, windows, batch_size)
+    else:
+        ref, alt = _predict_distinct(adapter, windows, batch_size)
+    return pd.DataFrame({"variant_id": windows["variant_id"].to_numpy(), "dataset": windows["dataset"].to_numpy(),
+                         "model": adapter.name, "ref_output": ref, "alt_output": alt,
+                         "score": variant_score(ref, alt, kind)}, columns=SCORE_COLUMNS)
+
+
+def _predict_distinct(adapter: Adapter, windows: pd.DataFrame, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Full passes over the distinct ref and alt sequences of a windows table."""
     seqs = pd.concat([windows["ref_seq"], windows["alt_seq"]], ignore_index=True).str.upper()
     codes, distinct = pd.factorize(seqs, sort=False)
     started = time.perf_counter()
@@ -81,12 +115,37 @@ def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256
     if outputs.shape != (len(distinct),):
         raise RuntimeError(f"model {adapter.name} returned shape {outputs.shape} for {len(distinct)} sequences")
     n = len(windows)
-    ref, alt = outputs[codes[:n]], outputs[codes[n:]]
     log.info("%s: %d windows, %d distinct sequences, %.1f sequences/s", adapter.name, n, len(distinct),
              len(distinct) / elapsed if elapsed > 0 else float("nan"))
-    return pd.DataFrame({"variant_id": windows["variant_id"].to_numpy(), "dataset": windows["dataset"].to_numpy(),
-                         "model": adapter.name, "ref_output": ref, "alt_output": alt,
-                         "score": variant_score(ref, alt)}, columns=SCORE_COLUMNS)
+    return outputs[codes[:n]], outputs[codes[n:]]
+
+
+def _predict_by_reference(adapter: Adapter, windows: pd.DataFrame, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """One pass per distinct reference, one cone per distinct (reference, alt) pair.
+
+    Alts are keyed by their reference too, so an alt's output never depends on which other
+    windows share the file (the same string under another reference is its own pair).
+    """
+    refs = windows["ref_seq"].str.upper()
+    alts = windows["alt_seq"].str.upper()
+    ref_codes, distinct_refs = pd.factorize(refs, sort=False)
+    pair_codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([ref_codes, alts.to_numpy()]), sort=False)
+    pair_refs = np.asarray(pairs.get_level_values(0), dtype=np.int64)
+    started = time.perf_counter()
+    ref_out, alt_out = adapter.predict_variants(list(distinct_refs), pair_refs,
+                                                list(pairs.get_level_values(1)), batch_size=batch_size)
+    elapsed = time.perf_counter() - started
+    ref_out, alt_out = np.asarray(ref_out, dtype=np.float64), np.asarray(alt_out, dtype=np.float64)
+    if ref_out.shape != (len(distinct_refs),) or alt_out.shape != (len(pairs),):
+        raise RuntimeError(f"model {adapter.name} returned shapes {ref_out.shape}, {alt_out.shape} for "
+                           f"{len(distinct_refs)} references and {len(pairs)} alts")
+    counts = getattr(adapter, "last_variant_counts", {}) or {}
+    n_seqs = len(distinct_refs) + len(pairs)
+    log.info("%s: %d windows, %d distinct references, %d distinct alts (%d by cone reuse, %d full passes, "
+             "%d unchanged), %.1f sequences/s", adapter.name, len(windows), len(distinct_refs), len(pairs),
+             counts.get("cone", 0), counts.get("full", 0), counts.get("unchanged", 0),
+             n_seqs / elapsed if elapsed > 0 else float("nan"))
+    return ref_out[ref_codes], alt_out[pair_codes]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,6 +153,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--windows", required=True, nargs="+", help="<dataset>.windows.<k>.tsv file(s)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--no-cone", action="store_true",
+                        help="full forward passes for every alt (default: reuse the reference pass for "
+                             "single-base alts where the architecture allows, models/cone.py)")
     parser.add_argument("--outdir", required=True)
 
 
@@ -117,6 +179,6 @@ def run(args: argparse.Namespace) -> None:
         padded = int((pd.to_numeric(windows["n_padded"], errors="coerce").fillna(0) > 0).sum())
         if padded:
             log.info("%s: %d window(s) N-padded at a contig end", path, padded)
-        scores = score_windows(adapter, windows, args.batch_size)
+        scores = score_windows(adapter, windows, args.batch_size, cone=not getattr(args, "no_cone", False))
         out = write_tsv(scores, Path(args.outdir) / f"{adapter.name}.{dataset}.{chunk}.scores.tsv")
         log.info("wrote %s (%d variants)", out, len(scores))

@@ -1,5 +1,8 @@
 """Train a CNN enhancer classifier on one cell line's split table (``regvarbench train``).
 
+``--family hf`` fine-tunes a Hugging Face checkpoint instead (regvarbench.models.hf), writing the
+same directory layout so ``regvarbench score`` loads either.
+
 Binary cross-entropy on enhancer (1) vs control (0) sequences; early stopping on validation loss
 keeps the best epoch's weights. Seeds, a seeded DataLoader generator and deterministic torch
 algorithms make two runs with the same inputs, seed and thread count produce the same weights
@@ -245,20 +248,41 @@ def write_outputs(result: TrainResult, outdir: str | Path) -> Path:
     return target
 
 
+FAMILY_DEFAULTS = {  # per-family defaults of the shared options (hf: the study's fine-tuning)
+    "cnn": {"epochs": 30, "patience": 4, "batch_size": 32, "lr": 3e-3, "weight_decay": 1e-4},
+    "hf": {"epochs": 200, "patience": 5, "batch_size": 8, "lr": 1e-5, "weight_decay": 0.0},
+    "motif": {},  # JASPAR PWM baseline: nothing is trained
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="split table (<cell>.split.tsv)")
-    parser.add_argument("--model-name", required=True, help="name used in output tables and directory")
-    parser.add_argument("--architecture", default="cnn_small", choices=cnn.architecture_names())
-    parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
-    parser.add_argument("--patience", type=int, default=4,
-                        help="stop after this many epochs without validation-loss improvement (default 4)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate (default 3e-3)")
-    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--data", help="split table (<cell>.split.tsv); required except for --family motif")
+    parser.add_argument("--model-name", help="name used in output tables and directory "
+                        "(required except for --family motif, default motif_jaspar)")
+    parser.add_argument("--family", default="cnn", choices=sorted(FAMILY_DEFAULTS),
+                        help="cnn: train a CNN from scratch; hf: fine-tune a Hugging Face checkpoint (default cnn)")
+    parser.add_argument("--architecture", default="cnn_small", choices=cnn.architecture_names(), help="cnn family")
+    parser.add_argument("--source", help="hf family: checkpoint directory or Hugging Face hub id")
+    parser.add_argument("--tokenizer", help="hf family: tokenizer directory or hub id (default: the --source's)")
+    parser.add_argument("--max-tokens", type=int, default=512,
+                        help="hf family: tokens per input, longer inputs centre-cropped (default 512)")
+    parser.add_argument("--trust-remote-code", action="store_true",
+                        help="hf family: run the modelling code shipped with the checkpoint")
+    parser.add_argument("--logging-steps", type=int, default=500, help="hf family: log every N steps (default 500)")
+    parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default cnn 30, hf 200)")
+    parser.add_argument("--patience", type=int, default=None,
+                        help="stop after this many epochs without validation-loss improvement (default cnn 4, hf 5)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default cnn 32, hf 8")
+    parser.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default cnn 3e-3, hf 1e-5)")
+    parser.add_argument("--weight-decay", type=float, default=None, help="default cnn 1e-4, hf 0")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--reverse-complement-augment", action="store_true",
-                        help="reverse-complement a random half of each training batch")
+                        help="cnn family: reverse-complement a random half of each training batch")
+    parser.add_argument("--cell-line", help="motif family: cell line (picks its default motif set)")
+    parser.add_argument("--motifs", help="motif family: comma-separated JASPAR names or matrix IDs "
+                        "(default: the cell line's set, see docs/models.md)")
+    parser.add_argument("--jaspar-release", default=None, help="motif family: JASPAR release (default: newest in pyjaspar)")
     parser.add_argument("--outdir", required=True)
 
 
@@ -267,13 +291,94 @@ def run(args: argparse.Namespace) -> None:
         if args.threads < 1:
             raise InputError("--threads must be at least 1")
         torch.set_num_threads(args.threads)
+    if args.family == "motif":
+        _run_motif(args)
+        return
+    if not args.data or not args.model_name:
+        raise InputError(f"--family {args.family} needs --data and --model-name")
     path = Path(args.data)
     if not path.exists():
         raise InputError(f"--data: file not found: {path}")
-    config = TrainConfig(model_name=args.model_name, architecture=args.architecture, epochs=args.epochs,
-                         patience=args.patience, batch_size=args.batch_size, lr=args.lr,
-                         weight_decay=args.weight_decay, seed=args.seed,
-                         reverse_complement_augment=args.reverse_complement_augment)
+    shared = {k: getattr(args, k) if getattr(args, k) is not None else v
+              for k, v in FAMILY_DEFAULTS[args.family].items()}
+    if args.family == "hf":
+        run_hf(args, path, shared)
+        return
+    config = TrainConfig(model_name=args.model_name, architecture=args.architecture, seed=args.seed,
+                         reverse_complement_augment=args.reverse_complement_augment, **shared)
     result = train_model(read_tsv(path), config, source=str(path))
     target = write_outputs(result, args.outdir)
     log.info("wrote %s (best epoch %d of %d)", target, result.spec["best_epoch"], result.spec["epochs_run"])
+
+
+def run_hf(args: argparse.Namespace, path: Path, shared: dict[str, Any]) -> None:
+    """``--family hf``: fine-tune a Hugging Face checkpoint (regvarbench.models.hf)."""
+    from .models import hf
+
+    if not args.source:
+        raise InputError("--family hf needs --source (a checkpoint directory or Hugging Face hub id)")
+    if args.reverse_complement_augment:
+        log.warning("--reverse-complement-augment is ignored with --family hf")
+    config = hf.HFTrainConfig(model_name=args.model_name, source=args.source, tokenizer=args.tokenizer,
+                              max_tokens=args.max_tokens, trust_remote_code=args.trust_remote_code,
+                              logging_steps=args.logging_steps, seed=args.seed, **shared)
+    adapter, spec, curve, detection = hf.train_hf(read_tsv(path), config, source_label=str(path))
+    target = hf.save_outputs(args.outdir, adapter, spec, curve, detection)
+    log.info("wrote %s (best epoch %d of %d)", target, spec["best_epoch"], spec["epochs_run"])
+
+
+def _run_motif(args: argparse.Namespace) -> None:
+    """``--family motif``: write a JASPAR PWM model (nothing to fit); held-out detection if --data.
+
+    F1 uses the score threshold that maximises F1 on the table's train rows (log-odds sums have no
+    natural cut-off like probability 0.5); auROC/auPRC need no threshold.
+    """
+    import json
+
+    from .models import motif
+
+    if not args.cell_line:
+        raise InputError("--family motif needs --cell-line")
+    names = [m.strip() for m in args.motifs.split(",") if m.strip()] if args.motifs else None
+    spec = motif.build_spec(args.cell_line, names, args.jaspar_release or motif.DEFAULT_RELEASE,
+                            model_name=args.model_name or "motif_jaspar")
+    if not _NAME_RE.match(spec["model_name"]):
+        raise InputError(f"--model-name {spec['model_name']!r}: use letters, digits, '_' and '-' only")
+    adapter = motif.load_adapter(spec)
+    target = Path(args.outdir) / f"{spec['model_name']}__{args.cell_line}"
+    target.mkdir(parents=True, exist_ok=True)
+    if args.data:
+        path = Path(args.data)
+        if not path.exists():
+            raise InputError(f"--data: file not found: {path}")
+        df = validate_split_table(read_tsv(path), str(path))
+        if str(df["cell_line"].iloc[0]) != str(args.cell_line):
+            log.warning("%s holds cell line %s, motif set is for %s", path, df["cell_line"].iloc[0], args.cell_line)
+        scores = {s: adapter.predict(df.loc[df["split"] == s, "sequence"].tolist()) for s in SPLITS}
+        labels = {s: df.loc[df["split"] == s, "label"].to_numpy() for s in SPLITS}
+        threshold = _best_f1_threshold(labels["train"], scores["train"])
+        rows = []
+        for split in ("valid", "test"):
+            metrics = detection_metrics(labels[split], scores[split])
+            metrics["f1"] = float(f1_score(labels[split], scores[split] >= threshold, zero_division=0))
+            rows.append({"model": spec["model_name"], "cell_line": args.cell_line, "split": split,
+                         "n": len(labels[split]), **metrics})
+            log.info("%s %s: auROC %.4f auPRC %.4f F1 %.4f (n=%d)", spec["model_name"], split,
+                     metrics["auroc"], metrics["auprc"], metrics["f1"], len(labels[split]))
+        spec.update({"f1_threshold": threshold, "data": str(path), "n_train": len(labels["train"]),
+                     "n_valid": len(labels["valid"]), "n_test": len(labels["test"])})
+        write_tsv(pd.DataFrame(rows, columns=["model", "cell_line", "split", "n", "auroc", "auprc", "f1"]),
+                  target / "enhancer_detection.tsv")
+    (target / "spec.json").write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    log.info("wrote %s (%s)", target, ", ".join(f"{m['name']}={m['matrix_id']}" for m in spec["motifs"]))
+
+
+def _best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The score cut-off (predict positive at >=) with the highest F1; the lowest on ties."""
+    order = np.argsort(-scores, kind="stable")
+    y, s = labels[order], scores[order]
+    tp = np.cumsum(y)
+    last = np.r_[s[1:] != s[:-1], True]  # cut after each run of equal scores
+    f1 = 2 * tp / (np.arange(1, len(y) + 1) + y.sum())
+    f1 = np.where(last, f1, -1.0)
+    return float(s[int(np.argmax(f1))]) if len(s) else float("nan")

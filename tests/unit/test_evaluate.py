@@ -188,3 +188,53 @@ def test_bad_inputs_exit_2(evaluated, tmp_path, capsys):
     twice = dict(paths, scores=[paths["scores"][0], paths["scores"][0]])
     assert run_evaluate(twice, tmp_path / "o2") == 2
     assert "scored a variant twice" in capsys.readouterr().err
+
+
+def test_model_comparison(evaluated):
+    paths, tables = evaluated
+    comp = read_tsv(tables / "model_comparison.tsv")
+    assert list(comp.columns) == ["model_a", "model_b", "group", "level", "n", "r_a", "r_b", "r_ab", "z", "p",
+                                  "p_adj", "spearman_diff", "diff_ci_low", "diff_ci_high"]
+    # m2 scored dsA and dsC only: pairs exist there, for their cell lines and overall
+    assert sorted(zip(comp["level"], comp["group"])) == sorted([("dataset", "dsA"), ("dataset", "dsC"),
+                                                                ("cell_line", "HepG2"), ("cell_line", "K562"),
+                                                                ("overall", "all")])
+    assert set(zip(comp["model_a"], comp["model_b"])) == {("m1", "m2")}
+    row = comp.set_index("group").loc["dsA"]
+    a = joined(paths, "m1", ["dsA"]).set_index("variant_id")
+    b = joined(paths, "m2", ["dsA"]).set_index("variant_id")
+    common = sorted(set(a.index) & set(b.index))
+    expect = metrics.compare_correlations(a.loc[common, "score"], b.loc[common, "score"],
+                                          a.loc[common, "effect_log2"], n_boot=200, seed=3)
+    assert row["n"] == expect["n"] == 36  # 38 scored by both, minus a NaN score and a NaN effect
+    for key in ("r_a", "r_b", "r_ab", "z", "p", "spearman_diff", "diff_ci_low", "diff_ci_high"):
+        assert row[key] == pytest.approx(expect[key], abs=1e-9), key
+    np.testing.assert_allclose(comp["p_adj"], metrics.adjust_pvalues(comp["p"]), rtol=1e-9)
+    # without a pair_of column in the catalogue: header only
+    fvo = read_tsv(tables / "finetuned_vs_oneshot.tsv")
+    assert fvo.empty and list(fvo.columns[:4]) == ["oneshot", "finetuned", "group", "level"]
+
+
+def test_finetuned_vs_oneshot(evaluated, tmp_path):
+    paths, _ = evaluated
+    catalogue = tmp_path / "models.csv"
+    catalogue.write_text("model,family,architecture_class,pair_of\nm1,cnn,CNN,\nm2,hf,transformer,m1\n")
+    assert run_evaluate(dict(paths, catalogue=catalogue), tmp_path / "out", bootstrap=0) == 0
+    tables = tmp_path / "out" / "tables"
+    fvo = read_tsv(tables / "finetuned_vs_oneshot.tsv")
+    assert list(fvo.columns) == ["oneshot", "finetuned", "group", "level", "n_oneshot", "n_finetuned",
+                                 "f1_oneshot", "f1_finetuned", "pearson_r_oneshot", "pearson_r_finetuned",
+                                 "spearman_r_oneshot", "spearman_r_finetuned"]
+    assert set(zip(fvo["oneshot"], fvo["finetuned"])) == {("m2", "m1")}
+    row = fvo.set_index("group").loc["HepG2"]
+    corr = read_tsv(tables / "correlation_by_cell_line.tsv").set_index(["model", "group"])
+    assert row["pearson_r_oneshot"] == pytest.approx(corr.loc[("m2", "HepG2"), "pearson_r"])
+    assert row["spearman_r_finetuned"] == pytest.approx(corr.loc[("m1", "HepG2"), "spearman_r"])
+    assert (row["f1_oneshot"], row["f1_finetuned"]) == (0.8, 0.8)  # test split preferred over valid
+    by_dataset = fvo[fvo["level"] == "dataset"].set_index("group")
+    assert by_dataset.loc["dsB", "n_finetuned"] == 30 and np.isnan(by_dataset.loc["dsB", "pearson_r_oneshot"])
+    assert by_dataset.loc["dsB", "f1_oneshot"] == 0.8  # the dataset's cell line
+    assert np.isnan(fvo.set_index("group").loc["K562", "f1_finetuned"])  # no K562 training
+    bad = tmp_path / "bad.csv"
+    bad.write_text("model,family,architecture_class,pair_of\nm2,hf,transformer,nope\n")
+    assert run_evaluate(dict(paths, catalogue=bad), tmp_path / "o2", bootstrap=0) == 2

@@ -154,3 +154,82 @@ def test_parse_bool():
     assert metrics.parse_bool(["1", "0", "True", "false", 1, 0]).tolist() == [True, False, True, False, True, False]
     with pytest.raises(ValueError):
         metrics.parse_bool(["maybe"])
+
+
+# ---------------------------------------------------------------- comparing two models
+
+
+def test_steiger_hand_computed_example():
+    # r_a = .5, r_b = .3, r_ab = .4, n = 103, by hand:
+    # atanh(.5) - atanh(.3) = 0.549306 - 0.309520 = 0.239786; rbar2 = (.25 + .09) / 2 = .17
+    # f = .6 / (2 * .83) = 0.361446; h = (1 - 0.361446 * .17) / .83 = 1.130788
+    # z = 0.239786 * sqrt(100 / (2 * .6 * 1.130788)) = 0.239786 * 8.58457 = 2.05846; p = 2 (1 - Phi(z)) = 0.03955
+    z, p = metrics.steiger_test(0.5, 0.3, 0.4, 103)
+    assert z == pytest.approx(2.05846, abs=1e-4)
+    assert p == pytest.approx(0.03955, abs=1e-4)
+    z_swapped, p_swapped = metrics.steiger_test(0.3, 0.5, 0.4, 103)
+    assert z_swapped == pytest.approx(-z) and p_swapped == pytest.approx(p)
+    # f capped at 1: r_ab = -.9 makes (1 - r_ab) / (2 (1 - rbar2)) > 1, then h = 1
+    z, _ = metrics.steiger_test(0.5, 0.3, -0.9, 103)
+    assert z == pytest.approx(0.239786 * np.sqrt(100 / (2 * 1.9)), abs=1e-4)
+    assert metrics.steiger_test(0.4, 0.4, 1.0, 50) == (0.0, 1.0)
+    assert np.isnan(metrics.steiger_test(0.5, 0.3, 0.4, 3)[0])
+
+
+def simulated_rates(rho_a: float, rho_b: float, n: int = 100, sims: int = 2000, seed: int = 0) -> float:
+    """Fraction of simulations where steiger_test rejects at alpha = 0.05."""
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=(sims, n))
+    shared = rng.normal(size=(sims, n))  # the two scores also share noise (r_ab > r_a r_b)
+    a = rho_a * y + np.sqrt(1 - rho_a ** 2) * (0.6 * shared + 0.8 * rng.normal(size=(sims, n)))
+    b = rho_b * y + np.sqrt(1 - rho_b ** 2) * (0.6 * shared + 0.8 * rng.normal(size=(sims, n)))
+
+    def corr(u, v):
+        u = u - u.mean(axis=1, keepdims=True)
+        v = v - v.mean(axis=1, keepdims=True)
+        return (u * v).sum(axis=1) / np.sqrt((u * u).sum(axis=1) * (v * v).sum(axis=1))
+
+    _, p = metrics.steiger_test(corr(a, y), corr(b, y), corr(a, b), n)
+    return float((p < 0.05).mean())
+
+
+def test_steiger_type_one_error_near_alpha():
+    rate = simulated_rates(0.4, 0.4)
+    # 2000 simulations: binomial sd of the rate is ~0.005
+    assert 0.035 < rate < 0.065, rate
+
+
+def test_steiger_has_power_against_unequal_correlations():
+    assert simulated_rates(0.5, 0.2) > 0.8
+
+
+def test_compare_correlations_paired_bootstrap():
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=120)
+    a = 0.7 * y + rng.normal(size=120)
+    b = 0.2 * y + rng.normal(size=120)
+    b[5] = np.nan  # dropped from both
+    out = metrics.compare_correlations(a, b, y, n_boot=300, seed=4)
+    keep = np.isfinite(b)
+    assert out["n"] == 119
+    assert out["r_a"] == pytest.approx(stats.pearsonr(a[keep], y[keep]).statistic)
+    assert out["r_ab"] == pytest.approx(stats.pearsonr(a[keep], b[keep]).statistic)
+    expect_diff = stats.spearmanr(a[keep], y[keep]).statistic - stats.spearmanr(b[keep], y[keep]).statistic
+    assert out["spearman_diff"] == pytest.approx(expect_diff)
+    # the interval comes from the same explicit resamples for both models
+    counts = metrics.resample_counts(np.random.default_rng(4), 119, 300)
+    idx = [np.repeat(np.arange(119), c) for c in counts]
+    diffs = [stats.spearmanr(a[keep][i], y[keep][i]).statistic - stats.spearmanr(b[keep][i], y[keep][i]).statistic
+             for i in idx]
+    low, high = np.quantile(diffs, [0.025, 0.975])
+    assert (out["diff_ci_low"], out["diff_ci_high"]) == pytest.approx((low, high), abs=1e-9)
+    assert out["diff_ci_low"] < out["spearman_diff"] < out["diff_ci_high"]
+    assert out["z"] > 0 and out["p"] < 0.05
+    assert metrics.compare_correlations(a, b, y, n_boot=300, seed=4) == out
+
+
+def test_adjust_pvalues_benjamini_hochberg():
+    p = np.array([0.01, np.nan, 0.04, 0.03, 0.5])
+    # sorted finite: .01, .03, .04, .5 -> .01*4/1, .03*4/2, .04*4/3, .5 -> monotone from the top
+    expect = [0.04, np.nan, 0.0533333333, 0.0533333333, 0.5]
+    np.testing.assert_allclose(metrics.adjust_pvalues(p), expect, rtol=1e-8)

@@ -13,15 +13,6 @@ from regvarbench.models import cnn
 MOTIF = "TGACTCA"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: the test machine's cores are shared, and OpenMP spins when oversubscribed."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def motif_model_spec() -> dict:
     return {"model_name": "motif_toy", "family": "cnn", "architecture": "motif_scan",
             "hyperparameters": {"filters": 1, "kernel_size": len(MOTIF)}, "input_length": 101}

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pybedtools
 import pytest
+from scipy.stats import ks_2samp
 
 from regvarbench import cli
 from regvarbench.dna import gc_content
 from regvarbench.genome import Genome
 from regvarbench.io import InputError, read_tsv
-from regvarbench.regions import build_regions, read_bed
+from regvarbench.regions import GC_BIN_WIDTH, build_regions, free_intervals, match_gc, read_bed
 
 CONTIG = 60_000
 CONTIGS = ("chr1", "chr2", "chr3")
@@ -255,6 +255,28 @@ def test_gc_matching_brings_control_gc_to_positives(default_run, files, genome):
     assert intervals(uniform, 1) == intervals(regions, 1)
 
 
+def test_gc_matching_reproduces_the_gc_distribution():
+    """Tolerance: with a pool covering every GC bin, each sorted control GC lies within one
+    GC_BIN_WIDTH (0.02) of the sorted positive GC (same count per bin), so every quantile differs by
+    < 0.02, and the two-sample KS statistic is < 0.03 (5% critical value for 2000 vs 2000: ~0.043).
+    2000 targets ~ Beta(30, 20) (GC ~0.6) drawn from a pool 10x larger ~ Beta(4, 5) (GC ~0.44);
+    an unmatched draw from the same pool gives KS > 0.3."""
+    rng = np.random.default_rng(3)
+    target, pool = rng.beta(30, 20, size=2000), rng.beta(4, 5, size=20_000)
+    picked = match_gc(target, pool, len(target))
+    assert len(picked) == len(target) == len(set(picked.tolist()))
+    assert np.max(np.abs(np.sort(target) - np.sort(pool[picked]))) < GC_BIN_WIDTH
+    assert ks_2samp(target, pool[picked]).statistic < 0.03
+    assert ks_2samp(target, pool[: len(target)]).statistic > 0.3
+
+
+def test_gc_matching_fills_a_short_bin_with_the_nearest_gc():
+    target = np.array([0.51, 0.51, 0.51, 0.31])
+    pool = np.array([0.10, 0.505, 0.90, 0.545, 0.47, 0.30, 0.515])  # bin 0.50-0.52 holds two
+    picked = match_gc(target, pool, len(target))
+    assert sorted(pool[picked].tolist()) == [0.30, 0.505, 0.515, 0.545]  # 0.545 is nearest to 0.51
+
+
 def test_seed_changes_controls_only(default_run, files, genome):
     other, _ = build(files, genome, seed=7)
     assert intervals(other, 1) == intervals(default_run[0], 1)
@@ -329,12 +351,15 @@ def test_controls_never_overlap_positives_or_n(genome, tmp_path, gaps, room):
     assert control[0] == "chr1" and 10105 <= control[1] and control[2] <= 10400
 
 
-def test_bedtools_temp_files_are_removed_and_tempdir_restored(files, genome, tmp_path):
-    before = pybedtools.helpers.get_tempdir()
-    (tmp_path / "bt").mkdir()
-    build(files, genome, tmpdir=tmp_path / "bt")
-    assert list((tmp_path / "bt").iterdir()) == []
-    assert pybedtools.helpers.get_tempdir() == before
+def test_free_intervals_in_genome_order_with_untouched_contigs_whole():
+    # bioframe lists contigs by name (chr10 before chr2); the tiling must follow the genome's order
+    sizes = {"chr2": 100, "chr10": 50, "chrM": 20}
+    occupied = pd.DataFrame({"chrom": ["chr10", "chr2", "chr2", "chr2", "chr10"],
+                             "start": [-5, 10, 15, 30, 40], "end": [5, 20, 30, 35, 60]})
+    free = free_intervals(occupied, sizes)
+    assert list(free.itertuples(index=False, name=None)) == [
+        ("chr2", 0, 10), ("chr2", 35, 100), ("chr10", 5, 40), ("chrM", 0, 20)]
+    assert free_intervals(occupied.iloc[:0], sizes).values.tolist() == [["chr2", 0, 100], ["chr10", 0, 50], ["chrM", 0, 20]]
 
 
 def test_parameter_errors(files, genome):

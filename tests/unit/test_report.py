@@ -12,7 +12,7 @@ from regvarbench.cli import main
 from regvarbench.io import write_tsv
 
 SECTION_IDS = ["summary", "correlations", "direction", "significance", "ld", "enhancer-detection",
-               "per-cell-line", "run-metadata"]
+               "per-cell-line", "model-comparison", "finetuned-vs-oneshot", "run-metadata"]
 
 
 class PageParser(HTMLParser):
@@ -37,8 +37,9 @@ class PageParser(HTMLParser):
             self.sortable += 1
 
 
-def write_inputs(root, with_ld: bool = True, with_training: bool = True) -> list[str]:
-    """Arguments for evaluate over two cell lines, three models and (optionally) LD blocks and training."""
+def write_inputs(root, with_ld: bool = True, with_training: bool = True, with_pairs: bool = True) -> list[str]:
+    """Arguments for evaluate over two cell lines, three models and (optionally) LD blocks, training and
+    a one-shot -> fine-tuned pair (lm_b -> hyb_c) in the catalogue."""
     rng = np.random.default_rng(1)
     root.mkdir(parents=True, exist_ok=True)
     args = {"--variants": [], "--scores": [], "--training": []}
@@ -68,7 +69,9 @@ def write_inputs(root, with_ld: bool = True, with_training: bool = True) -> list
                               "f1": rng.uniform(0.5, 1, 2)})
             args["--training"].append(str(write_tsv(t, root / f"{model}.enhancer_detection.tsv")))
     catalogue = root / "models.csv"
-    catalogue.write_text("model,family,architecture_class\ncnn_a,cnn,CNN\nlm_b,hf,transformer\nhyb_c,hf,hybrid\n")
+    pair = "hyb_c" if with_pairs else ""
+    catalogue.write_text("model,family,architecture_class,pair_of\ncnn_a,cnn,CNN,\n"
+                         f"lm_b,hf,transformer,{pair}\nhyb_c,hf,hybrid,\n")
     argv = ["--catalogue", str(catalogue), "--bootstrap", "50", "--seed", "0"]
     for flag, files in args.items():
         if files:
@@ -101,7 +104,7 @@ def test_every_section_and_embedded_figures(report):
     html, page = parse(report / "index.html")
     for section in SECTION_IDS:
         assert section in page.ids, section
-    assert len(page.images) == 6
+    assert len(page.images) == 8
     assert all(src.startswith("data:image/png;base64,") and len(src) > 1000 for src in page.images)
     assert "not available in this run" not in html.lower()
     assert page.sortable >= 5 and "addEventListener" in html
@@ -121,7 +124,7 @@ def test_self_contained(report):
 def test_figure_files_written(report):
     names = {p.name for p in (report / "figures").iterdir()}
     for stem in ("correlations", "direction_heatmap", "significance_lines", "significance_scatter", "ld_topk",
-                 "enhancer_detection"):
+                 "enhancer_detection", "model_comparison", "finetuned_vs_oneshot"):
         assert {f"{stem}.png", f"{stem}.svg"} <= names, stem
     assert (report / "figures" / "correlations.png").read_bytes().startswith(b"\x89PNG")
 
@@ -133,17 +136,27 @@ def test_best_marked_in_per_cell_line_table(report):
     assert section.count('class="best"') == 6 and section.count('class="second"') == 6
 
 
+def test_comparison_sections_have_tables(report):
+    html, _ = parse(report / "index.html")
+    comparison = html[html.index('id="model-comparison"'):html.index('id="finetuned-vs-oneshot"')]
+    # 3 models -> 3 pairs in each of 2 datasets, 2 cell lines and overall
+    assert comparison.count("<tr><td") == 15 and "spearman_diff" in comparison
+    finetuned = html[html.index('id="finetuned-vs-oneshot"'):html.index('id="run-metadata"')]
+    assert finetuned.count("<tr><td") == 5 and "lm_b" in finetuned and "hyb_c" in finetuned
+
+
 def test_missing_sections_say_so(tmp_path):
-    argv = write_inputs(tmp_path / "in", with_ld=False, with_training=False)
+    argv = write_inputs(tmp_path / "in", with_ld=False, with_training=False, with_pairs=False)
     assert main(["evaluate", *argv, "--outdir", str(tmp_path / "eval")]) == 0
     assert main(["report", "--evaluation", str(tmp_path / "eval" / "tables"), "--outdir", str(tmp_path / "out")]) == 0
     html, page = parse(tmp_path / "out" / "index.html")
     for section in SECTION_IDS:
         assert section in page.ids
-    for section, following in (("ld", "enhancer-detection"), ("enhancer-detection", "per-cell-line")):
+    for section, following in (("ld", "enhancer-detection"), ("enhancer-detection", "per-cell-line"),
+                               ("finetuned-vs-oneshot", "run-metadata")):
         body = html[html.index(f'id="{section}"'):html.index(f'id="{following}"')]
         assert "Not available in this run" in body, section
-    assert len(page.images) == 4
+    assert len(page.images) == 5  # correlations, direction, significance x2, model comparison
 
 
 def test_report_without_evaluation_is_input_error(tmp_path, capsys):

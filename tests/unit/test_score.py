@@ -16,15 +16,6 @@ MOTIF = "TGACTCA"
 LENGTH = 101  # variant at index 50
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: the test machine's cores are shared, and OpenMP spins when oversubscribed."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def save_motif_model(path) -> str:
     """Hand-set motif scanner: logit +3 where the motif occurs, -3 elsewhere (see test_models)."""
     spec = {"model_name": "motif_toy", "architecture": "motif_scan", "input_length": LENGTH,

@@ -17,15 +17,6 @@ from regvarbench.train import TrainConfig, bce_with_logits, train_model, write_o
 MOTIFS = ("TGACTCA",)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: the test machine's cores are shared, and OpenMP spins when oversubscribed."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def synthetic_split(n: int = 600, length: int = 200, seed: int = 0, informative: bool = True) -> pd.DataFrame:
     """Enhancers carry 3 planted motifs, controls are random DNA; splits 400/100/100 of 600.
 

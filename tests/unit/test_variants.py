@@ -249,7 +249,7 @@ def test_missing_source_column_names_column_and_file(tmp_path: Path) -> None:
 
 def test_unknown_format_lists_known_ones() -> None:
     with pytest.raises(InputError, match="kircher2019_satmut.*ld_blocks|ld_blocks.*kircher2019_satmut"):
-        get_parser("vcf")
+        get_parser("bed")
 
 
 def test_samplesheet_missing_column_and_relative_paths(tmp_path: Path) -> None:
@@ -262,7 +262,7 @@ def test_samplesheet_missing_column_and_relative_paths(tmp_path: Path) -> None:
     assert str(sheet) in str(err.value)
     sheet.write_text("dataset,cell_line,format,path,genome_build\na,HepG2,standard,data/a.tsv,hg19\n")
     assert read_samplesheet(sheet)[0].path == tmp_path / "data" / "a.tsv"
-    sheet.write_text("dataset,cell_line,format,path,genome_build\na,HepG2,vcf,data/a.tsv,hg19\n")
+    sheet.write_text("dataset,cell_line,format,path,genome_build\na,HepG2,bed,data/a.tsv,hg19\n")
     with pytest.raises(InputError, match="known formats"):
         read_samplesheet(sheet)
 

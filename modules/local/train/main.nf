@@ -3,7 +3,7 @@ process TRAIN {
     label 'process_gpu'
 
     input:
-    tuple val(meta), path(split)   // meta: [id: "<model>__<cell>", model, cell_line, architecture]
+    tuple val(meta), path(split)   // meta: [id: "<model>__<cell>", model, cell_line, architecture; hf: family, source, max_tokens, trust_remote_code]
 
     output:
     tuple val(meta), path("${meta.model}__${meta.cell_line}")                           , emit: model
@@ -12,11 +12,15 @@ process TRAIN {
 
     script:
     def args = task.ext.args ?: ''
+    def hf = meta.family == 'hf'   // fine-tune a Hugging Face checkpoint; motif: a JASPAR PWM set, nothing to fit
+    def family_args = hf
+        ? "--family ${meta.family} --source ${meta.source} --max-tokens ${meta.max_tokens ?: 512}" + (meta.trust_remote_code ? ' --trust-remote-code' : '')
+        : (meta.family == 'motif' ? "--family motif --cell-line ${meta.cell_line}" : "--architecture ${meta.architecture}")
     """
     regvarbench train \\
         --data ${split} \\
         --model-name ${meta.model} \\
-        --architecture ${meta.architecture} \\
+        ${family_args} \\
         --threads ${task.cpus} \\
         ${args} \\
         --outdir .

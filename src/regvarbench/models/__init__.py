@@ -20,7 +20,8 @@ import numpy as np
 from ..io import InputError
 
 # family -> module defining load_adapter(spec, weights, device)
-FAMILIES = {"cnn": "regvarbench.models.cnn"}
+FAMILIES = {"cnn": "regvarbench.models.cnn", "hf": "regvarbench.models.hf"}
+FAMILIES["motif"] = "regvarbench.models.motif"  # JASPAR PWM baseline, no training
 
 
 class Adapter(Protocol):
@@ -47,7 +48,8 @@ def load_model(path_or_spec: str | os.PathLike | dict[str, Any], device: str = "
     """Adapter for a trained model directory, a spec.json path, or a spec dict.
 
     A spec dict may name its weights file under ``"weights"``; without one the network gets
-    fresh weights seeded from ``spec["seed"]`` (an untrained baseline, or for tests).
+    fresh weights seeded from ``spec["seed"]`` (an untrained baseline, or for tests); an ``hf``
+    spec dict loads its ``"source"`` checkpoint (hub id or directory) instead.
     """
     if isinstance(path_or_spec, dict):
         spec = dict(path_or_spec)

@@ -26,11 +26,13 @@ from ..io import InputError, read_tsv
 log = logging.getLogger(__name__)
 
 TABLE_NAMES = ("correlation_by_dataset", "correlation_by_cell_line", "correlation_overall", "direction",
-               "significance_bins", "ld_topk", "enhancer_detection", "unscored", "models", "scored_variants")
+               "significance_bins", "ld_topk", "enhancer_detection", "unscored", "models", "scored_variants",
+               "model_comparison", "finetuned_vs_oneshot")
 SECTIONS = [("summary", "Summary"), ("correlations", "Correlation with measured effects"),
             ("direction", "Direction of effect"), ("significance", "Rising experimental certainty"),
             ("ld", "Causal variants in LD blocks"), ("enhancer-detection", "Enhancer detection"),
-            ("per-cell-line", "Per cell line"), ("run-metadata", "Run metadata")]
+            ("per-cell-line", "Per cell line"), ("model-comparison", "Model comparison"),
+            ("finetuned-vs-oneshot", "Fine-tuned vs one-shot"), ("run-metadata", "Run metadata")]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -116,6 +118,11 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
         "table_ld": html_table(t["ld_topk"]),
         "fig_enhancer": embed(figures.plot_enhancer_detection(training), "enhancer_detection"),
         "table_enhancer": html_table(training),
+        "fig_model_comparison": embed(figures.plot_model_comparison(t["model_comparison"], order),
+                                      "model_comparison"),
+        "table_model_comparison": html_table(t["model_comparison"]),
+        "fig_finetuned": embed(figures.plot_finetuned_arrows(t["finetuned_vs_oneshot"]), "finetuned_vs_oneshot"),
+        "table_finetuned": html_table(t["finetuned_vs_oneshot"]),
         "table_per_cell": per_cell_table(t["correlation_by_cell_line"], t["correlation_overall"]),
         "table_unscored": html_table(t["unscored"].groupby(["model", "reason"]).size().reset_index(name="variants")
                                      if t["unscored"] is not None else None),

@@ -202,3 +202,85 @@ def plot_enhancer_detection(training: pd.DataFrame):
     axes[0][0].set_ylabel("held-out test set")
     fig.tight_layout()
     return fig
+
+
+def plot_model_comparison(comparison: pd.DataFrame, model_order=None):
+    """Model x model heatmaps over all variants pooled: Pearson r difference (row minus column), with
+    Steiger test stars from the BH-adjusted p (* < 0.05, ** < 0.01, *** < 0.001), and the Spearman
+    difference with its paired-bootstrap interval excluding 0 marked by a dot."""
+    if comparison is None or comparison.empty:
+        return None
+    sub = comparison[comparison["level"] == "overall"]
+    if sub.empty:
+        sub = comparison[comparison["group"] == sorted(comparison["group"].unique())[0]]
+    models = [m for m in (model_order or []) if m in set(sub["model_a"]) | set(sub["model_b"])]
+    models += sorted((set(sub["model_a"]) | set(sub["model_b"])) - set(models))
+    size = len(models)
+    pearson = pd.DataFrame(np.nan, index=models, columns=models)
+    spearman = pearson.copy()
+    stars = pd.DataFrame("", index=models, columns=models)
+    dots = stars.copy()
+    for r in sub.itertuples(index=False):
+        diff = r.r_a - r.r_b
+        pearson.loc[r.model_a, r.model_b], pearson.loc[r.model_b, r.model_a] = diff, -diff
+        spearman.loc[r.model_a, r.model_b], spearman.loc[r.model_b, r.model_a] = r.spearman_diff, -r.spearman_diff
+        mark = "".join("*" for t in (0.05, 0.01, 0.001) if np.isfinite(r.p_adj) and r.p_adj < t)
+        stars.loc[r.model_a, r.model_b] = stars.loc[r.model_b, r.model_a] = mark
+        if np.isfinite(r.diff_ci_low) and (r.diff_ci_low > 0 or r.diff_ci_high < 0):
+            dots.loc[r.model_a, r.model_b] = dots.loc[r.model_b, r.model_a] = "•"
+    side = 1.6 + 0.42 * size
+    fig, axes = plt.subplots(1, 2, figsize=(2 * side + 1.5, side), squeeze=False)
+    panels = ((axes[0][0], pearson, stars, "Pearson r: row − column (* BH-adjusted Steiger p)"),
+              (axes[0][1], spearman, dots, "Spearman ρ: row − column (• 95 % CI excludes 0)"))
+    for ax, grid, marks, title in panels:
+        limit = float(np.nanmax(np.abs(grid.to_numpy()))) if np.isfinite(grid.to_numpy()).any() else 1.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            sns.heatmap(grid.astype(float), ax=ax, cmap="RdBu_r", center=0, vmin=-limit, vmax=limit,
+                        annot=marks.to_numpy(), fmt="", linewidths=0.5, annot_kws={"fontsize": 7},
+                        cbar_kws={"shrink": 0.7})
+        ax.set_title(f"{sub['group'].iloc[0]}: {title}", fontsize=8)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    fig.tight_layout()
+    return fig
+
+
+def plot_finetuned_arrows(pairs: pd.DataFrame):
+    """Arrows from each one-shot model to its fine-tuned counterpart: Pearson (top) and Spearman
+    (bottom) r per cell line and overall; one row of the y axis per pair."""
+    if pairs is None or pairs.empty:
+        return None
+    sub = pairs[pairs["level"] != "dataset"]
+    if sub.empty:
+        sub = pairs
+    is_overall = sub["level"] == "overall"
+    groups = sorted(sub.loc[~is_overall, "group"].unique()) + sorted(sub.loc[is_overall, "group"].unique())
+    labels = sorted(set(sub["oneshot"] + " → " + sub["finetuned"]))
+    fig, axes = plt.subplots(2, len(groups), figsize=(3.4 * len(groups) + 1.8, 1.4 + 0.75 * len(labels)),
+                             squeeze=False, sharey=True)
+    for col, group in enumerate(groups):
+        g = sub[sub["group"] == group].assign(label=lambda d: d["oneshot"] + " → " + d["finetuned"])
+        for row, stat in enumerate(("pearson_r", "spearman_r")):
+            ax = axes[row, col]
+            for r in g.itertuples(index=False):
+                y = labels.index(r.label)
+                start, end = getattr(r, f"{stat}_oneshot"), getattr(r, f"{stat}_finetuned")
+                if np.isfinite(start) and np.isfinite(end):
+                    ax.annotate("", xy=(end, y), xytext=(start, y),
+                                arrowprops={"arrowstyle": "-|>", "color": "#23395b", "lw": 1.4})
+                ax.scatter([start], [y], color="#bbbbbb", edgecolor="black", zorder=3, s=25,
+                           label="one-shot" if y == 0 else None)
+                ax.scatter([end], [y], color="#d95f02", edgecolor="black", zorder=3, s=25,
+                           label="fine-tuned" if y == 0 else None)
+            ax.axvline(0, color="black", linewidth=0.5)
+            ax.set_yticks(range(len(labels)), labels)
+            ax.set_ylim(-0.6, len(labels) - 0.4)
+            ax.set_xlabel(stat.replace("_r", " r").capitalize())
+            if row == 0:
+                ax.set_title(group)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, names, loc="upper right", frameon=False)
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    return fig

@@ -25,6 +25,11 @@ FORMATS = {
     "kircher2019_satmut": "regvarbench.variants.kircher2019_satmut",
     "standard": "regvarbench.variants.standard",
     "ld_blocks": "regvarbench.variants.ld_blocks",
+    "vockley2015_mpra": "regvarbench.variants.vockley2015_mpra",
+    "ulirsch2016_mpra": "regvarbench.variants.ulirsch2016_mpra",
+    "birnbaum2014_eexon": "regvarbench.variants.birnbaum2014_eexon",
+    "weiss2021_lentimpra": "regvarbench.variants.weiss2021_lentimpra",
+    "vcf": "regvarbench.variants.vcf",
 }
 
 PARSED_COLUMNS = ["chrom", "pos", "ref", "alt", "effect_log2", "pvalue", "row", "skip_reason", "skip_detail", "flag"]

@@ -220,7 +220,7 @@ def build_variants(spec: DatasetSpec, parsed: pd.DataFrame, checked: pd.DataFram
     slp, _ = signed_log10p(parsed["effect_log2"].to_numpy(), parsed["pvalue"].to_numpy())
     cell = parsed["cell_line"].where(parsed["cell_line"] != "", spec.cell_line) if "cell_line" in parsed else spec.cell_line
     out = pd.DataFrame({
-        "variant_id": [f"{spec.dataset}:{r}" for r in parsed["row"]],
+        "variant_id": variant_ids(spec.dataset, parsed),
         "dataset": spec.dataset,
         "cell_line": cell,
         "chrom": checked["chrom"].to_numpy(),
@@ -238,13 +238,24 @@ def build_variants(spec: DatasetSpec, parsed: pd.DataFrame, checked: pd.DataFram
     return out[VARIANT_COLUMNS + (LD_COLUMNS if spec.format == "ld_blocks" else [])].reset_index(drop=True)
 
 
+def variant_ids(dataset: str, parsed: pd.DataFrame) -> list[str]:
+    """``<dataset>:<row>``; entries split from one multi-allelic source row (``n_alts`` > 1, VCF)
+    get ``<dataset>:<row>:<allele_index>`` so that ids stay unique."""
+    if "allele_index" not in parsed.columns:
+        return [f"{dataset}:{r}" for r in parsed["row"]]
+    return [f"{dataset}:{r}:{k}" if n > 1 else f"{dataset}:{r}"
+            for r, k, n in zip(parsed["row"], parsed["allele_index"], parsed["n_alts"])]
+
+
 def summarise(spec: DatasetSpec, parsed: pd.DataFrame, variants: pd.DataFrame, skipped: pd.DataFrame) -> pd.DataFrame:
     """Counts per skip reason (all reasons, zeros included) then notes on kept rows (kind = note).
 
     Notes: duplicated_key = kept rows whose chrom/pos/ref/alt repeats an earlier kept row (kept,
     each with its own variant_id); nonfinite_effect = kept rows whose effect could not be computed;
     pvalue_zero_floored = kept rows with p = 0 (see signed_log10p); for ld_blocks,
-    blocks_without_causal = blocks whose causal variant was skipped.
+    blocks_without_causal = blocks whose causal variant was skipped; for formats that split a
+    source row into several entries (VCF ALTs; rows_in then counts entries), split_alleles =
+    entries beyond the first of each source row.
     """
     rows_in, rows_kept, rows_skipped = len(parsed), len(variants), len(skipped)
     assert rows_in == rows_kept + rows_skipped, (rows_in, rows_kept, rows_skipped)
@@ -259,5 +270,7 @@ def summarise(spec: DatasetSpec, parsed: pd.DataFrame, variants: pd.DataFrame, s
         blocks = set(parsed["block_id"]) - {""}
         with_causal = set(variants.loc[variants["is_causal"] == 1, "block_id"])
         entries.append(("blocks_without_causal", len(blocks - with_causal), "note"))
+    if "allele_index" in parsed.columns:
+        entries.append(("split_alleles", int((parsed["allele_index"] > 1).sum()), "note"))
     return pd.DataFrame([{"dataset": spec.dataset, "rows_in": rows_in, "rows_kept": rows_kept,
                           "rows_skipped": rows_skipped, "reason": r, "count": c, "kind": k} for r, c, k in entries])

@@ -6,13 +6,13 @@ include { TRAIN } from '../../../modules/local/train'
 workflow TRAIN_MODELS {
     take:
     ch_split   // [meta(id: cell line), split.tsv]
-    ch_models  // [model: name, family, architecture] maps, one per selected catalogue row
+    ch_models  // [model, family, architecture, source, ...] maps, one per selected catalogue row
 
     main:
     ch_jobs = ch_split
         .combine(ch_models)
         .map { meta, split, model ->
-            [[id: "${model.model}__${meta.id}", model: model.model, cell_line: meta.id, architecture: model.architecture], split]
+            [model + [id: "${model.model}__${meta.id}", cell_line: meta.id], split]
         }
     TRAIN(ch_jobs)
 

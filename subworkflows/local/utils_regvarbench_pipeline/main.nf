@@ -3,17 +3,14 @@
  * nextflow_schema.json (no plugin needed, so it works offline), model selection from the
  * catalogue, and run provenance in <outdir>/pipeline_info.
  */
-import groovy.json.JsonOutput
-import groovy.json.JsonSlurper
-
 workflow PIPELINE_INITIALISATION {
     main:
-    def schema = new JsonSlurper().parse(file("${projectDir}/nextflow_schema.json").toFile())
-    if (params.help) {
+    def schema = new groovy.json.JsonSlurper().parse(file("${projectDir}/nextflow_schema.json").toFile())
+    if (asBoolean(params.help)) {
         log.info(helpText(schema))
         System.exit(0)
     }
-    if (params.version) {
+    if (asBoolean(params.version)) {
         log.info("${workflow.manifest.name} ${workflow.manifest.version}")
         System.exit(0)
     }
@@ -63,33 +60,34 @@ def validateParameters(Map schema) {
             return
         }
         def type = prop.type instanceof List ? prop.type : [prop.type]
-        if ('integer' in type && !(value instanceof Integer || value instanceof Long)) {
-            errors << "--${name}: expected an integer, got '${value}'"
+        def typed = coerce(value, type)
+        if ('integer' in type && !(typed instanceof Integer || typed instanceof Long)) {
+            errors << "--${name}: expected an integer, got '${typed}'"
             return
         }
-        if ('number' in type && !(value instanceof Number)) {
-            errors << "--${name}: expected a number, got '${value}'"
+        if ('number' in type && !(typed instanceof Number)) {
+            errors << "--${name}: expected a number, got '${typed}'"
             return
         }
-        if ('boolean' in type && !(value instanceof Boolean)) {
-            errors << "--${name}: expected true or false, got '${value}'"
+        if ('boolean' in type && !(typed instanceof Boolean)) {
+            errors << "--${name}: expected true or false, got '${typed}'"
             return
         }
-        if (prop.minimum != null && value instanceof Number && value < prop.minimum) {
-            errors << "--${name}: ${value} is below the minimum ${prop.minimum}"
+        if (prop.minimum != null && typed instanceof Number && typed < prop.minimum) {
+            errors << "--${name}: ${typed} is below the minimum ${prop.minimum}"
         }
-        if (prop.maximum != null && value instanceof Number && value > prop.maximum) {
-            errors << "--${name}: ${value} is above the maximum ${prop.maximum}"
+        if (prop.maximum != null && typed instanceof Number && typed > prop.maximum) {
+            errors << "--${name}: ${typed} is above the maximum ${prop.maximum}"
         }
-        if (prop.enum && !(value.toString() in prop.enum.collect { it.toString() })) {
-            errors << "--${name}: '${value}' is not one of ${prop.enum.join(', ')}"
+        if (prop.enum && !(typed.toString() in prop.enum.collect { choice -> choice.toString() })) {
+            errors << "--${name}: '${typed}' is not one of ${prop.enum.join(', ')}"
         }
-        if (prop.pattern && !(value.toString() ==~ prop.pattern)) {
-            errors << "--${name}: '${value}' does not match ${prop.pattern}"
+        if (prop.pattern && !(typed.toString() ==~ prop.pattern)) {
+            errors << "--${name}: '${typed}' does not match ${prop.pattern}"
         }
-        if (prop.format in ['file-path', 'directory-path'] && prop.exists && !(value.toString() ==~ /^[a-z0-9]+:\/\/.*/)) {
-            if (!file(value.toString()).exists()) {
-                errors << "--${name}: file not found: ${value}"
+        if (prop.format in ['file-path', 'directory-path'] && prop.exists && !(typed.toString() ==~ /^[a-z0-9]+:\/\/.*/)) {
+            if (!file(typed.toString()).exists()) {
+                errors << "--${name}: file not found: ${typed}"
             }
         }
     }
@@ -107,14 +105,14 @@ def validateSamplesheets() {
     def checkSheet = { path, required ->
         def sheet = file(path)
         def rows = sheet.splitCsv(header: true, strip: true)
-        def header = sheet.readLines().find { it.trim() }?.split(',')*.trim() ?: []
-        def missing = required.findAll { !(it in header) }
+        def header = (sheet.readLines().find { line -> line.trim() }?.split(',') ?: []).collect { col -> col.trim() }
+        def missing = required.findAll { col -> !(col in header) }
         if (missing) {
             errors << "${path}: missing column(s) ${missing.join(', ')} (found: ${header.join(', ')})"
             return []
         }
         rows.eachWithIndex { row, i ->
-            required.findAll { !(it in ['exons', 'tss', 'blacklist']) && !row[it] }.each { col ->
+            required.findAll { col -> !(col in ['exons', 'tss', 'blacklist']) && !row[col] }.each { col ->
                 errors << "${path}, row ${i + 1}: empty '${col}'"
             }
         }
@@ -122,8 +120,8 @@ def validateSamplesheets() {
     }
     def regionRows = checkSheet(params.regions, ['cell_line', 'dnase', 'h3k27ac'])
     def datasetRows = checkSheet(params.input, ['dataset', 'cell_line', 'format', 'path'])
-    def knownFormats = ['sure_raqtl', 'kircher2019_satmut', 'standard', 'ld_blocks']
-    def cellLines = regionRows*.cell_line as Set
+    def knownFormats = ['sure_raqtl', 'kircher2019_satmut', 'standard', 'ld_blocks', 'vockley2015_mpra', 'ulirsch2016_mpra', 'birnbaum2014_eexon', 'weiss2021_lentimpra', 'vcf']
+    def cellLines = regionRows.collect { row -> row.cell_line }.toSet()
     datasetRows.each { row ->
         if (row.format && !(row.format in knownFormats)) {
             errors << "${params.input}: dataset '${row.dataset}' has unknown format '${row.format}' (known: ${knownFormats.join(', ')})"
@@ -132,7 +130,7 @@ def validateSamplesheets() {
             errors << "${params.input}: dataset '${row.dataset}' is for cell line '${row.cell_line}', which has no row in ${params.regions} (no model would be trained for it)"
         }
     }
-    def duplicated = datasetRows*.dataset.countBy { it }.findAll { _k, n -> n > 1 }.keySet()
+    def duplicated = datasetRows.collect { row -> row.dataset }.countBy { name -> name }.findAll { _name, n -> n > 1 }.keySet()
     if (duplicated) {
         errors << "${params.input}: dataset names must be unique; repeated: ${duplicated.join(', ')}"
     }
@@ -145,24 +143,32 @@ def validateSamplesheets() {
 def selectModels(catalogue, String wanted) {
     def rows = catalogue.splitCsv(header: true, strip: true)
     def byName = rows.collectEntries { row -> [(row.model): row] }
-    def names = wanted.tokenize(',')*.trim().findAll { it }
-    def unknown = names.findAll { !byName.containsKey(it) }
+    def names = wanted.tokenize(',').collect { name -> name.trim() }.findAll { name -> name }
+    def unknown = names.findAll { name -> !byName.containsKey(name) }
     if (unknown) {
         error("--models: unknown model(s) ${unknown.join(', ')}; the catalogue ${catalogue} has: ${byName.keySet().join(', ')}")
     }
-    def unsupported = names.findAll { byName[it].family != 'cnn' }
+    def trainable = ['cnn', 'hf', 'motif']
+    def unsupported = names.findAll { name -> !(byName[name].family in trainable) }
     if (unsupported) {
-        error("--models: ${unsupported.join(', ')} belong to families this version cannot train yet (only 'cnn')")
+        error("--models: ${unsupported.join(', ')} belong to families this version cannot train yet (only ${trainable.join(', ')})")
     }
-    return names.collect { name -> [model: name, family: byName[name].family, architecture: byName[name].source.replaceFirst(/^arch:/, '')] }
+    return names.collect { name ->
+        def row = byName[name]
+        def model = [model: name, family: row.family, architecture: row.source.replaceFirst(/^arch:/, '')]
+        if (row.family == 'hf') {  // a Hugging Face checkpoint: hub id or local directory, its token budget
+            model += [source: row.source, max_tokens: row.max_tokens ?: '512',
+                      trust_remote_code: (row.trust_remote_code ?: 'false').toString().trim().toLowerCase() == 'true']
+        }
+        return model
+    }
 }
 
 // The parameters of this run, as JSON, for provenance.
 def writeParams() {
     def dir = file("${params.outdir}/pipeline_info")
     dir.mkdirs()
-    def stamp = new java.util.Date().format('yyyy-MM-dd_HH-mm-ss')
-    dir.resolve("params_${stamp}.json").text = JsonOutput.prettyPrint(JsonOutput.toJson(params.findAll { k, _v -> !k.contains('-') }))
+    dir.resolve("params_${params.trace_report_suffix}.json").text = groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJson(params.findAll { k, _v -> !k.contains('-') }))
 }
 
 // Grouped help from the schema.
@@ -179,4 +185,28 @@ def helpText(Map schema) {
         lines << ""
     }
     return lines.join('\n')
+}
+
+// A CLI value given as a string, converted to the schema's type where it parses (the strict
+// syntax parser no longer guesses CLI types, the legacy one does; both end up the same here).
+def coerce(value, List type) {
+    if (!(value instanceof CharSequence)) {
+        return value
+    }
+    def text = value.toString().trim()
+    if ('integer' in type && text ==~ /^[+-]?\d+$/) {
+        return text.toLong()
+    }
+    if ('number' in type && text.isNumber()) {
+        return text.toBigDecimal()
+    }
+    if ('boolean' in type && text.toLowerCase() in ['true', 'false']) {
+        return text.toBoolean()
+    }
+    return value
+}
+
+// A boolean parameter, whether it arrived as a boolean or as the string 'true'/'false'.
+def asBoolean(value) {
+    return value instanceof Boolean ? value : value.toString().trim().toBoolean()
 }

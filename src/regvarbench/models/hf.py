@@ -1,0 +1,345 @@
+"""Hugging Face sequence classifiers: fine-tune and score any AutoModelForSequenceClassification.
+
+One adapter serves every checkpoint of the study's language models (DNABERT-2, Nucleotide
+Transformer, GENA-LM, HyenaDNA, Geneformer, ...): each brings its own tokenizer, and the enhancer
+probability is sigmoid(logit_enhancer - logit_control) of a 2-class head. A trained model directory
+holds ``spec.json`` and ``checkpoint/`` (``save_pretrained`` of the best model and its tokenizer)
+beside the same ``training_curve.tsv`` and ``enhancer_detection.tsv`` as a CNN, so ``regvarbench
+score`` loads either.
+
+Inputs longer than ``max_tokens`` are cropped around their centre (not cut at the right end):
+variant windows put the variant at the centre, and a right truncation of a character-level
+tokenization (HyenaDNA) would drop everything past base ~510 of a 1 kb window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+from transformers import (AutoModelForSequenceClassification, AutoTokenizer, EarlyStoppingCallback, Trainer,
+                          TrainerCallback, TrainingArguments)
+from transformers.trainer_callback import PrinterCallback
+
+from ..io import InputError, write_tsv
+from .cnn import fit_length, sigmoid
+
+log = logging.getLogger(__name__)
+
+FAMILY = "hf"
+CHECKPOINT_DIR = "checkpoint"
+DEFAULT_MAX_TOKENS = 512
+# Errors transformers / huggingface_hub raise for a checkpoint that cannot be had: not on disk and
+# not fetchable (OSError), a malformed id (HFValidationError is a ValueError), remote code
+# needing a missing package (ImportError), a config without a classifier mapping (KeyError).
+_LOAD_ERRORS = (OSError, ValueError, ImportError, KeyError)
+
+
+@dataclass(frozen=True)
+class HFTrainConfig:
+    """Fine-tuning settings; the defaults are the study's (batch 8, lr 1e-5, <= 200 epochs, patience 5)."""
+
+    model_name: str
+    source: str
+    tokenizer: str | None = None
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    trust_remote_code: bool = False
+    epochs: int = 200
+    patience: int = 5
+    batch_size: int = 8
+    lr: float = 1e-5
+    weight_decay: float = 0.0
+    logging_steps: int = 500
+    seed: int = 0
+
+
+def load_pretrained(source: str, tokenizer_source: str | None = None, trust_remote_code: bool = False,
+                    model_name: str | None = None) -> tuple[Any, Any]:
+    """(model, tokenizer) for a local checkpoint directory or a hub id; a 2-label head if it has none.
+
+    Any failure to get the weights or the tokenizer (offline, unknown id, missing files) is an
+    InputError naming the model and the source.
+    """
+    label = model_name or source
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_source or source, trust_remote_code=trust_remote_code)
+    except _LOAD_ERRORS as exc:
+        raise InputError(f"model {label}: cannot load the tokenizer from {tokenizer_source or source!r} "
+                         f"(a local checkpoint directory or a Hugging Face hub id; offline or not cached?): "
+                         f"{_first_line(exc)}") from exc
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source, num_labels=2, trust_remote_code=trust_remote_code)
+    except _LOAD_ERRORS as exc:
+        raise InputError(f"model {label}: cannot load weights from {source!r} (a local checkpoint directory "
+                         f"or a Hugging Face hub id; offline or not cached?): {_first_line(exc)}") from exc
+    if tokenizer.pad_token is None:
+        raise InputError(f"model {label}: the tokenizer of {tokenizer_source or source!r} has no padding token")
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def crop_to_tokens(seqs: list[str], tokenizer: Any, max_tokens: int) -> list[str]:
+    """Centre-crop each sequence until its tokenization (special tokens included) fits max_tokens.
+
+    The centre base (index len // 2, where variant windows put the variant) stays at the centre.
+    """
+    budget = max_tokens - tokenizer.num_special_tokens_to_add(pair=False)
+    if budget < 1:
+        raise InputError(f"max_tokens {max_tokens} leaves no room besides the special tokens")
+    out = list(seqs)
+    todo = list(range(len(out)))
+    while todo:
+        counts = [len(ids) for ids in tokenizer([out[i] for i in todo], add_special_tokens=False)["input_ids"]]
+        longer = []
+        for i, n in zip(todo, counts):
+            if n > budget:
+                length = len(out[i])
+                keep = min(length - 1, max(1, math.floor(length * budget / n)))
+                out[i] = fit_length(out[i], keep)
+                longer.append(i)
+        todo = longer
+    return out
+
+
+class HFAdapter:
+    """Enhancer probability = sigmoid(logit_1 - logit_0) of a 2-class sequence classifier.
+
+    Every forward pass has the same shape (``batch_size`` rows, padded to ``max_tokens``), so a
+    sequence's output does not depend on which sequences share its batch, nor on how a windows
+    table was chunked.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, spec: dict[str, Any], device: str = "cpu",
+                 batch_size: int = 32) -> None:
+        self.model = model.to(device).eval()
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self.name = str(spec.get("model_name", spec.get("source", "hf")))
+        self.device = device
+        self.batch_size = batch_size
+        self.max_tokens = int(spec.get("max_tokens") or DEFAULT_MAX_TOKENS)
+
+    def encode(self, seqs: list[str]) -> dict[str, torch.Tensor]:
+        """Token tensors padded to max_tokens, after fitting to input_length and centre-cropping."""
+        seqs = [s.upper() for s in seqs]
+        length = self.spec.get("input_length")
+        if length:
+            seqs = [fit_length(s, int(length)) for s in seqs]
+        seqs = crop_to_tokens(seqs, self.tokenizer, self.max_tokens)
+        return dict(self.tokenizer(seqs, padding="max_length", truncation=True, max_length=self.max_tokens,
+                                   return_tensors="pt"))
+
+    def logit_differences(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
+        """logit_1 - logit_0 per sequence, float64."""
+        size = batch_size or self.batch_size
+        enc = self.encode(seqs)
+        out = np.empty(len(seqs), dtype=np.float64)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.inference_mode():
+                for start in tqdm(range(0, len(seqs), size), desc="predict", unit="batch", disable=None, leave=False):
+                    batch = {k: v[start:start + size] for k, v in enc.items()}
+                    n = len(next(iter(batch.values())))
+                    if n < size:  # fill with copies of the first row: same shape for every batch
+                        batch = {k: torch.cat([v, v[:1].expand(size - n, *v.shape[1:])]) for k, v in batch.items()}
+                    logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits[:n]
+                    logits = logits.detach().to("cpu", torch.float64).numpy()
+                    if logits.shape[1] != 2:
+                        raise InputError(f"model {self.name}: expected a 2-class head, got {logits.shape[1]} outputs")
+                    out[start:start + n] = logits[:, 1] - logits[:, 0]
+        finally:
+            self.model.train(was_training)
+        return out
+
+    def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Enhancer probabilities in [0, 1], float64, shape (n,)."""
+        if len(seqs) == 0:
+            return np.zeros(0, dtype=np.float64)
+        return sigmoid(self.logit_differences(list(seqs), batch_size))
+
+
+def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None, device: str = "cpu") -> HFAdapter:
+    """The fine-tuned checkpoint beside spec.json, or (spec dict without weights) spec["source"] itself.
+
+    A hub or local checkpoint without a trained head gets one seeded from ``spec["seed"]``.
+    """
+    spec = dict(spec)
+    if weights is not None:
+        checkpoint = Path(weights).parent / spec.get("checkpoint", CHECKPOINT_DIR)
+        if not checkpoint.is_dir():
+            raise InputError(f"model {spec.get('model_name', '?')}: fine-tuned checkpoint not found: {checkpoint}")
+        source, tokenizer_source = str(checkpoint), None
+    else:
+        if not spec.get("source"):
+            raise InputError("an hf model spec needs 'source' (a checkpoint directory or hub id)")
+        source, tokenizer_source = str(spec["source"]), spec.get("tokenizer")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(spec.get("seed", 0)))
+        model, tokenizer = load_pretrained(source, tokenizer_source, bool(spec.get("trust_remote_code", False)),
+                                           spec.get("model_name"))
+    return HFAdapter(model, tokenizer, spec, device=device)
+
+
+@contextlib.contextmanager
+def _deterministic() -> Iterator[None]:
+    """Deterministic kernels where torch has them (warn elsewhere), then the caller's setting back."""
+    previous, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    if torch.cuda.is_available():
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous, warn_only=warn)
+
+
+class _Examples(torch.utils.data.Dataset):
+    """Tokenized sequences with labels, padded per batch by the Trainer's collator."""
+
+    def __init__(self, encodings: dict[str, list[list[int]]], labels: np.ndarray) -> None:
+        self.encodings, self.labels = encodings, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {**{k: v[i] for k, v in self.encodings.items()}, "labels": int(self.labels[i])}
+
+
+def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<table>",
+             device: str | None = None) -> tuple[HFAdapter, dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """Fine-tune on the train rows with early stopping on validation loss; (adapter, spec, curve, detection)."""
+    import transformers
+
+    from .. import __version__
+    from ..train import SPLITS, _NAME_RE, detection_metrics, seed_everything, validate_split_table
+
+    if not _NAME_RE.match(config.model_name):
+        raise InputError(f"--model-name {config.model_name!r}: use letters, digits, '_' and '-' only")
+    if min(config.epochs, config.patience, config.batch_size, config.logging_steps, config.max_tokens) < 1:
+        raise InputError("--epochs, --patience, --batch-size, --logging-steps and --max-tokens must be at least 1")
+    df = validate_split_table(table, source_label)
+    cell_line = str(df["cell_line"].iloc[0])
+    input_length = int(len(df["sequence"].iloc[0]))
+    parts = {s: df[df["split"] == s] for s in SPLITS}
+    y = {s: p["label"].to_numpy() for s, p in parts.items()}
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    log.info("fine-tuning %s (%s) on %s: %s sequences of %d bp, <= %d tokens", config.model_name, config.source,
+             cell_line, ", ".join(f"{len(y[s])} {s}" for s in SPLITS), input_length, config.max_tokens)
+
+    seed_everything(config.seed)
+    model, tokenizer = load_pretrained(config.source, config.tokenizer, config.trust_remote_code, config.model_name)
+    spec: dict[str, Any] = {"model_name": config.model_name, "family": FAMILY, "source": config.source,
+                            "tokenizer": config.tokenizer, "checkpoint": CHECKPOINT_DIR,
+                            "max_tokens": config.max_tokens, "trust_remote_code": config.trust_remote_code,
+                            "input_length": input_length, "cell_line": cell_line, "seed": config.seed}
+    adapter = HFAdapter(model, tokenizer, spec, device=device)
+
+    def examples(split: str) -> _Examples:
+        seqs = crop_to_tokens(parts[split]["sequence"].tolist(), tokenizer, config.max_tokens)
+        enc = tokenizer(seqs, truncation=True, max_length=config.max_tokens)
+        return _Examples({k: list(v) for k, v in enc.items()}, y[split])
+
+    recorder = _CurveRecorder()
+
+    class _Trainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            result = super().compute_loss(model, inputs, return_outputs=return_outputs,
+                                          num_items_in_batch=num_items_in_batch)
+            if model.training:  # prediction_step also calls compute_loss, in eval mode
+                recorder.losses.append(float((result[0] if return_outputs else result).detach()))
+            return result
+
+    def compute_metrics(pred) -> dict[str, float]:
+        logits = np.asarray(pred.predictions, dtype=np.float64)
+        return {"auroc": detection_metrics(pred.label_ids, sigmoid(logits[:, 1] - logits[:, 0]))["auroc"]}
+
+    with tempfile.TemporaryDirectory(prefix="hf-trainer-") as scratch, _deterministic():
+        args = TrainingArguments(
+            output_dir=scratch, per_device_train_batch_size=config.batch_size,
+            per_device_eval_batch_size=max(config.batch_size, 32), learning_rate=config.lr,
+            weight_decay=config.weight_decay, num_train_epochs=config.epochs, eval_strategy="epoch",
+            save_strategy="epoch", save_only_model=True, save_total_limit=1, load_best_model_at_end=True,
+            metric_for_best_model="eval_loss", greater_is_better=False, logging_strategy="steps",
+            logging_steps=config.logging_steps, seed=config.seed, data_seed=config.seed, report_to=[],
+            use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=True)
+        trainer = _Trainer(model=model, args=args, train_dataset=examples("train"), eval_dataset=examples("valid"),
+                           processing_class=tokenizer, compute_metrics=compute_metrics,
+                           callbacks=[EarlyStoppingCallback(early_stopping_patience=config.patience), recorder])
+        trainer.remove_callback(PrinterCallback)  # it prints; the recorder logs instead
+        trainer.train()
+        adapter.model = trainer.model.to(device).eval()  # the best epoch's weights (load_best_model_at_end)
+
+    curve = pd.DataFrame(recorder.records, columns=["epoch", "train_loss", "valid_loss", "valid_auroc"])
+    best_epoch = int(curve.loc[curve["valid_loss"].idxmin(), "epoch"])
+    rows = []
+    for split in ("valid", "test"):
+        probs = adapter.predict(parts[split]["sequence"].tolist())
+        rows.append({"model": config.model_name, "cell_line": cell_line, "split": split, "n": len(y[split]),
+                     **detection_metrics(y[split], probs)})
+    detection = pd.DataFrame(rows, columns=["model", "cell_line", "split", "n", "auroc", "auprc", "f1"])
+    training = {k: v for k, v in asdict(config).items()
+                if k not in ("model_name", "source", "tokenizer", "max_tokens", "trust_remote_code", "seed")}
+    spec.update({"training": {**training, "threads": torch.get_num_threads()},
+                 "epochs_run": int(len(curve)), "best_epoch": best_epoch,
+                 "best_valid_loss": float(curve["valid_loss"].min()),
+                 "n_train": len(y["train"]), "n_valid": len(y["valid"]), "n_test": len(y["test"]),
+                 "torch_version": torch.__version__, "transformers_version": transformers.__version__,
+                 "regvarbench_version": __version__})
+    for row in rows:
+        log.info("%s %s: auROC %.4f auPRC %.4f F1 %.4f (n=%d)", config.model_name, row["split"],
+                 row["auroc"], row["auprc"], row["f1"], row["n"])
+    return adapter, spec, curve, detection
+
+
+class _CurveRecorder(TrainerCallback):
+    """Trainer callback: one training-curve row per evaluation (= per epoch)."""
+
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+        self.records: list[dict[str, float]] = []
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs) -> None:
+        metrics = metrics or {}
+        self.records.append({"epoch": int(round(state.epoch or 0)),
+                             "train_loss": float(np.mean(self.losses)) if self.losses else float("nan"),
+                             "valid_loss": float(metrics["eval_loss"]),
+                             "valid_auroc": float(metrics.get("eval_auroc", float("nan")))})
+        self.losses.clear()
+        log.info("epoch %d: train_loss %.4f valid_loss %.4f valid_auroc %.4f", *self.records[-1].values())
+
+    def on_log(self, args, state, control, logs=None, **kwargs) -> None:
+        if logs and "loss" in logs:
+            log.info("step %d/%d: loss %.4f", state.global_step, state.max_steps, logs["loss"])
+
+
+def save_outputs(outdir: str | os.PathLike, adapter: HFAdapter, spec: dict[str, Any], curve: pd.DataFrame,
+                 detection: pd.DataFrame) -> Path:
+    """DIR/<model>__<cell>/ with checkpoint/, spec.json, training_curve.tsv, enhancer_detection.tsv."""
+    target = Path(outdir) / f"{spec['model_name']}__{spec['cell_line']}"
+    target.mkdir(parents=True, exist_ok=True)
+    adapter.model.save_pretrained(target / CHECKPOINT_DIR)
+    adapter.tokenizer.save_pretrained(target / CHECKPOINT_DIR)
+    (target / "spec.json").write_text(json.dumps({**spec, "family": FAMILY}, indent=2, sort_keys=True) + "\n")
+    write_tsv(curve, target / "training_curve.tsv")
+    write_tsv(detection, target / "enhancer_detection.tsv")
+    return target

@@ -1,0 +1,130 @@
+"""The model catalogue (assets/models.csv): the study's 22 models with their public sources, valid
+against assets/schema_models.json (required columns, enums, patterns, types; checked in Python)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from regvarbench.models import FAMILIES
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+HF_STUDY_MODELS = {
+    "dnabert2": "zhihan1996/DNABERT-2-117M",
+    "nt_v2_50m_multi": "InstaDeepAI/nucleotide-transformer-v2-50m-multi-species",
+    "nt_v2_100m_multi": "InstaDeepAI/nucleotide-transformer-v2-100m-multi-species",
+    "nt_v2_250m_multi": "InstaDeepAI/nucleotide-transformer-v2-250m-multi-species",
+    "nt_v2_500m_multi": "InstaDeepAI/nucleotide-transformer-v2-500m-multi-species",
+    "nt_500m_1000g": "InstaDeepAI/nucleotide-transformer-500m-1000g",
+    "nt_500m_human_ref": "InstaDeepAI/nucleotide-transformer-500m-human-ref",
+    "nt_2_5b_1000g": "InstaDeepAI/nucleotide-transformer-2.5b-1000g",
+    "nt_2_5b_multi": "InstaDeepAI/nucleotide-transformer-2.5b-multi-species",
+    "geneformer": "ctheodoris/Geneformer",
+    "gena_lm_bert_base_t2t": "AIRI-Institute/gena-lm-bert-base-t2t",
+    "gena_lm_bert_large_t2t": "AIRI-Institute/gena-lm-bert-large-t2t",
+    "gena_lm_bert_base_t2t_multi": "AIRI-Institute/gena-lm-bert-base-t2t-multi",
+    "gena_lm_bigbird_base_t2t": "AIRI-Institute/gena-lm-bigbird-base-t2t",
+    "hyenadna_small_32k": "LongSafari/hyenadna-small-32k-seqlen-hf",
+    "hyenadna_medium_160k": "LongSafari/hyenadna-medium-160k-seqlen-hf",
+    "hyenadna_medium_450k": "LongSafari/hyenadna-medium-450k-seqlen-hf",
+    "hyenadna_large_1m": "LongSafari/hyenadna-large-1m-seqlen-hf",
+}
+PUBLISHED = {  # model -> (family, architecture class, source)
+    "trednet": ("trednet", "cnn", "https://github.com/okurman/TREDNet"),
+    "sei": ("sei", "cnn", "https://github.com/FunctionLab/sei-framework"),
+    "enformer": ("enformer", "hybrid", "https://tfhub.dev/deepmind/enformer/1"),
+    "borzoi": ("borzoi", "hybrid", "https://github.com/calico/borzoi"),
+}
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, str]]:
+    with open(ASSETS / "models.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return json.loads((ASSETS / "schema_models.json").read_text())
+
+
+def test_study_models_and_sources(rows):
+    by_name = {r["model"]: r for r in rows}
+    assert len(rows) == len(by_name)  # names are unique
+    study = [r["model"] for r in rows if r["family"] in ("hf", "trednet", "sei", "enformer", "borzoi")]
+    assert len(study) == 22 and set(study) == set(HF_STUDY_MODELS) | set(PUBLISHED)
+    assert by_name["cnn_small"]["family"] == "cnn" and by_name["cnn_small"]["source"] == "arch:cnn_small"
+    for name, source in HF_STUDY_MODELS.items():
+        row = by_name[name]
+        assert (row["family"], row["source"], row["max_tokens"], row["trainable"]) == ("hf", source, "512", "true"), name
+        expected_class = "hybrid" if name.startswith("hyenadna") else "transformer"
+        assert row["architecture_class"] == expected_class, name
+    for name, (family, klass, source) in PUBLISHED.items():
+        assert (by_name[name]["family"], by_name[name]["architecture_class"], by_name[name]["source"]) == (
+            family, klass, source), name
+    # models whose family has an adapter can be loaded; the others say so in their notes
+    for row in rows:
+        if row["family"] not in FAMILIES:
+            assert "not implemented" in row["notes"], row["model"]
+
+
+def coerce(value: str, types: list[str]):
+    """A CSV cell as the first schema type it parses as; empty = null. Raises ValueError otherwise."""
+    if value == "" and "null" in types:
+        return None
+    for kind in types:
+        if kind == "string":
+            return value
+        if kind == "integer" and re.fullmatch(r"[+-]?\d+", value):
+            return int(value)
+        if kind == "boolean" and value in ("true", "false"):
+            return value == "true"
+    raise ValueError(f"{value!r} is not {' or '.join(types)}")
+
+
+def schema_errors(rows: list[dict[str, str]], header: list[str], schema: dict) -> list[str]:
+    """Errors of the rows against the subset of JSON schema the catalogue uses."""
+    items = schema["items"]
+    props = items["properties"]
+    errors = [f"missing column {c}" for c in items["required"] if c not in header]
+    errors += [f"column {c} not in the schema" for c in header if c not in props]
+    for i, row in enumerate(rows, start=2):
+        for col, prop in props.items():
+            types = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
+            cell = (row.get(col) or "").strip()
+            if cell == "" and col in items["required"]:
+                errors.append(f"line {i}: empty required {col}")
+                continue
+            if cell == "" and col not in items["required"]:
+                continue
+            try:
+                value = coerce(cell, types)
+            except ValueError as exc:
+                errors.append(f"line {i}, {col}: {exc}")
+                continue
+            if value is None:
+                continue
+            if "enum" in prop and value not in prop["enum"]:
+                errors.append(f"line {i}, {col}: {value!r} not in {prop['enum']}")
+            if "pattern" in prop and not re.search(prop["pattern"], value):
+                errors.append(f"line {i}, {col}: {value!r} does not match {prop['pattern']}")
+            if "minimum" in prop and value < prop["minimum"]:
+                errors.append(f"line {i}, {col}: {value} < {prop['minimum']}")
+            if "minLength" in prop and len(value) < prop["minLength"]:
+                errors.append(f"line {i}, {col}: shorter than {prop['minLength']}")
+    return errors
+
+
+def test_catalogue_validates_against_its_schema(rows, schema):
+    with open(ASSETS / "models.csv", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert schema_errors(rows, header, schema) == []
+    # the check can fail: a bad enum value, a non-integer length and a missing column are caught
+    bad = [dict(rows[0], architecture_class="rnn", input_length="1kb")]
+    assert len(schema_errors(bad, header, schema)) == 2
+    assert schema_errors(rows, [c for c in header if c != "source"], schema) == ["missing column source"]

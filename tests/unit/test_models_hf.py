@@ -1,0 +1,196 @@
+"""Hugging Face family: tiny real checkpoints (ESM / Nucleotide-Transformer-like with a 6-mer
+tokenizer, BERT / DNABERT-like with a character tokenizer) built offline, fine-tuned with the
+Trainer, saved, reloaded through load_model and used to score variant windows."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
+from transformers import (BertConfig, BertForSequenceClassification, EsmConfig, EsmForSequenceClassification,
+                          EsmTokenizer, PreTrainedTokenizerFast)
+
+from regvarbench import cli
+from regvarbench.io import InputError, read_tsv, write_tsv
+from regvarbench.models import hf, load_model
+from regvarbench.score import read_windows, score_windows
+
+MOTIF = "TGACTCA"
+LENGTH = 120
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Offline hub whatever the order of imports (both libraries read the variable at import time)."""
+    import huggingface_hub.constants
+    import transformers.utils.hub
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(transformers.utils.hub, "_is_offline_mode", True)
+
+
+def synthetic_split(n: int = 96, length: int = LENGTH, seed: int = 0) -> pd.DataFrame:
+    """Enhancers carry the motif near the centre, controls are random DNA; splits 2/3, 1/6, 1/6."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, label in enumerate(np.tile([1, 0], n // 2)):
+        seq = list("".join(rng.choice(list("ACGT"), length)))
+        if label:
+            at = length // 2 - 10 + int(rng.integers(0, 14))
+            seq[at:at + len(MOTIF)] = MOTIF
+        rows.append({"region_id": f"r{i}", "chrom": "chr1", "start": i * 1000, "end": i * 1000 + length,
+                     "label": int(label), "cell_line": "HepG2", "sequence": "".join(seq),
+                     "split": "train" if i < 2 * n // 3 else ("valid" if i < 5 * n // 6 else "test")})
+    return pd.DataFrame(rows)
+
+
+def variant_windows(n: int = 12, seed: int = 1) -> pd.DataFrame:
+    """Windows whose alternative allele is a single-base change at the centre."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        ref = "".join(rng.choice(list("ACGT"), LENGTH))
+        centre = LENGTH // 2
+        alt = ref[:centre] + ("A" if ref[centre] != "A" else "G") + ref[centre + 1:]
+        rows.append({"variant_id": f"toy:{i}", "dataset": "toy", "cell_line": "HepG2", "ref_seq": ref,
+                     "alt_seq": alt, "n_padded": 0})
+    return pd.DataFrame(rows)
+
+
+def build_esm_checkpoint(path) -> str:
+    """Nucleotide-Transformer-like: EsmTokenizer over non-overlapping 6-mers (+ single bases), rotary ESM."""
+    path.mkdir(parents=True)
+    kmers = ["".join(p) for p in itertools.product("ACGT", repeat=6)]
+    vocab = ["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", *kmers, "A", "T", "C", "G", "N"]
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = EsmTokenizer(vocab_file=str(path / "vocab.txt"))
+    config = EsmConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=32, max_position_embeddings=64, position_embedding_type="rotary",
+                       pad_token_id=1, mask_token_id=2, token_dropout=False, num_labels=2)
+    torch.manual_seed(0)
+    EsmForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+def build_bert_checkpoint(path, max_positions: int = 64) -> str:
+    """DNABERT/GENA-LM-like: a BERT classifier with a fast character-level WordLevel tokenizer."""
+    path.mkdir(parents=True)
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "A", "C", "G", "T", "N"]
+    backend = Tokenizer(models.WordLevel({t: i for i, t in enumerate(tokens)}, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
+    backend.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]",
+                                                           special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]",
+                                        cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+    config = BertConfig(vocab_size=len(tokens), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=max_positions, pad_token_id=0, num_labels=2)
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+def test_esm_cli_fine_tune_reload_and_score(tmp_path):
+    source = build_esm_checkpoint(tmp_path / "nt_tiny_src")
+    data = write_tsv(synthetic_split(), tmp_path / "HepG2.split.tsv")
+    rc = cli.main(["train", "--family", "hf", "--source", source, "--data", str(data), "--model-name", "nt_tiny",
+                   "--epochs", "3", "--patience", "2", "--lr", "1e-3", "--max-tokens", "32", "--threads", "1",
+                   "--outdir", str(tmp_path / "out")])
+    assert rc == 0
+    target = tmp_path / "out" / "nt_tiny__HepG2"
+    assert sorted(p.name for p in target.iterdir()) == [
+        "checkpoint", "enhancer_detection.tsv", "spec.json", "training_curve.tsv"]
+    spec = json.loads((target / "spec.json").read_text())
+    assert spec["family"] == "hf" and spec["source"] == source and spec["max_tokens"] == 32
+    assert spec["input_length"] == LENGTH and spec["cell_line"] == "HepG2"
+    assert spec["training"]["batch_size"] == 8 and spec["training"]["lr"] == 1e-3  # study default, override
+    curve = read_tsv(target / "training_curve.tsv")
+    assert list(curve.columns) == ["epoch", "train_loss", "valid_loss", "valid_auroc"]
+    assert curve["epoch"].tolist() == list(range(1, spec["epochs_run"] + 1)) and curve["train_loss"].notna().all()
+    assert spec["best_epoch"] == int(curve.loc[curve["valid_loss"].idxmin(), "epoch"])
+    detection = read_tsv(target / "enhancer_detection.tsv")
+    assert detection["split"].tolist() == ["valid", "test"] and detection["n"].tolist() == [16, 16]
+
+    adapter = load_model(target)
+    assert isinstance(adapter, hf.HFAdapter) and adapter.name == "nt_tiny"
+    windows = variant_windows()
+    first = score_windows(adapter, windows, batch_size=5)
+    assert first["ref_output"].between(0, 1, inclusive="neither").all()
+    assert first["alt_output"].between(0, 1, inclusive="neither").all()
+    # deterministic, and independent of batch composition and chunking
+    again = score_windows(load_model(target), windows.iloc[::-1].reset_index(drop=True), batch_size=8)
+    pd.testing.assert_frame_equal(first, again.iloc[::-1].reset_index(drop=True), check_exact=True)
+    # fine-tuning changed the network: the source checkpoint predicts something else
+    untrained = load_model({"family": "hf", "model_name": "src", "source": source, "max_tokens": 32})
+    seqs = windows["ref_seq"].tolist()
+    assert not np.allclose(adapter.predict(seqs), untrained.predict(seqs))
+
+
+def test_bert_fine_tune_crops_saves_and_scores(tmp_path):
+    source = build_bert_checkpoint(tmp_path / "bert_src")
+    config = hf.HFTrainConfig(model_name="bert_tiny", source=source, max_tokens=64, epochs=3, patience=3,
+                              lr=3e-3, seed=3)
+    adapter, spec, curve, detection = hf.train_hf(synthetic_split(), config)
+    assert len(curve) == 3 and spec["epochs_run"] == 3 and detection["auroc"].notna().all()
+    target = hf.save_outputs(tmp_path / "models", adapter, spec, curve, detection)
+    # same seed, same weights and tables; another seed, other weights
+    again = hf.train_hf(synthetic_split(), config)
+    twin = hf.save_outputs(tmp_path / "again", *again)
+    for name in ("spec.json", "training_curve.tsv", "enhancer_detection.tsv"):
+        assert (target / name).read_bytes() == (twin / name).read_bytes(), name
+    a, b = adapter.model.state_dict(), again[0].model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    other = hf.train_hf(synthetic_split(), hf.HFTrainConfig(**{**config.__dict__, "seed": 4}))[0].model.state_dict()
+    assert not all(torch.equal(a[k], other[k]) for k in a)
+
+    windows = variant_windows()
+    path = write_tsv(windows, tmp_path / "windows" / "toy.windows.0.tsv")
+    assert cli.main(["score", "--model", str(target), "--windows", str(path), "--batch-size", "4",
+                     "--outdir", str(tmp_path / "scores")]) == 0
+    scores = read_tsv(tmp_path / "scores" / "bert_tiny.toy.0.scores.tsv")
+    assert (scores["model"] == "bert_tiny").all() and len(scores) == len(windows)
+    assert ((scores["ref_output"] > 0) & (scores["ref_output"] < 1)).all() and np.isfinite(scores["score"]).all()
+    # the reloaded model is the trained one: same outputs as the in-memory adapter
+    np.testing.assert_allclose(scores["ref_output"], adapter.predict(windows["ref_seq"].tolist()), rtol=1e-9, atol=0)
+    # the central base decides: 120 bp windows are cropped to 62 bp around it, so the variant is seen
+    assert (scores["score"] != 0).all()
+    assert score_windows(load_model(target), read_windows(path)).equals(score_windows(load_model(target), read_windows(path)))
+
+
+def test_crop_to_tokens_keeps_the_centre(tmp_path):
+    from transformers import AutoTokenizer
+
+    chars = AutoTokenizer.from_pretrained(build_bert_checkpoint(tmp_path / "bert"))
+    kmers = AutoTokenizer.from_pretrained(build_esm_checkpoint(tmp_path / "esm"))
+    rng = np.random.default_rng(5)
+    seq = "".join(rng.choice(list("ACGT"), 1001))
+    for tokenizer, max_tokens in ((chars, 64), (chars, 513), (kmers, 40), (kmers, 512)):
+        (cropped,) = hf.crop_to_tokens([seq], tokenizer, max_tokens)
+        n = len(tokenizer(cropped)["input_ids"])
+        assert n <= max_tokens and cropped[len(cropped) // 2] == seq[len(seq) // 2]
+        assert cropped in seq and (len(cropped) == len(seq)) == (len(tokenizer(seq)["input_ids"]) <= max_tokens)
+    assert len(hf.crop_to_tokens([seq], chars, 64)[0]) == 62  # [CLS] + 62 bases + [SEP]
+    assert len(kmers.tokenize("ACGTAC" * 3 + "GA")) == 5  # non-overlapping 6-mers, then single bases
+
+
+def test_unavailable_weights_raise_input_error(tmp_path, offline):
+    with pytest.raises(InputError, match=r"dnabert2.*zhihan1996/DNABERT-2-117M"):
+        load_model({"family": "hf", "model_name": "dnabert2", "source": "zhihan1996/DNABERT-2-117M",
+                    "trust_remote_code": True})
+    data = write_tsv(synthetic_split(n=24), tmp_path / "HepG2.split.tsv")
+    base = ["train", "--family", "hf", "--data", str(data), "--model-name", "nt_x", "--outdir", str(tmp_path / "o")]
+    assert cli.main(base + ["--source", "InstaDeepAI/nucleotide-transformer-v2-50m-multi-species"]) == 2
+    assert cli.main(base) == 2  # --source missing
+    assert not (tmp_path / "o").exists()
+    # a trained directory that lost its checkpoint
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "spec.json").write_text('{"family": "hf", "model_name": "m", "source": "x"}')
+    with pytest.raises(InputError, match="checkpoint not found"):
+        load_model(tmp_path / "m")
