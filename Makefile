@@ -29,7 +29,7 @@ test-pipeline: setup
 ## Regenerate constraints.txt from the current environment.
 lock:
 	(echo "# Exact versions installed by scripts/setup (pip -c). Regenerate with: make lock"; \
-	 $(VENV)/bin/python -m pip freeze --exclude-editable | grep -v '^regvarbench') > constraints.txt
+	 $(VENV)/bin/python -m pip freeze --exclude-editable | grep -v -e '^regvarbench' -e '^# Editable') > constraints.txt
 
 clean:
 	rm -rf work .nextflow .nextflow.log* results
