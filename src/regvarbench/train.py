@@ -18,7 +18,7 @@ import logging
 import random
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 SPLIT_COLUMNS = ["region_id", "chrom", "start", "end", "label", "cell_line", "sequence", "split"]
 SPLITS = ("train", "valid", "test")
+DETECTION_COLUMNS = ["model", "cell_line", "split", "n", "auroc", "auprc", "f1"]  # enhancer_detection.tsv
 EVAL_BATCH_SIZE = 256
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
@@ -177,7 +178,7 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
         probs = cnn.sigmoid(cnn.predict_logits(model, x[split], EVAL_BATCH_SIZE))
         rows.append({"model": config.model_name, "cell_line": cell_line, "split": split,
                      "n": len(y[split]), **detection_metrics(y[split], probs)})
-    detection = pd.DataFrame(rows, columns=["model", "cell_line", "split", "n", "auroc", "auprc", "f1"])
+    detection = pd.DataFrame(rows, columns=DETECTION_COLUMNS)
     training = {k: v for k, v in asdict(config).items() if k not in ("model_name", "architecture", "hyperparameters", "seed")}
     spec.update({
         "training": {**training, "threads": torch.get_num_threads()},
@@ -249,7 +250,8 @@ def write_outputs(result: TrainResult, outdir: str | Path) -> Path:
 
 
 FAMILY_DEFAULTS = {  # per-family defaults of the shared options (hf: the study's fine-tuning)
-    "cnn": {"epochs": 30, "patience": 4, "batch_size": 32, "lr": 3e-3, "weight_decay": 1e-4},
+    "cnn": {f.name: f.default for f in fields(TrainConfig)
+            if f.name in ("epochs", "patience", "batch_size", "lr", "weight_decay")},
     "hf": {"epochs": 200, "patience": 5, "batch_size": 8, "lr": 1e-5, "weight_decay": 0.0},
     "motif": {},  # JASPAR PWM baseline: nothing is trained
 }
@@ -367,7 +369,7 @@ def _run_motif(args: argparse.Namespace) -> None:
                      metrics["auroc"], metrics["auprc"], metrics["f1"], len(labels[split]))
         spec.update({"f1_threshold": threshold, "data": str(path), "n_train": len(labels["train"]),
                      "n_valid": len(labels["valid"]), "n_test": len(labels["test"])})
-        write_tsv(pd.DataFrame(rows, columns=["model", "cell_line", "split", "n", "auroc", "auprc", "f1"]),
+        write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS),
                   target / "enhancer_detection.tsv")
     (target / "spec.json").write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
     log.info("wrote %s (%s)", target, ", ".join(f"{m['name']}={m['matrix_id']}" for m in spec["motifs"]))

@@ -231,7 +231,7 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
     import transformers
 
     from .. import __version__
-    from ..train import SPLITS, _NAME_RE, detection_metrics, seed_everything, validate_split_table
+    from ..train import DETECTION_COLUMNS, SPLITS, _NAME_RE, detection_metrics, seed_everything, validate_split_table
 
     if not _NAME_RE.match(config.model_name):
         raise InputError(f"--model-name {config.model_name!r}: use letters, digits, '_' and '-' only")
@@ -296,7 +296,7 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
         probs = adapter.predict(parts[split]["sequence"].tolist())
         rows.append({"model": config.model_name, "cell_line": cell_line, "split": split, "n": len(y[split]),
                      **detection_metrics(y[split], probs)})
-    detection = pd.DataFrame(rows, columns=["model", "cell_line", "split", "n", "auroc", "auprc", "f1"])
+    detection = pd.DataFrame(rows, columns=DETECTION_COLUMNS)
     training = {k: v for k, v in asdict(config).items()
                 if k not in ("model_name", "source", "tokenizer", "max_tokens", "trust_remote_code", "seed")}
     spec.update({"training": {**training, "threads": torch.get_num_threads()},
