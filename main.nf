@@ -15,6 +15,7 @@ workflow {
         PREPARE_INPUTS.out.regions,
         PREPARE_INPUTS.out.datasets,
         PREPARE_INPUTS.out.genome,
+        params.chain ? channel.value(file(params.chain, checkIfExists: true)) : channel.value([]),
         PIPELINE_INITIALISATION.out.models,
         file(params.model_catalogue),
     )

@@ -1,38 +1,54 @@
-"""Variant-scoring throughput: cone reuse + dedup (ours) vs the study's per-dataset loop.
+"""Variant-scoring throughput: ours vs the study's per-dataset loop vs gReLU, for a CNN and a transformer.
 
-Same run, same machine, same cnn_small weights (random, seeded), same variants:
-  (a) ours: ``score_windows`` (one float64 reference pass per distinct window, a receptive-field
-      cone per single-base alt, fixed-size padded batches of 256);
-  (a') ours with ``cone=False`` (dedup only, float64 batches of 32), for reference;
-  (b) the study's approach: encode every ref and alt sequence, float32 forward passes in batches
-      of 32, no reuse.
-Two variant sets: saturation mutagenesis (``--positions`` positions x 3 alts inside one element,
-each variant centred in its own ``--length`` window as `regvarbench windows` makes them) and
-raQTL-shaped (``--snvs`` distinct SNVs, each with its own window). Then peak RSS of scoring
-``--rss-variants`` and 10x as many raQTL-shaped variants in chunks of ``--chunk`` (one
-subprocess each, VmHWM from /proc, falling back to ru_maxrss). Last line: ``RESULT satmut_vs_study=<x> raqtl_vs_study=<y>``.
+Same run, same machine, same weights (random, seeded), same variants, one torch thread:
+  (a) ours: ``score_windows`` at ``--precision auto`` (fp32 on CPUs without native bf16): one
+      reference pass per distinct window, a receptive-field cone per single-base alt (cnn_small),
+      folded batch norm and channels-last convolutions, fixed padded batches;
+  (a') ours with ``cone=False`` (dedup only), for reference;
+  (b) the study's approach: encode every ref and alt sequence, fp32 forward passes in batches of
+      32, no reuse;
+  (c) gReLU 1.1.0 ``predict_variant_effects`` on the same network and weights (our CNNSmall inside
+      a gReLU LightningModel, benchmarks/grelu_runner.py), run by ``--grelu-python`` (gReLU's own
+      venv) on the raQTL-shaped set against a synthetic FASTA made of the same windows.
+Variant sets: saturation mutagenesis (``--positions`` positions x 3 alts inside one element, each
+variant centred in its own ``--length`` window as `regvarbench windows` makes them) and
+raQTL-shaped (``--snvs`` distinct SNVs, each with its own window). The transformer (a small
+ESM-style classifier over 6-mer tokens, random weights) has no cone: ours gains from dedup only.
+Then peak RSS of scoring ``--rss-variants`` and 10x as many raQTL-shaped variants in chunks of
+``--chunk`` (one subprocess each, VmHWM from /proc).
 
-    .venv/bin/python benchmarks/score_throughput.py            # ~3 min on 2 shared cores
+Times are process CPU seconds (best of ``--repeat``): the development machine's two cores are
+shared, and wall time there mostly measures the other jobs; wall-clock ratios are printed beside
+them. Last line: ``RESULT satmut_vs_study=<x> raqtl_vs_study=<y> vs_grelu=<z>`` (CNN, CPU-time
+ratios; vs_grelu is nan when (c) is skipped).
+
+    .venv/bin/python benchmarks/score_throughput.py --grelu-python /work/.cache/grelu-venv/bin/python
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import itertools
+import json
 import logging
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
 from regvarbench.models import cnn, load_model
-from regvarbench.score import score_windows, variant_score
+from regvarbench.score import score_windows, set_precision, variant_score
 
 SPEC = {"model_name": "cnn_small_rand", "architecture": "cnn_small", "seed": 0}
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def satmut_windows(positions: int, length: int, seed: int = 0) -> pd.DataFrame:
@@ -79,35 +95,128 @@ def study_scores(model: torch.nn.Module, windows: pd.DataFrame, batch_size: int 
     return variant_score(out[:n], out[n:])
 
 
-def best_time(fn, repeat: int):
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, result
-
-
-def compare(name: str, windows: pd.DataFrame, adapter, repeat: int) -> float:
+def study_scores_hf(adapter, windows: pd.DataFrame, batch_size: int = 32) -> np.ndarray:
+    """The study's loop for a transformer: tokenise every ref and alt, fp32 batches of 32, no reuse."""
     n = len(windows)
-    t_ours, ours = best_time(lambda: score_windows(adapter, windows, batch_size=256), repeat)
-    # batch 32 = the cone path's block size, so a/a' is the cone's own gain, not a batch-size effect
-    t_dedup, dedup = best_time(lambda: score_windows(adapter, windows, batch_size=32, cone=False), repeat)
-    t_study, study = best_time(lambda: study_scores(adapter.model, windows), repeat)
-    diff_cone = np.abs(ours["score"].to_numpy() - dedup["score"].to_numpy()).max()
-    diff_study = np.abs(ours["score"].to_numpy() - study).max()
+    enc = adapter.tokenizer(list(windows["ref_seq"]) + list(windows["alt_seq"]), padding="max_length",
+                            truncation=True, max_length=adapter.max_tokens, return_tensors="pt")
+    out = np.empty(2 * n)
+    with torch.inference_mode():
+        for i in range(0, 2 * n, batch_size):
+            logits = adapter.model(**{k: v[i:i + batch_size] for k, v in enc.items()}).logits.double()
+            out[i:i + batch_size] = torch.sigmoid(logits[:, 1] - logits[:, 0]).numpy()
+    return variant_score(out[:n], out[n:])
+
+
+def best_time(fn, repeat: int):
+    """(CPU seconds, wall seconds, result) of the run that used the least CPU time."""
+    best, result = (float("inf"), float("inf")), None
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        best = min(best, (time.process_time() - cpu, time.perf_counter() - wall))
+    return best[0], best[1], result
+
+
+def compare(name: str, windows: pd.DataFrame, adapter, repeat: int, hf: bool = False) -> dict:
+    """Time (a), (a') for CNNs, and (b) on one variant set; print variants per CPU second and ratios.
+
+    Every method runs once on a few variants first, so one-off kernel set-up is not timed.
+    """
+    n = len(windows)
+    # CNN batches are capped at models/cone.py BLOCK; HFAdapter pads every batch to batch_size rows
+    batch = 32 if hf else 256
+    study_fn = (lambda w: study_scores_hf(adapter, w)) if hf else (lambda w: study_scores(adapter.model, w))
+    score_windows(adapter, windows.head(8), batch_size=batch)
+    study_fn(windows.head(8))
+    t_ours, w_ours, ours = best_time(lambda: score_windows(adapter, windows, batch_size=batch), repeat)
+    t_study, w_study, study = best_time(lambda: study_fn(windows), repeat)
     print(f"{name}: {n} variants, {windows['ref_seq'].nunique()} distinct reference windows")
-    print(f"  (a)  ours, cone reuse + dedup      {n / t_ours:9.1f} variants/s  ({t_ours:.2f} s)")
-    print(f"  (a') ours, --no-cone, batch 32     {n / t_dedup:9.1f} variants/s  ({t_dedup:.2f} s)")
-    print(f"  (b)  study loop, fp32, batch 32    {n / t_study:9.1f} variants/s  ({t_study:.2f} s)")
-    print(f"  ratios: a/b = {t_study / t_ours:.2f}, a'/b = {t_study / t_dedup:.2f}, a/a' = {t_dedup / t_ours:.2f}; "
-          f"max |score diff| cone vs full {diff_cone:.1e}, ours (fp64) vs study (fp32) {diff_study:.1e}")
-    return t_study / t_ours
+    print(f"  (a)  ours{'' if hf else ', cone reuse'} + dedup      {n / t_ours:9.1f} variants/CPU-s  "
+          f"({t_ours:.2f} CPU-s, {w_ours:.2f} s wall)")
+    ratios = f"a/b = {t_study / t_ours:.2f}"
+    if not hf:
+        score_windows(adapter, windows.head(8), batch_size=batch, cone=False)
+        t_dedup, w_dedup, dedup = best_time(lambda: score_windows(adapter, windows, batch_size=batch, cone=False),
+                                            repeat)
+        print(f"  (a') ours, no cone (dedup only)    {n / t_dedup:9.1f} variants/CPU-s  "
+              f"({t_dedup:.2f} CPU-s, {w_dedup:.2f} s wall)")
+        ratios += f", a'/b = {t_study / t_dedup:.2f}, a/a' = {t_dedup / t_ours:.2f}"
+        diff_cone = np.abs(ours["score"].to_numpy() - dedup["score"].to_numpy()).max()
+    print(f"  (b)  study loop, fp32, batch 32    {n / t_study:9.1f} variants/CPU-s  "
+          f"({t_study:.2f} CPU-s, {w_study:.2f} s wall)")
+    print(f"  ratios (CPU time): {ratios}; wall-clock a/b = {w_study / w_ours:.2f}")
+    print("  max |score diff|: " + ("" if hf else f"cone vs full {diff_cone:.1e}, ")
+          + f"ours vs study {np.abs(ours['score'].to_numpy() - study).max():.1e}")
+    return {"ratio": t_study / t_ours, "ours": t_ours, "ours_wall": w_ours, "study": t_study, "scores": ours}
+
+
+def grelu_compare(python: str | None, windows: pd.DataFrame, ours: dict, length: int, threads: int) -> float:
+    """(c): gReLU's predict_variant_effects on the same network, weights and windows; CPU-time ratio ours/(c)."""
+    if not python:
+        print("  (c)  gReLU: skipped: no --grelu-python (gReLU needs its own venv: "
+              "python -m venv DIR && DIR/bin/pip install grelu==1.1.0 torch==<our torch>)")
+        return float("nan")
+    if not Path(python).exists():
+        print(f"  (c)  gReLU: skipped: --grelu-python {python} not found")
+        return float("nan")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        spec = {**SPEC, "input_length": length}
+        model_dir = cnn.save_model(tmp / "model", load_model(spec).model, spec)
+        genome = tmp / "genome.fa"  # the windows end to end: gReLU cuts exactly our windows
+        seq = "".join(windows["ref_seq"])
+        with open(genome, "w") as fa:
+            fa.write(">chrS\n" + "\n".join(seq[i:i + 60] for i in range(0, len(seq), 60)) + "\n")
+        (tmp / "genome.fa.fai").write_text(f"chrS\t{len(seq)}\t6\t60\t61\n")
+        (tmp / "genome.fa.sizes").write_text(f"chrS\t{len(seq)}\n")
+        centre = length // 2
+        variants = pd.DataFrame({"chrom": "chrS", "pos": np.arange(len(windows)) * length + centre,
+                                 "ref": windows["ref_seq"].str[centre].to_numpy(),
+                                 "alt": windows["alt_seq"].str[centre].to_numpy()})
+        variants.to_csv(tmp / "variants.tsv", sep="\t", index=False)
+        cmd = [python, str(ROOT / "benchmarks" / "grelu_runner.py"), "--model-dir", str(model_dir),
+               "--variants", str(tmp / "variants.tsv"), "--genome", str(genome), "--seq-len", str(length),
+               "--threads", str(threads), "--src", str(ROOT / "src"), "--out", str(tmp / "grelu.tsv")]
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "WANDB_MODE": "disabled"}
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp)  # Lightning writes ./lightning_logs
+        if proc.returncode != 0:
+            print(f"  (c)  gReLU: failed (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-3:]}")
+            return float("nan")
+        info = json.loads(proc.stdout.strip().splitlines()[-1])
+        out = pd.read_csv(tmp / "grelu.tsv", sep="\t")
+    n = len(windows)
+    same = max(np.abs(out[c].to_numpy() - ours["scores"][c].to_numpy()).max() for c in ("ref_output", "alt_output"))
+    print(f"  (c)  gReLU predict_variant_effects   {n / info['cpu_s']:9.1f} variants/CPU-s  "
+          f"({info['cpu_s']:.2f} CPU-s, {info['wall_s']:.2f} s wall; batch 64, torch {info['torch']}; "
+          f"max |output diff| vs (a) {same:.1e})")
+    ratio = info["cpu_s"] / ours["ours"]
+    print(f"  ratios (CPU time): a/c = {ratio:.2f}, b/c = {info['cpu_s'] / ours['study']:.2f}; "
+          f"wall-clock a/c = {info['wall_s'] / ours['ours_wall']:.2f}")
+    return ratio
+
+
+def esm_checkpoint(path: Path, hidden: int = 64, layers: int = 2) -> str:
+    """Nucleotide-Transformer-like ESM classifier over non-overlapping 6-mers, random weights, saved locally."""
+    from transformers import EsmConfig, EsmForSequenceClassification, EsmTokenizer
+
+    path.mkdir(parents=True)
+    kmers = ["".join(p) for p in itertools.product("ACGT", repeat=6)]
+    vocab = ["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", *kmers, "A", "T", "C", "G", "N"]
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    config = EsmConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4,
+                       intermediate_size=4 * hidden, max_position_embeddings=256, position_embedding_type="rotary",
+                       pad_token_id=1, mask_token_id=2, token_dropout=False, num_labels=2)
+    torch.manual_seed(0)
+    EsmForSequenceClassification(config).save_pretrained(path)
+    EsmTokenizer(vocab_file=str(path / "vocab.txt")).save_pretrained(path)
+    return str(path)
 
 
 def rss_child(n: int, chunk: int, length: int) -> None:
     """Score ``n`` raQTL-shaped variants chunk by chunk (as the pipeline's chunk files) and print peak RSS."""
     adapter = load_model({**SPEC, "input_length": length})
+    set_precision(adapter, "auto")
     total = 0
     for k, start in enumerate(range(0, n, chunk)):
         windows = raqtl_windows(min(chunk, n - start), length, seed=100 + k)
@@ -131,6 +240,9 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=1, help="torch threads, the same for every method")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--grelu-python", default=None, help="python of gReLU's venv; (c) is skipped without it")
+    parser.add_argument("--hf-positions", type=int, default=60, help="saturation set for the transformer")
+    parser.add_argument("--hf-snvs", type=int, default=300, help="raQTL-shaped set for the transformer (0 skips it)")
     parser.add_argument("--rss-variants", type=int, default=1000, help="0 skips the memory part")
     parser.add_argument("--chunk", type=int, default=1000)
     parser.add_argument("--rss-child", type=int, default=None, help=argparse.SUPPRESS)
@@ -141,10 +253,25 @@ def main() -> None:
         rss_child(args.rss_child, args.chunk, args.length)
         return
     adapter = load_model({**SPEC, "input_length": args.length})
+    precision = set_precision(adapter, "auto")
     print(f"cnn_small (random weights, seed 0), {args.length} bp windows, torch {torch.__version__}, "
-          f"{args.threads} thread(s)")
+          f"{args.threads} thread(s), precision auto -> {precision}, load average {os.getloadavg()[0]:.1f}")
     satmut = compare("saturation mutagenesis", satmut_windows(args.positions, args.length), adapter, args.repeat)
-    raqtl = compare("raQTL-shaped", raqtl_windows(args.snvs, args.length), adapter, args.repeat)
+    raqtl_set = raqtl_windows(args.snvs, args.length)
+    raqtl = compare("raQTL-shaped", raqtl_set, adapter, args.repeat)
+    vs_grelu = grelu_compare(args.grelu_python, raqtl_set, raqtl, args.length, args.threads)
+    if args.hf_snvs:
+        with tempfile.TemporaryDirectory() as tmp:
+            hf_adapter = load_model({"family": "hf", "model_name": "esm_small", "input_length": args.length,
+                                     "source": esm_checkpoint(Path(tmp) / "esm"), "max_tokens": 172})
+            n_params = sum(p.numel() for p in hf_adapter.model.parameters())
+            print(f"transformer: ESM-style classifier, {n_params:,} parameters (random), 6-mer tokens, "
+                  f"172 tokens per window, fp32, load average {os.getloadavg()[0]:.1f}")
+            hf_sat = compare("  saturation mutagenesis", satmut_windows(args.hf_positions, args.length), hf_adapter,
+                             args.repeat, hf=True)
+            hf_rq = compare("  raQTL-shaped", raqtl_windows(args.hf_snvs, args.length), hf_adapter, args.repeat, hf=True)
+            print(f"transformer ratios (CPU time): satmut_vs_study={hf_sat['ratio']:.2f} "
+                  f"raqtl_vs_study={hf_rq['ratio']:.2f}")
     if args.rss_variants:
         for n in (0, args.rss_variants, 10 * args.rss_variants):  # 0: imports + model only
             out = subprocess.run([sys.executable, __file__, "--rss-child", str(n), "--chunk", str(args.chunk),
@@ -152,7 +279,8 @@ def main() -> None:
                                  check=True, capture_output=True, text=True).stdout.split()
             print(f"peak RSS scoring {int(out[0])} raQTL-shaped variants in chunks of {args.chunk}: "
                   f"{int(out[1]) / 1024:.0f} MiB")
-    print(f"RESULT satmut_vs_study={satmut:.2f} raqtl_vs_study={raqtl:.2f}")
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    print(f"RESULT satmut_vs_study={satmut['ratio']:.2f} raqtl_vs_study={raqtl['ratio']:.2f} vs_grelu={vs_grelu:.2f}")
 
 
 if __name__ == "__main__":

@@ -14,14 +14,15 @@ workflow REGVARBENCH {
     ch_regions   // [meta(id: cell line), dnase, h3k27ac, exons, tss, blacklist]
     ch_datasets  // [meta(id: dataset, cell_line, format, genome_build), source]
     ch_genome    // value: [fasta, fai]
+    ch_chain     // value: chain file for liftover, or []
     ch_models    // [model, family, architecture] maps
     catalogue    // models catalogue CSV
 
     main:
     TRAINING_SET(ch_regions, ch_genome)
-    TRAIN_MODELS(TRAINING_SET.out.split, ch_models)
+    TRAIN_MODELS(TRAINING_SET.out.split, ch_models, params.oneshot.toString().toBoolean())
 
-    PREPARE_VARIANTS(ch_datasets, ch_genome)
+    PREPARE_VARIANTS(ch_datasets, ch_genome, ch_chain)
     SCORE_VARIANTS(PREPARE_VARIANTS.out.variants, TRAIN_MODELS.out.model, ch_genome)
 
     // gather: one evaluation over every dataset, score chunk and trained model

@@ -25,6 +25,7 @@ COMMANDS = {
     "prepare-variants": ("regvarbench.variants.prepare", "parse a variant dataset into the standard table"),
     "rebuild-elements": ("regvarbench.elements", "reference sequences of saturation-mutagenesis elements"),
     "make-windows": ("regvarbench.windows", "reference/alternative sequence windows centred on variants"),
+    "oneshot": ("regvarbench.oneshot", "a trainable model without training: its untrained network + a linear probe"),
     "score": ("regvarbench.score", "score variant windows with a model"),
     "import-predictions": ("regvarbench.predictions", "external per-variant predictions into score tables"),
     "evaluate": ("regvarbench.evaluate", "metrics tables from variants and scores"),

@@ -11,6 +11,7 @@ _LOOKUP = np.full(256, 4, dtype=np.int64)
 for _i, _b in enumerate(ALPHABET):
     _LOOKUP[ord(_b)] = _i
     _LOOKUP[ord(_b.lower())] = _i
+_CODES = _LOOKUP.astype(np.uint8)
 
 
 def reverse_complement(seq: str) -> str:
@@ -25,6 +26,21 @@ def gc_content(seq: str) -> float:
     return (s.count("G") + s.count("C")) / acgt if acgt else float("nan")
 
 
+def base_codes(seqs: list[str] | str) -> np.ndarray:
+    """Equal-length sequences as uint8 codes (n, length): A, C, G, T = 0-3, anything else 4.
+
+    One table lookup over the joined bytes; the compact form one_hot and the scorer build on.
+    """
+    if isinstance(seqs, str):
+        seqs = [seqs]
+    if not seqs:
+        return np.zeros((0, 0), dtype=np.uint8)
+    length = len(seqs[0])
+    if any(len(s) != length for s in seqs):
+        raise ValueError("one_hot needs sequences of equal length")
+    return _CODES[np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)].reshape(len(seqs), length)
+
+
 def one_hot(seqs: list[str] | str, dtype=np.float32) -> np.ndarray:
     """One-hot encode equal-length sequences.
 
@@ -35,9 +51,6 @@ def one_hot(seqs: list[str] | str, dtype=np.float32) -> np.ndarray:
         seqs = [seqs]
     if not seqs:
         return np.zeros((0, 4, 0), dtype=dtype)
-    length = len(seqs[0])
-    if any(len(s) != length for s in seqs):
-        raise ValueError("one_hot needs sequences of equal length")
-    codes = _LOOKUP[np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)].reshape(len(seqs), length)
+    codes = base_codes(seqs)
     eye = np.concatenate([np.eye(4, dtype=dtype), np.zeros((1, 4), dtype=dtype)])
     return np.ascontiguousarray(eye[codes].transpose(0, 2, 1))

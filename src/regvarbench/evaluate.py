@@ -32,6 +32,7 @@ CATALOGUE_COLUMNS = ["model", "family", "architecture_class"]
 LD_COLUMNS = ["block_id", "is_causal"]
 SCORED_COLUMNS = ["model", "variant_id", "dataset", "cell_line", "effect_log2", "pvalue", "score"]
 OVERALL = "all"
+ONESHOT_SUFFIX = "_oneshot"  # name suffix of models written by `regvarbench oneshot`
 LEVELS = {"dataset": "dataset", "cell_line": "cell_line", "overall": None}
 
 
@@ -124,8 +125,11 @@ def read_catalogue(path, models) -> pd.DataFrame:
     require_columns(cat, CATALOGUE_COLUMNS, path)
     if cat["model"].duplicated().any():
         raise InputError(f"{path}: model named twice: {', '.join(cat['model'][cat['model'].duplicated()])}")
-    meta = meta.merge(cat[CATALOGUE_COLUMNS], on="model", how="left")
-    return meta.fillna("unknown").replace("", "unknown")
+    # a one-shot model (<model>_oneshot) not in the catalogue takes its fine-tuned model's row
+    base = meta["model"].where(~meta["model"].isin(cat["model"]) & meta["model"].str.endswith(ONESHOT_SUFFIX))
+    meta["_key"] = base.str.slice(stop=-len(ONESHOT_SUFFIX)).fillna(meta["model"])
+    meta = meta.merge(cat[CATALOGUE_COLUMNS].rename(columns={"model": "_key"}), on="_key", how="left")
+    return meta.drop(columns="_key").fillna("unknown").replace("", "unknown")
 
 
 def _coerce_float(df: pd.DataFrame, columns, path) -> pd.DataFrame:
@@ -297,13 +301,17 @@ def table_model_comparison(scored: pd.DataFrame, n_boot: int, seed: int,
 
 
 def read_pairs(path, models) -> list[tuple[str, str]]:
-    """(one-shot, fine-tuned) model pairs from the catalogue's optional ``pair_of`` column."""
+    """(one-shot, fine-tuned) model pairs: ``<model>_oneshot`` with ``<model>`` when both were
+    scored, plus the catalogue's optional ``pair_of`` column (one-shot model -> fine-tuned one)."""
+    scored = set(models)
+    automatic = [(m, m[:-len(ONESHOT_SUFFIX)]) for m in sorted(scored)
+                 if m.endswith(ONESHOT_SUFFIX) and m[:-len(ONESHOT_SUFFIX)] in scored]
     if path is None:
-        return []
+        return automatic
     with open_text(path) as fh:
         cat = pd.read_csv(fh, dtype=str, keep_default_na=False)
     if "pair_of" not in cat.columns:
-        return []
+        return automatic
     pairs = [(m.strip(), p.strip()) for m, p in zip(cat["model"], cat["pair_of"]) if p.strip()]
     unknown = sorted({p for _, p in pairs} - set(cat["model"]))
     if unknown:
@@ -311,7 +319,7 @@ def read_pairs(path, models) -> list[tuple[str, str]]:
     unscored = sorted({m for pair in pairs for m in pair} - set(models))
     if unscored:
         log.warning("catalogue pairs models without scores in this run: %s", ", ".join(unscored))
-    return sorted(pairs)
+    return sorted(set(pairs) | set(automatic))
 
 
 def table_finetuned_vs_oneshot(pairs, correlations: dict[str, pd.DataFrame], training: pd.DataFrame,

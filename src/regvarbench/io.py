@@ -21,6 +21,8 @@ class InputError(ValueError):
 def open_text(path: str | os.PathLike):
     """Open a plain or gzipped text file for reading, stripping a BOM and CRLF line ends."""
     path = Path(path)
+    if not path.is_file():
+        raise InputError(f"file not found: {path}")
     with open(path, "rb") as fh:
         magic = fh.read(2)
     raw = gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")

@@ -5,9 +5,11 @@ the reference and the alternative sequence; the variant score is their log2 rati
 whose spec says ``score_kind: diff``, such as motif log-odds, their difference). Each distinct
 sequence is predicted once per file (saturation mutagenesis shares one reference window among
 many variants), and outputs do not depend on batch composition, so the same windows give
-byte-identical tables however they are chunked. For ``cnn_small`` the alt of a single-base
-variant is scored from its reference pass by receptive-field reuse (models/cone.py; ``--no-cone``
-turns it off), which agrees with a full pass within ~1e-12.
+byte-identical tables however they are chunked (fp32 and fp64: every batch has the same padded
+size, and CPU kernels compute a row of it the same way wherever it sits). For ``cnn_small`` the
+alt of a single-base variant is scored from its reference pass by receptive-field reuse
+(models/cone.py; ``--no-cone`` turns it off), which agrees with a full pass within ~1e-7 on logits
+in fp32 (the default on CPUs without native bf16, ``--precision``), ~1e-15 in fp64.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import pandas as pd
 
 from .io import InputError, read_tsv, require_columns, write_tsv
 from .models import Adapter, load_model
+from .models.precision import DEVICES, PRECISIONS, resolve_device, resolve_precision
+from .windows import STRAND, expand_windows
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,7 @@ def read_windows(path: str | Path) -> pd.DataFrame:
     df = read_tsv(path, dtype={"variant_id": str, "dataset": str, "cell_line": str,
                                "ref_seq": str, "alt_seq": str})
     require_columns(df, WINDOW_COLUMNS, path)
+    df = expand_windows(df, path)  # chunks store each distinct reference window once (windows.py)
     for col in ("ref_seq", "alt_seq"):
         empty = df[col].isna()
         if empty.any():
@@ -99,9 +104,23 @@ def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256
         ref, alt = _predict_by_reference(adapter, windows, batch_size)
     else:
         ref, alt = _predict_distinct(adapter, windows, batch_size)
-    return pd.DataFrame({"variant_id": windows["variant_id"].to_numpy(), "dataset": windows["dataset"].to_numpy(),
-                         "model": adapter.name, "ref_output": ref, "alt_output": alt,
-                         "score": variant_score(ref, alt, kind)}, columns=SCORE_COLUMNS)
+    scores = pd.DataFrame({"variant_id": windows["variant_id"].to_numpy(), "dataset": windows["dataset"].to_numpy(),
+                           "model": adapter.name, "ref_output": ref, "alt_output": alt,
+                           "score": variant_score(ref, alt, kind)}, columns=SCORE_COLUMNS)
+    return average_strands(scores, windows, kind)
+
+
+def average_strands(scores: pd.DataFrame, windows: pd.DataFrame, kind: str = "log2ratio") -> pd.DataFrame:
+    """One row per variant for windows with a ``strand`` column (make-windows --reverse-complement):
+    ref and alt outputs averaged over the variant's rows (forward and reverse complement), the
+    score recomputed from the averages; first-appearance order kept. Other tables pass through."""
+    if STRAND not in windows.columns or not len(scores):
+        return scores
+    mean = scores.groupby("variant_id", sort=False).agg(
+        dataset=("dataset", "first"), model=("model", "first"),
+        ref_output=("ref_output", "mean"), alt_output=("alt_output", "mean")).reset_index()
+    mean["score"] = variant_score(mean["ref_output"].to_numpy(), mean["alt_output"].to_numpy(), kind)
+    return mean[SCORE_COLUMNS]
 
 
 def _predict_distinct(adapter: Adapter, windows: pd.DataFrame, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -148,11 +167,30 @@ def _predict_by_reference(adapter: Adapter, windows: pd.DataFrame, batch_size: i
     return ref_out[ref_codes], alt_out[pair_codes]
 
 
+def set_precision(adapter: Adapter, precision: str, device: str = "cpu") -> str:
+    """Make ``adapter`` compute in ``precision`` (``auto`` resolved for ``device``); the concrete one.
+
+    Adapters without a ``set_precision`` (Hugging Face, motif, tracks) keep their own arithmetic.
+    """
+    concrete = resolve_precision(precision, device)
+    if hasattr(adapter, "set_precision"):
+        return adapter.set_precision(concrete)
+    if precision != "auto":
+        log.warning("model %s computes in its own precision; --precision %s ignored", adapter.name, precision)
+    return "model default"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="trained model directory (with spec.json)")
     parser.add_argument("--windows", required=True, nargs="+", help="<dataset>.windows.<k>.tsv file(s)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="arithmetic of the forward passes: auto (default) = bf16 autocast on CUDA and on CPUs "
+                             "with native bf16 (AVX-512 BF16/AMX), fp32 elsewhere; fp64 is exact but 3-7x slower "
+                             "on CPU (models/precision.py)")
+    parser.add_argument("--device", default="auto", choices=DEVICES,
+                        help="cpu, cuda, or auto (default: cuda when a GPU is visible)")
     parser.add_argument("--no-cone", action="store_true",
                         help="full forward passes for every alt (default: reuse the reference pass for "
                              "single-base alts where the architecture allows, models/cone.py)")
@@ -168,7 +206,13 @@ def run(args: argparse.Namespace) -> None:
         import torch
         torch.set_num_threads(args.threads)
     names = [parse_windows_name(p) for p in args.windows]  # fail on a bad name before loading the model
-    adapter = load_model(args.model)
+    from .models.unavailable import skip_scoring
+    if skip_scoring(args.model, args.windows, args.outdir):  # a model skipped by train --skip-unavailable
+        return
+    device = resolve_device(getattr(args, "device", "cpu"))
+    adapter = load_model(args.model, device=device)
+    precision = set_precision(adapter, getattr(args, "precision", "auto"), device)
+    log.info("%s on %s in %s", adapter.name, device, precision)
     model_cell = adapter.spec.get("cell_line")
     for path, (dataset, chunk) in zip(args.windows, names):
         windows = read_windows(path)

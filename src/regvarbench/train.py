@@ -14,13 +14,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import hashlib
+import json
 import logging
+import os
 import random
 import re
+import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -32,7 +36,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .io import InputError, read_tsv, require_columns, write_tsv
-from .models import cnn
+from .models import cnn, trednet
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,7 @@ SPLIT_COLUMNS = ["region_id", "chrom", "start", "end", "label", "cell_line", "se
 SPLITS = ("train", "valid", "test")
 DETECTION_COLUMNS = ["model", "cell_line", "split", "n", "auroc", "auprc", "f1"]  # enhancer_detection.tsv
 EVAL_BATCH_SIZE = 256
+CHECKPOINT = Path("checkpoint") / "last.pt"  # in DIR/<model>__<cell>/ while training; removed after
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -65,6 +70,7 @@ class TrainResult:
     spec: dict[str, Any]
     curve: pd.DataFrame  # epoch, train_loss, valid_loss, valid_auroc
     detection: pd.DataFrame  # model, cell_line, split, n, auroc, auprc, f1
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)  # more tables, written as <name>.tsv
 
 
 def validate_split_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -147,16 +153,35 @@ def _augment_reverse_complement(x: torch.Tensor, generator: torch.Generator) -> 
     return torch.where(flip[:, None, None], x.flip(1, 2), x)
 
 
-def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>") -> TrainResult:
-    """Fit a CNN on the table's train rows, early-stopping on its valid rows; evaluate valid/test."""
+def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>", *,
+                phase1_tables: list[tuple[str, pd.DataFrame]] | None = None,
+                phase1_weights: str | Path | None = None, checkpoint: str | Path | None = None,
+                resume: bool = True, on_epoch_end: Callable[[str, int], None] | None = None) -> TrainResult:
+    """Fit a CNN on the table's train rows, early-stopping on its valid rows; evaluate valid/test.
+
+    ``trednet`` first fits its phase one on ``phase1_tables`` ((source, split table) of other cell
+    lines; the training table is always a task) or loads it from ``phase1_weights`` (a trained
+    trednet model directory). ``checkpoint``: a file rewritten after every epoch (model,
+    optimizer, epoch, torch RNG states, early-stopping state, curve); with ``resume`` an existing
+    one written for the same data and settings is continued, which gives the weights an
+    uninterrupted run gives. ``on_epoch_end(phase, epoch)`` runs after each checkpoint.
+    """
     if not _NAME_RE.match(config.model_name):
         raise InputError(f"--model-name {config.model_name!r}: use letters, digits, '_' and '-' only")
     if config.epochs < 1 or config.patience < 1 or config.batch_size < 1:
         raise InputError("--epochs, --patience and --batch-size must be at least 1")
     df = validate_split_table(table, source)
+    others = [(src, validate_split_table(t, src)) for src, t in (phase1_tables or [])]
+    if config.architecture != "trednet" and (others or phase1_weights):
+        raise InputError("--phase1-data and --phase1-weights apply to --architecture trednet only")
+    if others and phase1_weights:
+        raise InputError("give --phase1-data (train phase one) or --phase1-weights (load it), not both")
     cell_line = str(df["cell_line"].iloc[0])
     input_length = int(len(df["sequence"].iloc[0]))
     hyperparameters = cnn.resolve_hyperparameters(config.architecture, config.hyperparameters)
+    phase1: dict[str, Any] | None = None
+    if config.architecture == "trednet":
+        phase1 = _phase1_setup(df, source, others, phase1_weights, hyperparameters, input_length)
     parts = {s: df[df["split"] == s] for s in SPLITS}
     x = {s: cnn.encode(p["sequence"].tolist()) for s, p in parts.items()}
     y = {s: p["label"].to_numpy() for s, p in parts.items()}
@@ -167,9 +192,22 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
     spec: dict[str, Any] = {"model_name": config.model_name, "family": cnn.FAMILY,
                             "architecture": config.architecture, "hyperparameters": hyperparameters,
                             "input_length": input_length, "cell_line": cell_line, "seed": config.seed}
+    fingerprint = _fingerprint(config, spec, [df, *(t for _, t in others)], phase1["summary"] if phase1 else None)
+    ckpt = _Checkpoint(Path(checkpoint), fingerprint) if checkpoint is not None else None
+    state = ckpt.load() if ckpt is not None and resume else None
+    extra: dict[str, pd.DataFrame] = {}
     with deterministic_algorithms():
         model = cnn.build_model(spec)
-        curve, best_state, best_epoch = _fit(model, x, y, config)
+        context: dict[str, Any] = {}
+        if phase1 is not None:
+            context["phase1"] = _fit_phase1(model, phase1, config, ckpt, state, on_epoch_end)
+            spec["phase1"] = phase1["summary"] | {k: v for k, v in context["phase1"].items() if k != "records"}
+            if "records" in context["phase1"]:
+                extra["phase1_curve"] = _curve(context["phase1"]["records"])
+            model.phase2_parameters_only()
+        curve, best_state, best_epoch = _fit(model, x, y, config, ckpt=ckpt, state=state, context=context,
+                                             on_epoch_end=on_epoch_end)
+    model.requires_grad_(True)
     model.load_state_dict(best_state)
     model.eval()
 
@@ -190,22 +228,144 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
     for row in rows:
         log.info("%s %s: auROC %.4f auPRC %.4f F1 %.4f (n=%d)", config.model_name, row["split"],
                  row["auroc"], row["auprc"], row["f1"], row["n"])
-    return TrainResult(model=model, spec=spec, curve=curve, detection=detection)
+    return TrainResult(model=model, spec=spec, curve=curve, detection=detection, extra=extra)
 
 
-def _fit(model: nn.Module, x: dict[str, torch.Tensor], y: dict[str, np.ndarray],
-         config: TrainConfig) -> tuple[pd.DataFrame, dict[str, torch.Tensor], int]:
-    """Epoch loop with early stopping; returns the curve, the best weights and the best epoch."""
+def _phase1_setup(df: pd.DataFrame, source: str, others: list[tuple[str, pd.DataFrame]],
+                  weights: str | Path | None, hyperparameters: dict[str, Any], input_length: int) -> dict[str, Any]:
+    """trednet phase one: its data (tasks, encoded rows) or its loaded weights; sets ``tasks``."""
+    if weights is not None:
+        from .models import read_spec
+
+        p1_spec, p1_weights = read_spec(weights)
+        if p1_spec.get("architecture") != "trednet" or not p1_weights.exists():
+            raise InputError(f"--phase1-weights {weights}: not a trained trednet model directory "
+                             "(spec.json with architecture trednet and model.pt)")
+        shared = ("channels", "kernel_sizes", "pool_sizes", "phase1_dense", "dropout", "tasks")
+        hyperparameters.update({k: p1_spec["hyperparameters"][k] for k in shared})
+        state = torch.load(p1_weights, map_location="cpu", weights_only=True)
+        return {"weights": {k: v for k, v in state.items() if k.startswith("phase1.")},
+                "summary": {"weights": str(weights), "tasks": list(hyperparameters["tasks"]),
+                            "weights_sha256": hashlib.sha256(p1_weights.read_bytes()).hexdigest()}}
+    tasks, parts = trednet.phase1_dataset(df, [t for _, t in others])
+    hyperparameters["tasks"] = tasks
+    return {"x": {s: cnn.encode(p["sequence"].tolist(), input_length) for s, p in parts.items()},
+            "y": {s: p[tasks].to_numpy(dtype=np.float64) for s, p in parts.items()},
+            "summary": {"tasks": tasks, "sources": [source, *(src for src, _ in others)],
+                        "n_train": len(parts["train"]), "n_valid": len(parts["valid"]),
+                        "positives_train": {t: int(parts["train"][t].sum()) for t in tasks}}}
+
+
+def _fit_phase1(model: nn.Module, phase1: dict[str, Any], config: TrainConfig, ckpt: "_Checkpoint | None",
+                state: dict[str, Any] | None, on_epoch_end: Callable[[str, int], None] | None) -> dict[str, Any]:
+    """Load or fit trednet's phase one (multi-task, early stopping); returns what the spec records."""
+    tasks_module = trednet.PhaseOneTasks(model.phase1)
+    if "weights" in phase1:
+        try:
+            tasks_module.load_state_dict(phase1["weights"])
+        except RuntimeError as exc:
+            raise InputError(f"--phase1-weights: cannot load phase one: {exc}") from exc
+        return {}
+    if state is not None and state["phase"] == "model":  # phase one finished before the interruption
+        return state["context"]["phase1"]
+    log.info("trednet phase one: %d tasks (%s), %d train / %d valid rows", len(phase1["summary"]["tasks"]),
+             ", ".join(phase1["summary"]["tasks"]), len(phase1["y"]["train"]), len(phase1["y"]["valid"]))
+    curve, best_state, best_epoch = _fit(
+        tasks_module, phase1["x"], phase1["y"], config, phase="phase1", ckpt=ckpt, state=state,
+        predict=lambda m, xs: trednet.predict_task_logits(m, xs, EVAL_BATCH_SIZE), on_epoch_end=on_epoch_end)
+    tasks_module.load_state_dict(best_state)
+    return {"records": curve.to_dict("records"), "epochs_run": int(len(curve)), "best_epoch": int(best_epoch),
+            "best_valid_loss": float(curve["valid_loss"].min())}
+
+
+def _curve(records: list[dict[str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(records, columns=["epoch", "train_loss", "valid_loss", "valid_auroc"])
+
+
+def _mean_auroc(labels: np.ndarray, logits: np.ndarray) -> float:
+    """auROC of one task, or the mean over tasks (columns) that have both classes."""
+    if np.ndim(labels) == 1:
+        return detection_metrics(labels, cnn.sigmoid(logits))["auroc"]
+    values = [roc_auc_score(labels[:, j], logits[:, j]) for j in range(labels.shape[1])
+              if len(np.unique(labels[:, j])) == 2]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _fingerprint(config: TrainConfig, spec: dict[str, Any], tables: list[pd.DataFrame],
+                 phase1: dict[str, Any] | None) -> str:
+    """Hash of what decides the weights (settings, spec, phase one, table contents): a checkpoint's identity."""
+    digest = hashlib.sha256(json.dumps({"config": asdict(config), "spec": spec, "phase1": phase1},
+                                       sort_keys=True, default=str).encode())
+    for t in tables:
+        cols = ["chrom", "start", "end", "label", "sequence", "split"]
+        digest.update(pd.util.hash_pandas_object(t[cols].astype(str), index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+class _Checkpoint:
+    """The last epoch's training state in one file, replaced atomically after every epoch."""
+
+    def __init__(self, path: Path, fingerprint: str) -> None:
+        self.path, self.fingerprint = path, fingerprint
+
+    def load(self) -> dict[str, Any] | None:
+        if not self.path.exists():
+            return None
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # a truncated or foreign file: say which, do not guess
+            raise InputError(f"checkpoint {self.path} cannot be read ({exc}); remove it or use --no-resume") from exc
+        if state.get("fingerprint") != self.fingerprint:
+            raise InputError(f"checkpoint {self.path} was written for other data or settings; "
+                             "remove it or use --no-resume")
+        if state.get("threads") != torch.get_num_threads():
+            log.warning("checkpoint %s was written with %s torch threads, now %d: the resumed weights may "
+                        "differ in the last bits from an uninterrupted run", self.path, state.get("threads"),
+                        torch.get_num_threads())
+        log.info("resuming from %s: %s after epoch %d", self.path, state["phase"], state["epoch"])
+        return state
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        torch.save({**state, "fingerprint": self.fingerprint, "threads": torch.get_num_threads()}, tmp)
+        os.replace(tmp, self.path)
+
+
+def _fit(model: nn.Module, x: dict[str, torch.Tensor], y: dict[str, np.ndarray], config: TrainConfig, *,
+         phase: str = "model", predict: Callable[[nn.Module, torch.Tensor], np.ndarray] | None = None,
+         ckpt: _Checkpoint | None = None, state: dict[str, Any] | None = None,
+         context: dict[str, Any] | None = None,
+         on_epoch_end: Callable[[str, int], None] | None = None) -> tuple[pd.DataFrame, dict[str, torch.Tensor], int]:
+    """Epoch loop with early stopping; returns the curve, the best weights and the best epoch.
+
+    ``y`` holds 0/1 labels, one per row (one logit per sequence) or a column per task. With
+    ``state`` from a checkpoint of the same ``phase`` the loop continues after its epoch.
+    """
+    predict = predict or (lambda m, xs: cnn.predict_logits(m, xs, EVAL_BATCH_SIZE))
     loader_gen = torch.Generator().manual_seed(config.seed)
     augment_gen = torch.Generator().manual_seed(config.seed + 1)
     loader = DataLoader(range(len(y["train"])), batch_size=config.batch_size, shuffle=True,
                         generator=loader_gen)
     y_train = torch.tensor(y["train"], dtype=torch.float32)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
+                                  weight_decay=config.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
     records: list[dict[str, float]] = []
     best_loss, best_epoch, best_state = float("inf"), 0, copy.deepcopy(model.state_dict())
-    bar = tqdm(range(1, config.epochs + 1), desc="epochs", unit="epoch", disable=None)
+    start = 1
+    if state is not None and state["phase"] == phase:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        loader_gen.set_state(state["rng"]["loader"])
+        augment_gen.set_state(state["rng"]["augment"])
+        torch.set_rng_state(state["rng"]["torch"])
+        records, best_loss, best_epoch = list(state["records"]), state["best_loss"], state["best_epoch"]
+        best_state, start = state["best_state"], state["epoch"] + 1
+        if state["epoch"] - best_epoch >= config.patience:
+            start = config.epochs + 1  # it had stopped early already
+    bar = tqdm(range(start, config.epochs + 1), desc=phase if phase != "model" else "epochs", unit="epoch",
+               disable=None)
     for epoch in bar:
         started = time.perf_counter()
         model.train()
@@ -219,34 +379,49 @@ def _fit(model: nn.Module, x: dict[str, torch.Tensor], y: dict[str, np.ndarray],
             loss.backward()
             optimizer.step()
             total += loss.item()
-        valid_logits = cnn.predict_logits(model, x["valid"], EVAL_BATCH_SIZE)
-        record = {"epoch": epoch, "train_loss": total / len(y_train),
+        valid_logits = predict(model, x["valid"])
+        record = {"epoch": epoch, "train_loss": total / y_train.numel(),
                   "valid_loss": bce_with_logits(valid_logits, y["valid"]),
-                  "valid_auroc": detection_metrics(y["valid"], cnn.sigmoid(valid_logits))["auroc"]}
+                  "valid_auroc": _mean_auroc(y["valid"], valid_logits)}
         records.append(record)
         improved = record["valid_loss"] < best_loss
         if improved:
             best_loss, best_epoch, best_state = record["valid_loss"], epoch, copy.deepcopy(model.state_dict())
+        if ckpt is not None:
+            ckpt.save({"phase": phase, "epoch": epoch, "model": model.state_dict(),
+                       "optimizer": optimizer.state_dict(),
+                       "rng": {"torch": torch.get_rng_state(), "loader": loader_gen.get_state(),
+                               "augment": augment_gen.get_state()},
+                       "records": records, "best_loss": best_loss, "best_epoch": best_epoch,
+                       "best_state": best_state, "context": context or {}})
         bar.set_postfix(train_loss=f"{record['train_loss']:.4f}", valid_loss=f"{record['valid_loss']:.4f}")
-        log.info("epoch %d: train_loss %.4f valid_loss %.4f valid_auroc %.4f%s (%.1f s)", epoch,
-                 record["train_loss"], record["valid_loss"], record["valid_auroc"],
-                 " *" if improved else "", time.perf_counter() - started)
+        log.info("%sepoch %d: train_loss %.4f valid_loss %.4f valid_auroc %.4f%s (%.1f s)",
+                 "" if phase == "model" else f"{phase} ", epoch, record["train_loss"], record["valid_loss"],
+                 record["valid_auroc"], " *" if improved else "", time.perf_counter() - started)
+        if on_epoch_end is not None:
+            on_epoch_end(phase, epoch)
         if epoch - best_epoch >= config.patience:
             log.info("early stop after epoch %d: no validation loss improvement for %d epochs; "
                      "keeping epoch %d", epoch, config.patience, best_epoch)
             break
     bar.close()
-    curve = pd.DataFrame(records, columns=["epoch", "train_loss", "valid_loss", "valid_auroc"])
-    return curve, best_state, best_epoch
+    return _curve(records), best_state, best_epoch
 
 
 def write_outputs(result: TrainResult, outdir: str | Path) -> Path:
     """DIR/<model>__<cell>/ with model.pt, spec.json, training_curve.tsv, enhancer_detection.tsv."""
-    target = Path(outdir) / f"{result.spec['model_name']}__{result.spec['cell_line']}"
+    target = model_dir(outdir, result.spec["model_name"], result.spec["cell_line"])
     cnn.save_model(target, result.model, result.spec)
     write_tsv(result.curve, target / "training_curve.tsv")
     write_tsv(result.detection, target / "enhancer_detection.tsv")
+    for name, table in result.extra.items():
+        write_tsv(table, target / f"{name}.tsv")
     return target
+
+
+def model_dir(outdir: str | Path, model_name: str, cell_line: str) -> Path:
+    """Where a trained model goes: DIR/<model>__<cell>/ (its checkpoint: CHECKPOINT inside)."""
+    return Path(outdir) / f"{model_name}__{cell_line}"
 
 
 FAMILY_DEFAULTS = {  # per-family defaults of the shared options (hf: the study's fine-tuning)
@@ -254,6 +429,7 @@ FAMILY_DEFAULTS = {  # per-family defaults of the shared options (hf: the study'
             if f.name in ("epochs", "patience", "batch_size", "lr", "weight_decay")},
     "hf": {"epochs": 200, "patience": 5, "batch_size": 8, "lr": 1e-5, "weight_decay": 0.0},
     "motif": {},  # JASPAR PWM baseline: nothing is trained
+    "enformer": {}, "borzoi": {},  # one-shot genomic-track models (regvarbench.models.tracks)
 }
 
 
@@ -281,20 +457,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--reverse-complement-augment", action="store_true",
                         help="cnn family: reverse-complement a random half of each training batch")
+    parser.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                        help="cnn family: continue from DIR/<model>__<cell>/checkpoint/last.pt when a run "
+                        "with the same data and settings was interrupted (default); --no-resume starts afresh")
+    parser.add_argument("--phase1-data", nargs="+", metavar="SPLIT_TSV",
+                        help="--architecture trednet: other cell lines' split tables; their enhancer labels "
+                        "are phase one's extra tasks (the --data table is always a task)")
+    parser.add_argument("--phase1-weights", metavar="MODEL_DIR",
+                        help="--architecture trednet: take phase one from this trained trednet model "
+                        "directory instead of fitting it (phase two is still trained)")
     parser.add_argument("--cell-line", help="motif family: cell line (picks its default motif set)")
     parser.add_argument("--motifs", help="motif family: comma-separated JASPAR names or matrix IDs "
                         "(default: the cell line's set, see docs/models.md)")
     parser.add_argument("--jaspar-release", default=None, help="motif family: JASPAR release (default: newest in pyjaspar)")
+    parser.add_argument("--tracks", help="enformer/borzoi: output tracks, 'CELL:i,j;CELL:k' or 'i,j' (catalogue column)")
+    parser.add_argument("--input-length", type=int, default=None,
+                        help="enformer/borzoi: bp the model reads (default: the published model's)")
+    parser.add_argument("--skip-unavailable", action="store_true",
+                        help="a model whose weights cannot be loaded leaves a marker directory "
+                             "(unavailable.tsv) instead of failing the run")
     parser.add_argument("--outdir", required=True)
 
 
 def run(args: argparse.Namespace) -> None:
+    from .models.unavailable import ModelUnavailableError, write_marker
+
+    try:
+        _run(args)
+    except ModelUnavailableError as exc:
+        if not args.skip_unavailable or not (args.cell_line or args.data):
+            raise
+        cell_line = args.cell_line or str(read_tsv(args.data, nrows=1)["cell_line"].iloc[0])
+        write_marker(args.outdir, args.model_name or exc.model, cell_line, args.family, exc.source, str(exc))
+
+
+def _run(args: argparse.Namespace) -> None:
     if args.threads is not None:
         if args.threads < 1:
             raise InputError("--threads must be at least 1")
         torch.set_num_threads(args.threads)
     if args.family == "motif":
         _run_motif(args)
+        return
+    if args.family in ("enformer", "borzoi"):
+        from .models import tracks
+        tracks.run_train(args)
         return
     if not args.data or not args.model_name:
         raise InputError(f"--family {args.family} needs --data and --model-name")
@@ -308,8 +515,20 @@ def run(args: argparse.Namespace) -> None:
         return
     config = TrainConfig(model_name=args.model_name, architecture=args.architecture, seed=args.seed,
                          reverse_complement_augment=args.reverse_complement_augment, **shared)
-    result = train_model(read_tsv(path), config, source=str(path))
+    table = read_tsv(path)
+    cell_line = str(validate_split_table(table, str(path))["cell_line"].iloc[0])
+    checkpoint = model_dir(args.outdir, config.model_name, cell_line) / CHECKPOINT
+    if checkpoint.exists() and not args.resume:
+        log.info("--no-resume: starting afresh (%s will be overwritten)", checkpoint)
+    phase1_tables = []
+    for p1 in args.phase1_data or []:
+        if not Path(p1).exists():
+            raise InputError(f"--phase1-data: file not found: {p1}")
+        phase1_tables.append((str(p1), read_tsv(p1)))
+    result = train_model(table, config, source=str(path), phase1_tables=phase1_tables,
+                         phase1_weights=args.phase1_weights, checkpoint=checkpoint, resume=args.resume)
     target = write_outputs(result, args.outdir)
+    shutil.rmtree(checkpoint.parent, ignore_errors=True)  # the finished model replaces it
     log.info("wrote %s (best epoch %d of %d)", target, result.spec["best_epoch"], result.spec["epochs_run"])
 
 

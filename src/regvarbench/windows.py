@@ -6,6 +6,17 @@ Convention: a window of ``length`` bases holds the variant at 0-based index ``le
 a contig end are padded with N and counted in ``n_padded``. The alternative window differs from
 the reference window at that one index only. Windows are written in chunks of ``--chunk-size``
 variants (``<dataset>.windows.00000.tsv``, ...) so scoring can fan out over them.
+
+``--reverse-complement`` adds a ``strand`` column: each variant gets its forward row (``+``)
+followed by a row (``-``) holding the reverse complements of both windows (the variant then sits
+at index ``length - 1 - length // 2``); ``score`` averages the ref and alt outputs of the two
+strands before computing the variant score. Both rows of a variant always share a chunk.
+
+Each distinct reference window is stored once per chunk (saturation mutagenesis lists three
+alternatives per position, all with the same reference window): ``ref_row`` is the 0-based row,
+within the chunk, whose ``ref_seq`` holds the variant's reference window, and ``ref_seq`` is left
+empty on rows repeating an earlier reference. ``expand_windows`` (used by ``score.read_windows``)
+restores the full table.
 """
 
 from __future__ import annotations
@@ -15,15 +26,19 @@ import logging
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .dna import reverse_complement
 from .genome import Genome
 from .io import InputError, read_tsv, require_columns, write_tsv
 
 log = logging.getLogger(__name__)
 
 WINDOW_COLUMNS = ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded"]
+REF_ROW = "ref_row"  # in written chunks: the row holding this variant's reference window
+STRAND = "strand"  # with --reverse-complement: '+' forward, '-' reverse-complement windows
 _NEEDED = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt"]
 _TEXT = {c: str for c in ["variant_id", "dataset", "cell_line", "chrom", "ref", "alt"]}
 
@@ -33,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--genome", required=True, help="reference FASTA (same build as the variants)")
     parser.add_argument("--length", type=int, default=1000, help="window length in bases (default 1000)")
     parser.add_argument("--chunk-size", type=int, default=1000, help="variants per output chunk (default 1000)")
+    parser.add_argument("--reverse-complement", action="store_true",
+                        help="add the reverse-complement windows of every variant (strand column '+'/'-'); "
+                             "score averages the outputs of both strands")
     parser.add_argument("--outdir", required=True, help="output folder")
 
 
@@ -46,13 +64,15 @@ def run(args: argparse.Namespace) -> None:
     with Genome(args.genome) as genome:
         datasets = list(dict.fromkeys(variants["dataset"])) or [dataset_from_filename(args.variants)]
         for dataset in datasets:
-            windows = build_windows(variants[variants["dataset"] == dataset], genome, args.length, args.variants)
+            windows = build_windows(variants[variants["dataset"] == dataset], genome, args.length, args.variants,
+                                    reverse_complement=args.reverse_complement)
             n_chunks = write_chunks(windows, dataset, outdir, args.chunk_size)
-            summary = pd.DataFrame([{"dataset": dataset, "n_variants": len(windows), "n_chunks": n_chunks,
-                                     "n_padded_windows": int((windows["n_padded"] > 0).sum()),
+            forward = windows[windows[STRAND] == "+"] if STRAND in windows.columns else windows
+            summary = pd.DataFrame([{"dataset": dataset, "n_variants": len(forward), "n_chunks": n_chunks,
+                                     "n_padded_windows": int((forward["n_padded"] > 0).sum()),
                                      "length": args.length}])
             write_tsv(summary, outdir / f"{dataset}.windows_summary.tsv")
-            log.info("%s: %d windows of %d bp in %d chunk(s)", dataset, len(windows), args.length, n_chunks)
+            log.info("%s: %d windows of %d bp in %d chunk(s)", dataset, len(forward), args.length, n_chunks)
 
 
 def read_variants(path: str | Path) -> pd.DataFrame:
@@ -76,8 +96,12 @@ def dataset_from_filename(path: str | Path) -> str:
     return re.sub(r"\.variants\.tsv(\.gz)?$", "", Path(path).name)
 
 
-def build_windows(variants: pd.DataFrame, genome: Genome, length: int, source: str | Path = "variants") -> pd.DataFrame:
+def build_windows(variants: pd.DataFrame, genome: Genome, length: int, source: str | Path = "variants",
+                  reverse_complement: bool = False) -> pd.DataFrame:
     """One reference and one alternative window per variant, in input order.
+
+    With ``reverse_complement``, each variant's row (strand ``+``) is followed by its
+    reverse-complement row (strand ``-``).
 
     Raises InputError when a variant's contig is missing or its ref differs from the genome:
     prepare-variants skips such rows, so meeting one here means table and genome do not belong
@@ -100,22 +124,62 @@ def build_windows(variants: pd.DataFrame, genome: Genome, length: int, source: s
             raise InputError(f"{source}: variant {vid}: genome {genome.path.name} has {seq[half]} at {name}:{pos}, "
                              f"table says ref {ref} alt {alt}; run prepare-variants with this genome")
         n_padded = max(0, -start) + max(0, start + length - size)
-        rows.append((vid, dataset, cell, seq, seq[:half] + alt + seq[half + 1:], n_padded))
-    return pd.DataFrame(rows, columns=WINDOW_COLUMNS).astype({"n_padded": "int64"})
+        alt_seq = seq[:half] + alt + seq[half + 1:]
+        if reverse_complement:
+            rows.append((vid, dataset, cell, seq, alt_seq, n_padded, "+"))
+            rows.append((vid, dataset, cell, _rc(seq), _rc(alt_seq), n_padded, "-"))
+        else:
+            rows.append((vid, dataset, cell, seq, alt_seq, n_padded))
+    columns = WINDOW_COLUMNS + ([STRAND] if reverse_complement else [])
+    return pd.DataFrame(rows, columns=columns).astype({"n_padded": "int64"})
+
+
+_rc = reverse_complement
 
 
 def write_chunks(windows: pd.DataFrame, dataset: str, outdir: Path, chunk_size: int) -> int:
     """Write ``<dataset>.windows.<k>.tsv`` chunks (k = 00000, ...); returns how many.
 
-    Chunks left by an earlier run of the same dataset are removed first, so the folder always
-    matches this run. An empty dataset still gets one header-only chunk, so downstream steps see it.
+    ``chunk_size`` counts variants: with a ``strand`` column both rows of a variant go to the same
+    chunk. Each chunk stores each distinct reference window once (``compact_windows``). Chunks left
+    by an earlier run of the same dataset are removed first, so the folder always matches this run.
+    An empty dataset still gets one header-only chunk, so downstream steps see it.
     """
     outdir.mkdir(parents=True, exist_ok=True)
     stale = re.compile(re.escape(dataset) + r"\.windows\.\d{5,}\.tsv$")
     for old in outdir.iterdir():
         if stale.fullmatch(old.name):
             old.unlink()
-    starts = range(0, len(windows), chunk_size) if len(windows) else [0]
+    rows = chunk_size * (2 if STRAND in windows.columns else 1)
+    starts = range(0, len(windows), rows) if len(windows) else [0]
     for k, s in enumerate(starts):
-        write_tsv(windows.iloc[s:s + chunk_size], outdir / f"{dataset}.windows.{k:05d}.tsv")
+        write_tsv(compact_windows(windows.iloc[s:s + rows]), outdir / f"{dataset}.windows.{k:05d}.tsv")
     return len(starts)
+
+
+def compact_windows(windows: pd.DataFrame) -> pd.DataFrame:
+    """The chunk layout: ``ref_seq`` kept only on the first row of each distinct reference window,
+    ``ref_row`` (after ``n_padded``) pointing every row at that first row."""
+    codes, _ = pd.factorize(windows["ref_seq"], sort=False)
+    _, first_of_code = np.unique(codes, return_index=True)  # codes number references by first appearance
+    first = first_of_code[codes] if len(codes) else codes
+    out = windows.reset_index(drop=True).copy()
+    out.loc[first != np.arange(len(out)), "ref_seq"] = ""
+    out.insert(out.columns.get_loc("n_padded") + 1, REF_ROW, first.astype("int64"))
+    return out
+
+
+def expand_windows(windows: pd.DataFrame, source: str | Path = "windows") -> pd.DataFrame:
+    """A chunk read back (``compact_windows`` layout) with every ``ref_seq`` filled in again;
+    tables without ``ref_row`` (the full layout) are returned as they are."""
+    if REF_ROW not in windows.columns:
+        return windows
+    ref_row = pd.to_numeric(windows[REF_ROW], errors="coerce")
+    n = len(windows)
+    if ref_row.isna().any() or not ((ref_row >= 0) & (ref_row < n)).all():
+        raise InputError(f"{source}: {REF_ROW!r} must hold row numbers 0..{n - 1} of the same file")
+    ref_row = ref_row.astype("int64").to_numpy()
+    refs = windows["ref_seq"].to_numpy(dtype=object)[ref_row]
+    if pd.isna(refs).any() or (refs == "").any():
+        raise InputError(f"{source}: {REF_ROW!r} points at a row without 'ref_seq'")
+    return windows.drop(columns=REF_ROW).assign(ref_seq=refs)

@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+import yaml
 
 from .helpers import ROOT, read_trace, run_nextflow
 
@@ -78,3 +79,27 @@ def test_module_layout(module):
     assert "stub:" in text and "versions.yml" in text and "task.ext.args" in text
     assert re.search(r"tag \"\$\{meta\.id\}\"", text)
     assert (module / "meta.yml").exists()
+    # nf-core layout: a conda environment beside the module and nf-test files naming its process
+    assert 'conda "${moduleDir}/environment.yml"' in text
+    env = yaml.safe_load((module / "environment.yml").read_text())
+    project = yaml.safe_load((ROOT / "containers" / "environment.yml").read_text())   # same pins
+    assert env["channels"] == project["channels"]
+    conda_deps = [[d for d in e["dependencies"] if isinstance(d, str)] for e in (env, project)]
+    assert conda_deps[0] == conda_deps[1]
+    process = re.search(r"^process (\w+)", text, flags=re.M).group(1)
+    nftest = module / "tests" / "main.nf.test"
+    assert nftest.exists(), f"{nftest} missing"
+    spec = nftest.read_text()
+    assert f'process "{process}"' in spec and 'script "../main.nf"' in spec
+    assert 'options "-stub"' in spec and "snapshot(" in spec
+    snap = module / "tests" / "main.nf.test.snap"
+    assert snap.exists(), f"{snap} missing: run nf-test to record it"
+    assert set(re.findall(r'^    test\("([^"]+)"\)', spec, flags=re.M)) == set(json.loads(snap.read_text()))
+
+
+def test_pipeline_nftest_and_config():
+    assert 'script "../main.nf"' in (ROOT / "tests" / "main.nf.test").read_text()
+    assert 'profile "test"' in (ROOT / "tests" / "main.nf.test").read_text()
+    assert "configFile" in (ROOT / "nf-test.config").read_text()
+    # pytest collects tests/; the nf-test files must not look like Python tests
+    assert not [p for p in (ROOT / "modules").rglob("test_*.py")]

@@ -37,9 +37,10 @@ HF_STUDY_MODELS = {
 PUBLISHED = {  # model -> (family, architecture class, source)
     "trednet": ("trednet", "cnn", "https://github.com/okurman/TREDNet"),
     "sei": ("sei", "cnn", "https://github.com/FunctionLab/sei-framework"),
-    "enformer": ("enformer", "hybrid", "https://tfhub.dev/deepmind/enformer/1"),
-    "borzoi": ("borzoi", "hybrid", "https://github.com/calico/borzoi"),
+    "enformer": ("enformer", "hybrid", "EleutherAI/enformer-official-rough"),  # PyTorch port of the TF Hub weights
+    "borzoi": ("borzoi", "hybrid", "johahi/borzoi-replicate-0"),  # PyTorch port of replicate f0
 }
+STUDY_CELL_LINES = ("HepG2", "K562", "HeLa")
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,27 @@ def test_study_models_and_sources(rows):
     for row in rows:
         if row["family"] not in FAMILIES:
             assert "not implemented" in row["notes"], row["model"]
+
+
+def test_track_models_name_dnase_tracks_of_each_cell_line(rows):
+    """Borzoi's indices are checked against the track table shipped with borzoi-pytorch; Enformer's
+    (no table in its port) are the same DNase experiments, Borzoi index - 1276, within 5,313 tracks."""
+    from importlib.resources import files
+
+    from regvarbench.models.tracks import parse_tracks
+
+    by_name = {r["model"]: r for r in rows}
+    targets = files("borzoi_pytorch").joinpath("precomputed", "targets.txt").read_text().splitlines()
+    description = {int(line.split("\t")[0]): line.split("\t")[-1] for line in targets[1:]}
+    assert len(description) == 7611
+    for cell in STUDY_CELL_LINES:
+        borzoi = parse_tracks(by_name["borzoi"]["tracks"], cell)
+        label = "HeLa-S3" if cell == "HeLa" else cell
+        assert all(description[i] == f"DNASE:{label}" for i in borzoi), (cell, [description[i] for i in borzoi])
+        enformer = parse_tracks(by_name["enformer"]["tracks"], cell)
+        assert set(enformer) <= {i - 1276 for i in borzoi} and max(enformer) < 5313, cell
+    assert by_name["enformer"]["input_length"] == "196608" and by_name["borzoi"]["input_length"] == "524288"
+    assert all(not r["tracks"] for r in rows if r["family"] not in ("enformer", "borzoi"))
 
 
 def coerce(value: str, types: list[str]):

@@ -12,7 +12,9 @@ from regvarbench.io import read_tsv, write_tsv
 from regvarbench.models import cnn, load_model
 from regvarbench.score import score_windows
 
-TOL = 1e-9  # on logits, float64; observed differences are ~1e-15
+# Cone vs full pass, on logits: float64 ~1e-15 observed; float32 ~1e-8 observed (the stated
+# tolerance, docs/performance.md and models/cone.py, is 1e-5).
+TOL = {"fp64": 1e-9, "fp32": 1e-5}
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -52,14 +54,18 @@ def variant_set(rng: np.random.Generator, length: int, n_refs: int = 3, n_random
     return refs, np.array(index), alts
 
 
-def assert_agrees(adapter, refs, index, alts, batch_size=16) -> None:
+def assert_agrees(adapter, refs, index, alts, batch_size=16, precision="fp64") -> None:
+    adapter.set_precision(precision)
     ref_p, alt_p = adapter.predict_variants(refs, index, alts, batch_size=batch_size)
     full_ref, full_alt = adapter.predict(refs, batch_size), adapter.predict(alts, batch_size)
-    np.testing.assert_allclose(logit(ref_p), logit(full_ref), rtol=0, atol=TOL)
-    np.testing.assert_allclose(logit(alt_p), logit(full_alt), rtol=0, atol=TOL)
+    np.testing.assert_allclose(logit(ref_p), logit(full_ref), rtol=0, atol=TOL[precision])
+    np.testing.assert_allclose(logit(alt_p), logit(full_alt), rtol=0, atol=TOL[precision])
     assert adapter.last_variant_counts == {"cone": len(alts) - 2, "full": 1, "unchanged": 1}
     # the variants really move the output, so agreement is not agreement with the reference
     assert np.median(np.abs(logit(full_alt) - logit(full_ref[index]))) > 1e-5
+    # and the folded, channels-last passes agree with the unmodified network's own forward in float64
+    plain = cnn.predict_logits(adapter.model, cnn.encode(alts, len(refs[0])), batch_size, precision="fp64")
+    np.testing.assert_allclose(logit(alt_p), plain, rtol=0, atol=TOL[precision])
 
 
 @pytest.mark.parametrize("length", [1000, 101, 120, 37, 6])
@@ -72,6 +78,16 @@ def test_cone_matches_full_pass_random_weights(length, hyper):
     perturb_batch_norm(adapter.model, seed=length)
     refs, index, alts = variant_set(np.random.default_rng(length), length)
     assert_agrees(adapter, refs, index, alts)
+
+
+@pytest.mark.parametrize("length", [1000, 37])
+@pytest.mark.parametrize("hyper", [{}, {"kernel_sizes": [8, 6, 5], "pool_sizes": [3, 4]}])
+def test_cone_matches_full_pass_in_float32(length, hyper):
+    adapter = load_model({"architecture": "cnn_small", "input_length": length, "seed": length + 1,
+                          "hyperparameters": hyper})
+    perturb_batch_norm(adapter.model, seed=length)
+    refs, index, alts = variant_set(np.random.default_rng(length), length)
+    assert_agrees(adapter, refs, index, alts, precision="fp32")
 
 
 def test_cone_matches_full_pass_trained_weights():
@@ -99,8 +115,10 @@ def test_cone_matches_full_pass_trained_weights():
     assert_agrees(adapter, refs, index, alts)
 
 
-def test_cone_output_does_not_depend_on_batch_composition():
+@pytest.mark.parametrize("precision", ["fp32", "fp64"])
+def test_cone_output_does_not_depend_on_batch_composition(precision):
     adapter = load_model({"architecture": "cnn_small", "input_length": 150, "seed": 2})
+    adapter.set_precision(precision)
     refs, index, alts = variant_set(np.random.default_rng(2), 150, n_refs=4)
     _, all_alts = adapter.predict_variants(refs, index, alts, batch_size=32)
     keep = np.arange(len(alts))[::7]
@@ -154,7 +172,7 @@ def test_score_windows_uses_cones_only_where_supported(spec, cone):
     assert adapter.calls == ([("predict_variants", 3, n_pairs)] if cone else [("predict", 3 + n_pairs)])
     full = score_windows(adapter, windows, batch_size=32, cone=False)
     assert adapter.calls[-1] == ("predict", 3 + n_pairs)
-    np.testing.assert_allclose(scores["score"], full["score"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(scores["score"], full["score"], rtol=0, atol=1e-9)  # fp64 adapters
     assert scores["variant_id"].tolist() == windows["variant_id"].tolist()
 
 
@@ -167,7 +185,7 @@ def test_no_cone_flag(tmp_path):
         assert cli.main(["score", "--model", str(model_dir), "--windows", str(path), "--batch-size", "32",
                          *flag, "--outdir", str(tmp_path / out)]) == 0
     cone, full = (read_tsv(tmp_path / d / "rand.satmut.0.scores.tsv") for d in ("cone", "full"))
-    np.testing.assert_allclose(cone["score"], full["score"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(cone["score"], full["score"], rtol=0, atol=1e-5)  # fp32 (auto on this CPU)
     assert cone["score"].abs().max() > 1e-4
 
 

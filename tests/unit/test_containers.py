@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -37,3 +38,22 @@ def test_hadolint_flags_a_bad_recipe(tmp_path):
 def test_dockerfile_installs_with_the_lock():
     text = (ROOT / "containers" / "Dockerfile").read_text()
     assert "-c constraints.txt" in text and "COPY pyproject.toml constraints.txt" in text
+
+
+def test_dockerfile_takes_the_base_and_installs_offline():
+    """The base image is a build argument and pip installs from the wheelhouse only, in a build stage."""
+    text = (ROOT / "containers" / "Dockerfile").read_text()
+    assert "ARG BASE_IMAGE=" in text and "FROM ${BASE_IMAGE}" in text
+    assert 'PIP_INSTALL_ARGS="--no-index --find-links /wheelhouse"' in text
+    assert "COPY --from=build /opt/venv /opt/venv" in text and "--no-cache-dir" in text
+
+
+def test_build_container_needs_a_daemon(tmp_path):
+    """With no daemon answering, scripts/build-container starts nothing and says so."""
+    env = dict(os.environ, DOCKER_HOST=f"unix://{tmp_path / 'absent.sock'}")
+    if not shutil.which("docker"):
+        env["DOCKER"] = str(tmp_path / "no-docker-client")
+    proc = subprocess.run([str(ROOT / "scripts" / "build-container")], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "no Docker daemon answers at unix://" in proc.stderr, proc.stderr

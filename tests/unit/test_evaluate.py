@@ -188,6 +188,9 @@ def test_bad_inputs_exit_2(evaluated, tmp_path, capsys):
     twice = dict(paths, scores=[paths["scores"][0], paths["scores"][0]])
     assert run_evaluate(twice, tmp_path / "o2") == 2
     assert "scored a variant twice" in capsys.readouterr().err
+    missing = dict(paths, scores=[*paths["scores"], str(tmp_path / "absent.scores.tsv")])
+    assert run_evaluate(missing, tmp_path / "o3") == 2
+    assert "file not found: " in capsys.readouterr().err
 
 
 def test_model_comparison(evaluated):

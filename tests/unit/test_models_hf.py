@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
-from transformers import (BertConfig, BertForSequenceClassification, EsmConfig, EsmForSequenceClassification,
-                          EsmTokenizer, PreTrainedTokenizerFast)
+from transformers import (AutoConfig, AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification,
+                          EsmConfig, EsmForSequenceClassification, EsmTokenizer, PreTrainedTokenizerFast)
 
 from regvarbench import cli
 from regvarbench.io import InputError, read_tsv, write_tsv
@@ -79,17 +81,25 @@ def build_esm_checkpoint(path) -> str:
     return str(path)
 
 
-def build_bert_checkpoint(path, max_positions: int = 64) -> str:
-    """DNABERT/GENA-LM-like: a BERT classifier with a fast character-level WordLevel tokenizer."""
-    path.mkdir(parents=True)
-    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "A", "C", "G", "T", "N"]
+CHAR_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "A", "C", "G", "T", "N"]
+
+
+def char_tokenizer() -> PreTrainedTokenizerFast:
+    """Fast character-level WordLevel tokenizer: [CLS] one token per base [SEP], [PAD] = 0."""
+    tokens = CHAR_TOKENS
     backend = Tokenizer(models.WordLevel({t: i for i, t in enumerate(tokens)}, unk_token="[UNK]"))
     backend.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
     backend.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]",
                                                            special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]",
-                                        cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
-    config = BertConfig(vocab_size=len(tokens), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]",
+                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+
+
+def build_bert_checkpoint(path, max_positions: int = 64) -> str:
+    """DNABERT/GENA-LM-like: a BERT classifier with a fast character-level WordLevel tokenizer."""
+    path.mkdir(parents=True)
+    tokenizer = char_tokenizer()
+    config = BertConfig(vocab_size=len(CHAR_TOKENS), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                         intermediate_size=32, max_position_embeddings=max_positions, pad_token_id=0, num_labels=2)
     torch.manual_seed(0)
     BertForSequenceClassification(config).save_pretrained(path)
@@ -194,3 +204,72 @@ def test_unavailable_weights_raise_input_error(tmp_path, offline):
     (tmp_path / "m" / "spec.json").write_text('{"family": "hf", "model_name": "m", "source": "x"}')
     with pytest.raises(InputError, match="checkpoint not found"):
         load_model(tmp_path / "m")
+
+
+HYENA_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "hyena_tiny"
+
+
+def build_remote_code_checkpoint(path) -> str:
+    """HyenaDNA-like hub layout: config.json with an auto_map naming the checkpoint's own
+    configuration_*.py / modeling_*.py (tests/fixtures/hyena_tiny), weights, character tokenizer.
+    The weights are initialised through the remote-code path itself (AutoConfig + from_config)."""
+    path.mkdir(parents=True)
+    for source in HYENA_FIXTURE.glob("*.py"):
+        shutil.copy(source, path / source.name)
+    config = {"model_type": "hyena_tiny", "architectures": ["HyenaTinyForSequenceClassification"],
+              "auto_map": {"AutoConfig": "configuration_hyena_tiny.HyenaTinyConfig",
+                           "AutoModelForSequenceClassification": "modeling_hyena_tiny.HyenaTinyForSequenceClassification"},
+              "vocab_size": len(CHAR_TOKENS), "d_model": 16, "n_layer": 2, "max_seq_len": 128, "pad_token_id": 0,
+              "num_labels": 2}
+    (path / "config.json").write_text(json.dumps(config, indent=2))
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_config(
+        AutoConfig.from_pretrained(path, trust_remote_code=True), trust_remote_code=True)
+    model.save_pretrained(path)
+    char_tokenizer().save_pretrained(path)
+    return str(path)
+
+
+def test_remote_code_checkpoint_fine_tunes_reloads_and_scores(tmp_path, offline):
+    source = build_remote_code_checkpoint(tmp_path / "hyena_src")
+    remote = load_model({"family": "hf", "model_name": "h", "source": source, "trust_remote_code": True}).model
+    assert type(remote).__module__.startswith("transformers_modules.")  # the checkpoint's own code
+    with pytest.raises(InputError, match=r"model hyena_x: cannot load from .*contains custom code"):
+        load_model({"family": "hf", "model_name": "hyena_x", "source": source})  # code not trusted: refused
+
+    data = write_tsv(synthetic_split(), tmp_path / "HepG2.split.tsv")
+    assert cli.main(["train", "--family", "hf", "--source", source, "--trust-remote-code", "--data", str(data),
+                     "--model-name", "hyena_tiny", "--epochs", "2", "--patience", "2", "--lr", "3e-3",
+                     "--max-tokens", "128", "--threads", "1", "--outdir", str(tmp_path / "out")]) == 0
+    target = tmp_path / "out" / "hyena_tiny__HepG2"
+    spec = json.loads((target / "spec.json").read_text())
+    assert spec["trust_remote_code"] is True and spec["epochs_run"] == 2
+    # the saved checkpoint carries its modelling code and auto_map, as a hub checkpoint does
+    saved = json.loads((target / "checkpoint" / "config.json").read_text())
+    assert set(saved["auto_map"]) >= {"AutoConfig", "AutoModelForSequenceClassification"}
+    assert (target / "checkpoint" / "modeling_hyena_tiny.py").exists()
+
+    adapter = load_model(target)
+    assert type(adapter.model).__name__ == "HyenaTinyForSequenceClassification"
+    windows = variant_windows()
+    path = write_tsv(windows, tmp_path / "windows" / "toy.windows.0.tsv")
+    assert cli.main(["score", "--model", str(target), "--windows", str(path), "--outdir", str(tmp_path / "s")]) == 0
+    scores = read_tsv(tmp_path / "s" / "hyena_tiny.toy.0.scores.tsv")
+    assert len(scores) == len(windows) and scores["ref_output"].between(0, 1, inclusive="neither").all()
+    np.testing.assert_allclose(scores["ref_output"], adapter.predict(windows["ref_seq"].tolist()), rtol=1e-9)
+    untrained = load_model({"family": "hf", "model_name": "src", "source": source, "trust_remote_code": True,
+                            "max_tokens": 128})
+    seqs = windows["ref_seq"].tolist()
+    assert not np.allclose(adapter.predict(seqs), untrained.predict(seqs))  # fine-tuning changed it
+
+
+def test_mixed_precision_only_on_gpus():
+    """Trainer flags: no autocast on a CPU (bf16 is emulated there), bf16 or fp16 on CUDA."""
+    from regvarbench.models.hf import _mixed_precision
+
+    assert _mixed_precision("cpu") == {"bf16": False, "fp16": False}
+    flags = _mixed_precision("cuda")
+    if torch.cuda.is_available():
+        assert sum(flags.values()) == 1
+    else:
+        assert flags == {"bf16": False, "fp16": False}

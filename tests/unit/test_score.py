@@ -142,3 +142,81 @@ def test_bad_windows_raise_input_error(tmp_path):
     with pytest.raises(InputError, match="differ in length"):
         read_windows(write_tsv(unequal, tmp_path / "uneq.windows.0.tsv"))
     assert parse_windows_name("a.b.windows.12.tsv") == ("a.b", "12")
+
+
+@pytest.mark.parametrize("precision", ["auto", "fp64"])
+def test_scores_do_not_depend_on_batch_composition(precision):
+    """A sequence's output is the same bits whatever shares its (fixed-size, padded) batch."""
+    from regvarbench.score import set_precision
+
+    rng = np.random.default_rng(3)
+    seqs = [random_dna(rng, LENGTH) for _ in range(40)]
+    for spec in ({"architecture": "cnn_small", "input_length": LENGTH, "seed": 3},  # folded, channels-last
+                 {"architecture": "cnn_small", "input_length": LENGTH, "seed": 3,
+                  "hyperparameters": {"global_pool": "max+avg"}}):  # the network's own forward
+        adapter = load_model(spec)
+        set_precision(adapter, precision)
+        whole = adapter.predict(seqs, batch_size=16)
+        assert np.array_equal(whole[::-1], adapter.predict(seqs[::-1], batch_size=16))
+        assert np.array_equal(whole[5:12], adapter.predict(seqs[5:12], batch_size=16))
+        assert np.array_equal(whole[[30, 2, 17]], adapter.predict([seqs[i] for i in (30, 2, 17)], batch_size=16))
+
+
+def test_fp32_agrees_with_fp64():
+    windows = saturation_windows(n_refs=2)
+    adapter = load_model({"model_name": "rand", "architecture": "cnn_small", "input_length": 120, "seed": 5})
+    exact = score_windows(adapter, windows)
+    assert adapter.set_precision("fp32") == "fp32" and next(adapter.model.parameters()).dtype == torch.float32
+    fast = score_windows(adapter, windows)
+    np.testing.assert_allclose(fast["ref_output"], exact["ref_output"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(fast["score"], exact["score"], rtol=0, atol=1e-5)
+    assert not np.array_equal(fast["ref_output"], exact["ref_output"])  # really computed in another precision
+
+
+def test_bf16_autocast_runs_close_to_fp32():
+    """bf16 works everywhere (emulated, slowly, on CPUs without native bf16), to bf16's ~3 digits."""
+    windows = saturation_windows(n_refs=1)
+    adapter = load_model({"model_name": "rand", "architecture": "cnn_small", "input_length": 120, "seed": 5})
+    adapter.set_precision("fp32")
+    fp32 = score_windows(adapter, windows)
+    adapter.set_precision("bf16")
+    bf16 = score_windows(adapter, windows)
+    np.testing.assert_allclose(bf16["ref_output"], fp32["ref_output"], rtol=0, atol=0.05)
+    assert bf16["score"].notna().all()
+
+
+def test_precision_choice():
+    from regvarbench.models.precision import cpu_native_bf16, resolve_precision
+
+    # injected capability strings: native bf16 needs AVX-512 plus AVX-512 BF16 or AMX
+    assert not cpu_native_bf16("AVX2", [])
+    assert not cpu_native_bf16("AVX2", ["avx512_bf16"])
+    assert not cpu_native_bf16("AVX512", [])
+    assert cpu_native_bf16("AVX512", ["avx512_bf16"]) and cpu_native_bf16("AVX512", ["AMX_BF16"])
+    assert resolve_precision("auto", "cpu", "AVX2", []) == "fp32"
+    assert resolve_precision("auto", "cpu", "AVX512", ["amx_bf16"]) == "bf16"
+    assert resolve_precision("fp64", "cpu", "AVX512", ["amx_bf16"]) == "fp64"
+    # this machine: auto is bf16 only where the CPU has it natively (never on an AVX2-only CPU)
+    native = cpu_native_bf16()
+    assert resolve_precision("auto", "cpu") == ("bf16" if native else "fp32")
+    if torch.backends.cpu.get_cpu_capability() == "AVX2":
+        assert not native
+    with pytest.raises(InputError, match="--precision"):
+        resolve_precision("fp8", "cpu")
+
+
+def test_precision_and_device_options(tmp_path, capsys):
+    windows = saturation_windows(n_refs=1)
+    path = write_tsv(windows, tmp_path / "satmut.windows.0.tsv")
+    model_dir = save_motif_model(tmp_path / "motif_toy__HepG2")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["score", "--model", model_dir, "--windows", str(path), "--precision", "fp8", "--outdir", str(tmp_path)])
+    assert exc.value.code == 2 and "--precision" in capsys.readouterr().err
+    for precision in ("fp32", "fp64"):
+        assert cli.main(["score", "--model", model_dir, "--windows", str(path), "--precision", precision,
+                         "--device", "cpu", "--outdir", str(tmp_path / precision)]) == 0
+    a, b = (read_tsv(tmp_path / p / "motif_toy.satmut.0.scores.tsv") for p in ("fp32", "fp64"))
+    np.testing.assert_allclose(a["score"], b["score"], rtol=0, atol=1e-5)
+    if not torch.cuda.is_available():
+        assert cli.main(["score", "--model", model_dir, "--windows", str(path), "--device", "cuda",
+                         "--outdir", str(tmp_path / "gpu")]) == 2

@@ -109,3 +109,97 @@ def test_bad_split_tables_raise_input_error():
         train_model(table.assign(split="holdout"), TrainConfig())
     with pytest.raises(InputError, match="model-name"):
         train_model(table, TrainConfig(model_name="bad.name"))
+
+
+class Interrupted(Exception):
+    """Stands in for a kill: raised after an epoch's checkpoint is written."""
+
+
+def interrupt_at(phase: str, epoch: int):
+    def hook(p: str, e: int) -> None:
+        if (p, e) == (phase, epoch):
+            raise Interrupted(f"{p} epoch {e}")
+    return hook
+
+
+def assert_same_result(a, b) -> None:
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    pd.testing.assert_frame_equal(a.curve, b.curve)
+    pd.testing.assert_frame_equal(a.detection, b.detection)
+    assert json.dumps(a.spec, sort_keys=True) == json.dumps(b.spec, sort_keys=True)
+    assert a.extra.keys() == b.extra.keys() and all(a.extra[k].equals(b.extra[k]) for k in a.extra)
+
+
+RESUME_CASES = {  # architecture, hyper-parameters, informative labels, where the "kill" happens
+    "cnn_small": ("cnn_small", {"channels": [16, 16, 16], "dense": 8}, True, ("model", 2)),
+    "after_early_stop": ("cnn_small", {"channels": [16, 16, 16], "dense": 8}, False, None),
+    "trednet_phase1": ("trednet", {"channels": [16, 16, 16], "phase1_dense": 16, "phase2_dense": 8}, True,
+                       ("phase1", 1)),
+    "trednet_phase2": ("trednet", {"channels": [16, 16, 16], "phase1_dense": 16, "phase2_dense": 8}, True,
+                       ("model", 1)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RESUME_CASES))
+def test_resumed_training_equals_an_uninterrupted_run(tmp_path, case):
+    architecture, hyperparameters, informative, stop = RESUME_CASES[case]
+    table = synthetic_split(n=240, length=150, informative=informative)
+    config = TrainConfig(model_name="r", architecture=architecture, hyperparameters=hyperparameters,
+                         epochs=4 if informative else 12, patience=4 if informative else 1,
+                         reverse_complement_augment=True)
+    whole = train_model(table, config)
+    if stop is None:  # killed right after the epoch that triggered early stopping
+        assert whole.spec["epochs_run"] < config.epochs
+        stop = ("model", whole.spec["epochs_run"])
+    checkpoint = tmp_path / "checkpoint" / "last.pt"
+    with pytest.raises(Interrupted):
+        train_model(table, config, checkpoint=checkpoint, on_epoch_end=interrupt_at(*stop))
+    saved = torch.load(checkpoint, weights_only=True)
+    assert (saved["phase"], saved["epoch"]) == stop and len(saved["records"]) == stop[1]
+    epochs_seen: list[tuple[str, int]] = []
+    resumed = train_model(table, config, checkpoint=checkpoint, on_epoch_end=lambda p, e: epochs_seen.append((p, e)))
+    assert_same_result(whole, resumed)
+    # only the epochs after the checkpoint were run again
+    expected_first = None if case == "after_early_stop" else (stop[0], stop[1] + 1)
+    assert (epochs_seen[0] if epochs_seen else None) == expected_first
+    # without resume the same call starts afresh (the counter sees epoch 1 again) and agrees too
+    fresh_epochs: list[tuple[str, int]] = []
+    fresh = train_model(table, config, checkpoint=checkpoint, resume=False,
+                        on_epoch_end=lambda p, e: fresh_epochs.append((p, e)))
+    assert fresh_epochs[0][1] == 1
+    assert_same_result(whole, fresh)
+
+
+def test_checkpoint_of_other_settings_is_refused(tmp_path):
+    table = synthetic_split(n=120, length=150)
+    config = TrainConfig(model_name="r", hyperparameters={"channels": [8, 8, 8], "dense": 4}, epochs=2, patience=2)
+    checkpoint = tmp_path / "last.pt"
+    with pytest.raises(Interrupted):
+        train_model(table, config, checkpoint=checkpoint, on_epoch_end=interrupt_at("model", 1))
+    with pytest.raises(InputError, match="other data or settings"):
+        train_model(table, TrainConfig(**{**config.__dict__, "lr": 1e-2}), checkpoint=checkpoint)
+    other_data = table.assign(label=table["label"].to_numpy()[::-1])
+    with pytest.raises(InputError, match="--no-resume"):
+        train_model(other_data, config, checkpoint=checkpoint)
+    checkpoint.write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="cannot be read"):
+        train_model(table, config, checkpoint=checkpoint)
+
+
+def test_cli_train_resumes_from_the_checkpoint_in_its_outdir(tmp_path):
+    table = synthetic_split(n=240, length=150)
+    data = write_tsv(table, tmp_path / "HepG2.split.tsv")
+    # what `regvarbench train --epochs 3` trains (cnn family defaults), interrupted after epoch 1
+    config = TrainConfig(model_name="cnn_small", epochs=3)
+    whole = train_model(table, config)
+    target = tmp_path / "out" / "cnn_small__HepG2"
+    with pytest.raises(Interrupted):
+        train_model(table, config, checkpoint=target / "checkpoint" / "last.pt", on_epoch_end=interrupt_at("model", 1))
+    rc = cli.main(["train", "--data", str(data), "--model-name", "cnn_small", "--epochs", "3",
+                   "--outdir", str(tmp_path / "out")])
+    assert rc == 0
+    assert not (target / "checkpoint").exists()  # removed once the model is written
+    state = torch.load(target / "model.pt", weights_only=True)
+    assert all(torch.equal(state[k], v) for k, v in whole.model.state_dict().items())
+    assert json.loads((target / "spec.json").read_text())["epochs_run"] == 3

@@ -1,6 +1,7 @@
 process BUILD_REGIONS {
     tag "${meta.id}"
     label 'process_low'
+    conda "${moduleDir}/environment.yml"
 
     input:
     tuple val(meta), path(dnase), path(h3k27ac), path(exons), path(tss), path(blacklist)  // meta.id = cell line; optional files as []

@@ -1,6 +1,7 @@
 process EVALUATE {
     tag "${meta.id}"
     label 'process_low'
+    conda "${moduleDir}/environment.yml"
 
     input:
     tuple val(meta), path(variants, stageAs: 'variants/*'), path(scores, stageAs: 'scores/*'), path(models, stageAs: 'models/*')
@@ -29,7 +30,7 @@ process EVALUATE {
     stub:
     """
     mkdir -p evaluation/tables
-    touch evaluation/tables/correlation_overall.tsv evaluation/evaluation.json
+    touch evaluation/tables/correlation_overall.tsv evaluation/tables/evaluation.json
     regvarbench versions --process "${task.process}" > versions.yml
     """
 }

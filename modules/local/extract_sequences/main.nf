@@ -1,6 +1,7 @@
 process EXTRACT_SEQUENCES {
     tag "${meta.id}"
     label 'process_single'
+    conda "${moduleDir}/environment.yml"
 
     input:
     tuple val(meta), path(regions)     // meta.id = cell line

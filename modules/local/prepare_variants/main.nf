@@ -1,10 +1,12 @@
 process PREPARE_VARIANTS {
     tag "${meta.id}"
     label 'process_single'
+    conda "${moduleDir}/environment.yml"
 
     input:
     tuple val(meta), path(source)        // meta: [id: dataset, cell_line, format, genome_build]
     tuple path(genome), path(genome_fai) // genome checks; [] to skip them
+    path chain                           // UCSC chain file for liftover; [] when none
 
     output:
     tuple val(meta), path("${meta.id}.variants.tsv") , emit: variants
@@ -15,6 +17,7 @@ process PREPARE_VARIANTS {
     script:
     def args = task.ext.args ?: ''
     def genome_arg = genome ? "--genome ${genome}" : ''
+    def chain_arg = chain ? "--chain ${chain}" : ''
     """
     regvarbench prepare-variants \\
         --dataset ${meta.id} \\
@@ -23,6 +26,7 @@ process PREPARE_VARIANTS {
         --genome-build ${meta.genome_build} \\
         --input ${source} \\
         ${genome_arg} \\
+        ${chain_arg} \\
         ${args} \\
         --outdir .
     regvarbench versions --process "${task.process}" > versions.yml

@@ -1,6 +1,7 @@
 process SCORE {
     tag "${meta.id}"
     label 'process_low'
+    conda "${moduleDir}/environment.yml"
 
     input:
     tuple val(meta), path(model), path(windows)  // meta: [id, model, dataset, cell_line, chunk]

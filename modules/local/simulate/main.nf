@@ -1,6 +1,7 @@
 process SIMULATE {
     tag "${meta.id}"
     label 'process_single'
+    conda "${moduleDir}/environment.yml"
 
     input:
     val(meta)   // [id: seed label]

@@ -1,6 +1,7 @@
 process SPLIT {
     tag "${meta.id}"
     label 'process_single'
+    conda "${moduleDir}/environment.yml"
 
     input:
     tuple val(meta), path(sequences)   // meta.id = cell line

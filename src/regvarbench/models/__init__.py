@@ -1,8 +1,8 @@
 """Model adapters: one interface through which every model family scores sequences.
 
 An adapter has ``.name`` (the model column of score tables), ``.spec`` (the dict saved as
-``spec.json``) and ``.predict(seqs) -> np.ndarray`` of enhancer probabilities in [0, 1], shape
-(n,), float64. ``load_model`` picks the family module from ``spec["family"]``, so adding a family
+``spec.json``) and ``.predict(seqs) -> np.ndarray`` of enhancer probabilities in [0, 1] (motif
+log-odds, track sums: see the spec's ``score_kind``), shape (n,), float64. ``load_model`` picks the family module from ``spec["family"]``, so adding a family
 (Hugging Face, precomputed, ...) means adding one module with ``load_adapter(spec, weights,
 device)`` and one line in ``FAMILIES``.
 """
@@ -22,6 +22,7 @@ from ..io import InputError
 # family -> module defining load_adapter(spec, weights, device)
 FAMILIES = {"cnn": "regvarbench.models.cnn", "hf": "regvarbench.models.hf"}
 FAMILIES["motif"] = "regvarbench.models.motif"  # JASPAR PWM baseline, no training
+FAMILIES.update(enformer="regvarbench.models.tracks", borzoi="regvarbench.models.tracks")  # one-shot track models
 
 
 class Adapter(Protocol):
@@ -60,4 +61,9 @@ def load_model(path_or_spec: str | os.PathLike | dict[str, Any], device: str = "
     if family not in FAMILIES:
         raise InputError(f"unknown model family {family!r}; known: {', '.join(sorted(FAMILIES))}")
     module = importlib.import_module(FAMILIES[family])
+    if "probe" in spec:  # one-shot: the untrained network read by a linear probe (models/probe.py)
+        from .probe import ProbeAdapter
+
+        base = {k: v for k, v in spec.items() if k != "probe"}
+        return ProbeAdapter(module.load_adapter(base, None, device=device), spec)
     return module.load_adapter(spec, weights, device=device)

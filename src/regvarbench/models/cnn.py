@@ -17,9 +17,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..dna import one_hot
+from ..dna import base_codes, one_hot
 from ..io import InputError
-from .cone import build_cone_plan, predict_variant_logits
+from . import sei, trednet
+from .cone import build_cone_plan, plan_logits, predict_variant_logits
+from .precision import autocast, compute_dtype, resolve_precision
 
 FAMILY = "cnn"
 
@@ -33,6 +35,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # One layer of motif detectors and a global max: a transparent baseline, and the toy model
     # whose weights tests set by hand.
     "motif_scan": {"filters": 16, "kernel_size": 15},
+    "sei_like": sei.DEFAULTS,  # Sei's layout scaled down (models/sei.py)
+    "trednet": trednet.DEFAULTS,  # two-phase TREDNet-style model (models/trednet.py)
 }
 
 
@@ -140,6 +144,10 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
         if not spec.get("input_length"):
             raise InputError("deepsea_like needs 'input_length' in its spec")
         return DeepSEALike(int(spec["input_length"]), **params)
+    if architecture == "sei_like":
+        return sei.SeiLike(**params)
+    if architecture == "trednet":
+        return trednet.TREDNetLike(**params)
     return MotifScan(**params)
 
 
@@ -166,22 +174,25 @@ def encode(seqs: list[str], length: int | None = None) -> torch.Tensor:
 
 
 def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 256,
-                   device: str | torch.device = "cpu", progress: bool = False) -> np.ndarray:
-    """Logits in float64 for one-hot uint8 input, in eval mode without gradients.
+                   device: str | torch.device = "cpu", progress: bool = False,
+                   precision: str = "fp64") -> np.ndarray:
+    """Logits (float64 array) for one-hot uint8 input, in eval mode without gradients.
 
     A sequence's output must not depend on which other sequences share its batch: CPU kernels
     block a batch differently by its size, so every forward pass gets exactly ``batch_size`` rows
-    (the last batch is padded with empty sequences) and runs in float64, which keeps any
-    remaining difference far below the precision the tables print.
+    (the last batch is padded with empty sequences). In fp64 and fp32 a row of a fixed-size batch
+    is then computed the same way wherever it sits (tests/unit/test_score.py). ``precision`` is
+    fp64 (default, what training and evaluation use), fp32, or bf16/fp16 (autocast over fp32
+    weights; see models/precision.py).
     """
     was_training = model.training
     model.eval()
-    dtype = torch.float64
+    dtype = compute_dtype(precision)
     model_dtype = next(model.parameters()).dtype
     model.to(device=device, dtype=dtype)
     out = np.empty(len(x), dtype=np.float64)
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(precision, device):
             starts = range(0, len(x), batch_size)
             for i in tqdm(starts, desc="predict", unit="batch", disable=None if progress else True, leave=False):
                 batch = x[i:i + batch_size].to(device=device, dtype=dtype)
@@ -189,7 +200,7 @@ def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 256,
                 if n < batch_size:
                     pad = torch.zeros((batch_size - n, *batch.shape[1:]), dtype=dtype, device=device)
                     batch = torch.cat([batch, pad])
-                out[i:i + n] = model(batch)[:n].cpu().numpy()
+                out[i:i + n] = model(batch)[:n].double().cpu().numpy()
     finally:
         model.to(dtype=model_dtype)
         model.train(was_training)
@@ -204,50 +215,67 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 
 
 class CNNAdapter:
-    """Enhancer probability = sigmoid(logit) of a CNN; sequences fitted to the spec's input length."""
+    """Enhancer probability = sigmoid(logit) of a CNN; sequences fitted to the spec's input length.
+
+    ``precision`` (fp64 by default; ``regvarbench score`` sets it from ``--precision``) is the
+    arithmetic of every prediction; the model is held in its compute dtype (float64 for fp64,
+    float32 otherwise).
+    """
 
     def __init__(self, model: nn.Module, spec: dict[str, Any], device: str = "cpu",
-                 batch_size: int = 256) -> None:
-        # float64 once here, so predict_logits need not convert on every call
-        self.model = model.to(device=device, dtype=torch.float64).eval()
+                 batch_size: int = 256, precision: str = "fp64") -> None:
+        self.model = model.to(device=device).eval()
         self.spec = spec
         self.name = str(spec.get("model_name", spec.get("architecture", "cnn")))
         self.device = device
         self.batch_size = batch_size
+        self.set_precision(precision)
         # receptive-field reuse for single-base variants, where the layout allows it (models/cone.py)
         self.cone_plan = build_cone_plan(self.model)
         self.supports_cone = self.cone_plan is not None
         self.last_variant_counts: dict[str, int] = {}
 
+    def set_precision(self, precision: str) -> str:
+        """Use ``precision`` (``auto`` resolved for this device) from now on; returns the concrete one."""
+        self.precision = resolve_precision(precision, self.device)
+        # converted once here, so predictions need not convert on every call
+        self.model.to(dtype=compute_dtype(self.precision))
+        return self.precision
+
+    def _fitted(self, seqs: list[str]) -> list[str]:
+        length = self.spec.get("input_length")
+        if length is None and len({len(s) for s in seqs}) > 1:
+            raise InputError(f"model {self.name}: sequences differ in length and the spec has no input_length")
+        return [fit_length(s, int(length)) for s in seqs] if length else list(seqs)
+
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
         """Enhancer probabilities in [0, 1], float64, shape (n,)."""
         if len(seqs) == 0:
             return np.zeros(0, dtype=np.float64)
-        length = self.spec.get("input_length")
-        if length is None and len({len(s) for s in seqs}) > 1:
-            raise InputError(f"model {self.name}: sequences differ in length and the spec has no input_length")
-        x = encode(seqs, int(length) if length else None)
-        return sigmoid(predict_logits(self.model, x, batch_size or self.batch_size, self.device, progress=True))
+        seqs = self._fitted(seqs)
+        size = batch_size or self.batch_size
+        if self.cone_plan is not None:  # the folded, channels-last code of the cone path (models/cone.py)
+            logits = plan_logits(self.model.eval(), self.cone_plan, base_codes(seqs), size, self.device, self.precision)
+        else:
+            logits = predict_logits(self.model, encode(seqs), size, self.device, progress=True, precision=self.precision)
+        return sigmoid(logits)
 
     def predict_variants(self, ref_seqs: list[str], ref_index: np.ndarray, alt_seqs: list[str],
                          batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(reference, alternative) probabilities: one reference pass, then a cone per single-base alt.
 
         ``ref_index[i]`` is the position in ``ref_seqs`` of the reference that ``alt_seqs[i]``
-        mutates. Agrees with ``predict`` within ~1e-12 (float64); see models/cone.py.
+        mutates. Agrees with ``predict`` within ~1e-7 on logits in fp32, ~1e-15 in fp64 (models/cone.py).
         """
         if self.cone_plan is None:
             raise InputError(f"model {self.name}: architecture has no cone implementation; use predict")
-        length = self.spec.get("input_length")
-        if length is None and len({len(s) for s in [*ref_seqs, *alt_seqs]}) > 1:
-            raise InputError(f"model {self.name}: sequences differ in length and the spec has no input_length")
+        fitted = self._fitted([*ref_seqs, *alt_seqs])
         if len(ref_seqs) == 0:
             return np.zeros(0, dtype=np.float64), np.zeros(len(alt_seqs), dtype=np.float64)
-        x_ref = encode(ref_seqs, int(length) if length else None)
-        x_alt = encode(alt_seqs, int(length) if length else None) if len(alt_seqs) else x_ref[:0]
+        codes = base_codes(fitted)
         ref, alt, self.last_variant_counts = predict_variant_logits(
-            self.model.eval(), self.cone_plan, x_ref, np.asarray(ref_index), x_alt,
-            batch_size or self.batch_size, self.device)
+            self.model.eval(), self.cone_plan, codes[:len(ref_seqs)], np.asarray(ref_index), codes[len(ref_seqs):],
+            batch_size or self.batch_size, self.device, self.precision)
         return sigmoid(ref), sigmoid(alt)
 
 

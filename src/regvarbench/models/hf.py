@@ -34,6 +34,7 @@ from transformers.trainer_callback import PrinterCallback
 
 from ..io import InputError, write_tsv
 from .cnn import fit_length, sigmoid
+from .unavailable import ModelUnavailableError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -68,32 +69,25 @@ def load_pretrained(source: str, tokenizer_source: str | None = None, trust_remo
                     model_name: str | None = None) -> tuple[Any, Any]:
     """(model, tokenizer) for a local checkpoint directory or a hub id; a 2-label head if it has none.
 
-    Any failure to get the weights or the tokenizer (offline, unknown id, missing files) is an
-    InputError naming the model and the source.
+    Any failure to get the weights or the tokenizer (offline, unknown id, missing files) is a
+    ModelUnavailableError (an InputError) naming the model and the source.
     """
     label = model_name or source
     try:
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_source or source, trust_remote_code=trust_remote_code)
     except _LOAD_ERRORS as exc:
-        raise InputError(f"model {label}: cannot load the tokenizer from {tokenizer_source or source!r} "
-                         f"(a local checkpoint directory or a Hugging Face hub id; offline or not cached?): "
-                         f"{_first_line(exc)}") from exc
+        raise ModelUnavailableError(label, tokenizer_source or source,
+                                    f"no tokenizer: {first_line(exc)}") from exc
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=2, trust_remote_code=trust_remote_code)
     except _LOAD_ERRORS as exc:
-        raise InputError(f"model {label}: cannot load weights from {source!r} (a local checkpoint directory "
-                         f"or a Hugging Face hub id; offline or not cached?): {_first_line(exc)}") from exc
+        raise ModelUnavailableError(label, source, f"no weights: {first_line(exc)}") from exc
     if tokenizer.pad_token is None:
         raise InputError(f"model {label}: the tokenizer of {tokenizer_source or source!r} has no padding token")
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def crop_to_tokens(seqs: list[str], tokenizer: Any, max_tokens: int) -> list[str]:
@@ -199,6 +193,18 @@ def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None, device
     return HFAdapter(model, tokenizer, spec, device=device)
 
 
+def _mixed_precision(device: str) -> dict[str, bool]:
+    """TrainingArguments flags: bf16 autocast on CUDA cards with bf16, fp16 on older cards, none on CPU.
+
+    With several GPUs visible, the Trainer itself spreads each batch over them (one process);
+    launched through ``accelerate launch`` or ``torchrun`` it trains data-parallel across processes.
+    """
+    if device != "cuda" or not torch.cuda.is_available():
+        return {"bf16": False, "fp16": False}
+    bf16 = bool(torch.cuda.is_bf16_supported())
+    return {"bf16": bf16, "fp16": not bf16}
+
+
 @contextlib.contextmanager
 def _deterministic() -> Iterator[None]:
     """Deterministic kernels where torch has them (warn elsewhere), then the caller's setting back."""
@@ -281,7 +287,10 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
             save_strategy="epoch", save_only_model=True, save_total_limit=1, load_best_model_at_end=True,
             metric_for_best_model="eval_loss", greater_is_better=False, logging_strategy="steps",
             logging_steps=config.logging_steps, seed=config.seed, data_seed=config.seed, report_to=[],
-            use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=True)
+            use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=True,
+            # mixed precision on GPUs only (bf16 where the card has it, else fp16); fp32 on CPUs,
+            # where bf16 without native support is a slowdown (models/precision.py)
+            **_mixed_precision(device))
         trainer = _Trainer(model=model, args=args, train_dataset=examples("train"), eval_dataset=examples("valid"),
                            processing_class=tokenizer, compute_metrics=compute_metrics,
                            callbacks=[EarlyStoppingCallback(early_stopping_patience=config.patience), recorder])
@@ -299,7 +308,9 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
     detection = pd.DataFrame(rows, columns=DETECTION_COLUMNS)
     training = {k: v for k, v in asdict(config).items()
                 if k not in ("model_name", "source", "tokenizer", "max_tokens", "trust_remote_code", "seed")}
-    spec.update({"training": {**training, "threads": torch.get_num_threads()},
+    precision = [k for k, on in _mixed_precision(device).items() if on]
+    spec.update({"training": {**training, "threads": torch.get_num_threads(),
+                              "device": device, "mixed_precision": precision[0] if precision else "fp32"},
                  "epochs_run": int(len(curve)), "best_epoch": best_epoch,
                  "best_valid_loss": float(curve["valid_loss"].min()),
                  "n_train": len(y["train"]), "n_valid": len(y["valid"]), "n_test": len(y["test"]),

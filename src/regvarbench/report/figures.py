@@ -180,25 +180,47 @@ def plot_ld_topk(ld: pd.DataFrame):
     return fig
 
 
-def plot_enhancer_detection(training: pd.DataFrame):
-    """auROC, auPRC and F1 per model on held-out sequences, one panel per cell line."""
+def plot_enhancer_detection(training: pd.DataFrame, corr_by_cell: pd.DataFrame | None = None):
+    """auROC, auPRC and F1 per model on held-out sequences, one panel per cell line.
+
+    With ``corr_by_cell`` (correlation_by_cell_line), each model's Pearson r between variant
+    scores and measured effects in that cell line is overlaid on a second axis, as in the
+    study's figure: good enhancer detection need not mean good variant-effect prediction.
+    """
     if training is None or training.empty:
         return None
     data = training[training["split"] == "test"] if (training["split"] == "test").any() else training
     long = data.melt(id_vars=["model", "cell_line"], value_vars=["auroc", "auprc", "f1"], var_name="metric")
     cells = sorted(long["cell_line"].unique())
-    n_models = long["model"].nunique()
-    fig, axes = plt.subplots(1, len(cells), figsize=(max(4, 0.8 * n_models + 2) * len(cells), 3.8),
+    models = sorted(long["model"].unique())
+    fig, axes = plt.subplots(1, len(cells), figsize=(max(4, 0.8 * len(models) + 2) * len(cells), 3.8),
                              squeeze=False, sharey=True)
     for ax, cell in zip(axes[0], cells):
         sns.barplot(data=long[long["cell_line"] == cell], x="model", y="value", hue="metric",
-                    order=sorted(long["model"].unique()), hue_order=["auroc", "auprc", "f1"],
+                    order=models, hue_order=["auroc", "auprc", "f1"],
                     palette="colorblind", ax=ax, legend=ax is axes[0][-1], errorbar=None)
         ax.set_ylim(0, 1.05)
         ax.set_title(cell)
         ax.tick_params(axis="x", rotation=90)
-    if axes[0][-1].get_legend() is not None:
-        sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+        if corr_by_cell is not None and not corr_by_cell.empty:
+            r = corr_by_cell[corr_by_cell["group"] == cell].set_index("model")["pearson_r"]
+            xs = [i for i, m in enumerate(models) if m in r.index and np.isfinite(r[m])]
+            if xs:
+                twin = ax.twinx()
+                twin.plot(xs, [r[models[i]] for i in xs], "kD", markersize=6, label="Pearson r (variants)")
+                twin.axhline(0, color="0.6", linewidth=0.8, linestyle=":")
+                lim = max(0.1, float(np.nanmax(np.abs(r.to_numpy()))) * 1.2)
+                twin.set_ylim(-lim, lim)
+                twin.set_ylabel("Pearson r, variant score vs effect")
+    legend = axes[0][-1].get_legend()
+    if legend is not None:  # one legend above the panels, with the overlay's marker
+        handles, labels = list(legend.legend_handles), [t.get_text() for t in legend.get_texts()]
+        legend.remove()
+        if corr_by_cell is not None and not corr_by_cell.empty:
+            handles.append(plt.Line2D([], [], color="k", marker="D", linestyle="", markersize=6))
+            labels.append("Pearson r (variants, right axis)")
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False,
+                   bbox_to_anchor=(0.5, 1.0))
     axes[0][0].set_ylabel("held-out test set")
     fig.tight_layout()
     return fig

@@ -5,6 +5,8 @@ reason (``<dataset>.skipped.tsv``); ``<dataset>.summary.tsv`` counts both, so th
 rows_in = rows_kept + rows_skipped can be shown for every dataset. With ``--genome`` the
 reference allele is checked against the genome; a mismatch rate above ``--max-mismatch-rate``
 means the declared build is probably wrong, and that stops the run rather than scoring garbage.
+A dataset declared on another build than the run's (``--target-build``) is lifted over with
+``--chain`` first (liftover.py); without a chain file that is an error, never a silent mismatch.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pandas as pd
 from ..genome import Genome
 from ..io import InputError, open_text, require_columns, write_tsv
 from . import FORMATS, NONFINITE_EFFECT, get_parser
+from .liftover import LIFTOVER_REASONS, SOURCE_COLUMNS, ChainLifter, lift_rows, needs_liftover
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", help="source file of the single dataset")
     parser.add_argument("--genome-build", default="unspecified", help="declared build of the single dataset")
     parser.add_argument("--genome", help="reference FASTA; enables contig, range and reference-allele checks")
+    parser.add_argument("--target-build", default=None,
+                        help="build of the run's genome (e.g. hg38); datasets declared on another build are "
+                             "lifted over with --chain (default: no build comparison)")
+    parser.add_argument("--chain", default=None,
+                        help="UCSC chain file (plain or .gz) from the datasets' build to --target-build")
     parser.add_argument("--max-mismatch-rate", type=float, default=0.05,
                         help="largest tolerated fraction of reference-allele mismatches (default 0.05)")
     parser.add_argument("--outdir", required=True, help="output folder")
@@ -74,9 +82,13 @@ def run(args: argparse.Namespace) -> None:
     specs = read_samplesheet(args.samplesheet) if args.samplesheet else [spec_from_args(args)]
     genome = Genome(args.genome) if args.genome else None
     outdir = Path(args.outdir)
+    lifter = None  # the chain is read once, and only when a dataset needs it
     try:
         for spec in specs:
-            result = prepare_dataset(spec, genome, args.max_mismatch_rate)
+            if lifter is None and args.chain and needs_liftover(spec.genome_build, args.target_build):
+                lifter = ChainLifter(args.chain)
+            result = prepare_dataset(spec, genome, args.max_mismatch_rate, target_build=args.target_build,
+                                     lifter=lifter)
             write_tsv(result.variants, outdir / f"{spec.dataset}.variants.tsv")
             write_tsv(result.skipped, outdir / f"{spec.dataset}.skipped.tsv")
             write_tsv(result.summary, outdir / f"{spec.dataset}.summary.tsv")
@@ -130,9 +142,19 @@ def check_spec(spec: DatasetSpec, where: str) -> DatasetSpec:
     return spec
 
 
-def prepare_dataset(spec: DatasetSpec, genome: Genome | None, max_mismatch_rate: float = 0.05) -> Prepared:
-    """Parse, check and account for one dataset."""
+def prepare_dataset(spec: DatasetSpec, genome: Genome | None, max_mismatch_rate: float = 0.05,
+                    target_build: str | None = None, lifter: ChainLifter | None = None) -> Prepared:
+    """Parse, lift over (when the builds differ), check and account for one dataset."""
     parsed = get_parser(spec.format).parse(spec.path, cell_line=spec.cell_line)
+    lifted = needs_liftover(spec.genome_build, target_build)
+    if lifted:
+        if lifter is None:
+            raise InputError(f"dataset {spec.dataset!r} ({spec.path}) is on genome build {spec.genome_build} but the "
+                             f"run's genome is {target_build}; give a chain file from {spec.genome_build} to "
+                             f"{target_build} with --chain (pipeline: --chain), or declare the dataset's build")
+        parsed = lift_rows(parsed, lifter)
+        log.info("%s: lifted %d of %d rows from %s to %s with %s", spec.dataset, int(parsed["lifted"].sum()),
+                 len(parsed), spec.genome_build, target_build, lifter.path.name)
     checked = check_rows(parsed, genome)
     n_checked = int(checked["compared"].sum())
     n_mismatch = int((checked["reason"] == "ref_mismatch").sum())
@@ -142,11 +164,15 @@ def prepare_dataset(spec: DatasetSpec, genome: Genome | None, max_mismatch_rate:
             f"dataset {spec.dataset!r} ({spec.path}): {n_mismatch} of {n_checked} SNVs "
             f"({n_mismatch / n_checked:.1%}, {n_swapped} with ref/alt swapped) do not match the reference "
             f"base of genome {genome.path}, above --max-mismatch-rate {max_mismatch_rate:g}; the genome build is "
-            f"probably wrong (declared genome_build: {spec.genome_build})")
+            f"probably wrong (declared genome_build: {spec.genome_build}"
+            + (f", lifted to {target_build} with chain {lifter.path}; is it the right chain?)" if lifted else ")"))
     n_contig = int((checked["reason"] == "contig_not_in_genome").sum())
     if genome is not None and n_contig > len(parsed) / 2:
         log.warning("%s: %d of %d rows are on contigs absent from %s; is this the right genome?",
                     spec.dataset, n_contig, len(parsed), genome.path)
+    if lifted:  # the base changed between builds at the lifted position
+        changed = (checked["reason"] == "ref_mismatch") & parsed["lifted"]
+        checked.loc[changed, "reason"] = "liftover_ref_changed"
     keep = (checked["reason"] == "").to_numpy()
     variants = build_variants(spec, parsed[keep], checked[keep])
     skipped = pd.DataFrame({"dataset": spec.dataset, "row": parsed["row"][~keep].to_numpy(),
@@ -232,10 +258,17 @@ def build_variants(spec: DatasetSpec, parsed: pd.DataFrame, checked: pd.DataFram
         "signed_log10p": slp,
         "row": parsed["row"].astype("int64").to_numpy(),
     }, index=parsed.index)
+    extra = []
     if spec.format == "ld_blocks":
         out["block_id"] = parsed["block_id"].to_numpy()
         out["is_causal"] = parsed["is_causal"].astype("int64").to_numpy()
-    return out[VARIANT_COLUMNS + (LD_COLUMNS if spec.format == "ld_blocks" else [])].reset_index(drop=True)
+        extra += LD_COLUMNS
+    if "source_pos" in parsed.columns:  # lifted over: where the row was in the dataset's own build
+        out["source_chrom"] = parsed["source_chrom"].to_numpy()
+        out["source_pos"] = parsed["source_pos"].astype("int64").to_numpy()
+        out["source_strand"] = parsed["source_strand"].to_numpy()
+        extra += SOURCE_COLUMNS
+    return out[VARIANT_COLUMNS + extra].reset_index(drop=True)
 
 
 def variant_ids(dataset: str, parsed: pd.DataFrame) -> list[str]:
@@ -260,8 +293,9 @@ def summarise(spec: DatasetSpec, parsed: pd.DataFrame, variants: pd.DataFrame, s
     rows_in, rows_kept, rows_skipped = len(parsed), len(variants), len(skipped)
     assert rows_in == rows_kept + rows_skipped, (rows_in, rows_kept, rows_skipped)
     counts = skipped["reason"].value_counts()
-    entries = [(r, int(counts.get(r, 0)), "skip") for r in SKIP_REASONS]
-    entries += [(r, int(c), "skip") for r, c in counts.items() if r not in SKIP_REASONS]
+    reasons = SKIP_REASONS + (LIFTOVER_REASONS if "source_pos" in variants.columns else [])
+    entries = [(r, int(counts.get(r, 0)), "skip") for r in reasons]
+    entries += [(r, int(c), "skip") for r, c in counts.items() if r not in reasons]
     kept_flags = parsed.loc[parsed["row"].isin(variants["row"]), "flag"]
     entries.append(("duplicated_key", int(variants.duplicated(["chrom", "pos", "ref", "alt"]).sum()), "note"))
     entries.append((NONFINITE_EFFECT, int((kept_flags == NONFINITE_EFFECT).sum()), "note"))

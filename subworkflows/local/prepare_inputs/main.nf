@@ -31,7 +31,7 @@ workflow PREPARE_INPUTS {
 
 // Rows of a CSV samplesheet as maps (header line required).
 def readSamplesheet(sheet) {
-    return sheet.splitCsv(header: true, strip: true)
+    return sheet.splitCsv(header: true, strip: true, quote: '"')  // quoted cells may hold commas
 }
 
 // A path from a samplesheet: URLs and absolute paths as they are, others relative to the sheet.

@@ -1,12 +1,15 @@
 /*
- * One training run per (model, cell line) pair.
+ * One training run per (model, cell line) pair; with `oneshot`, also the same model untrained
+ * (pretrained or initial network + a linear probe) for the fine-tuned vs one-shot comparison.
  */
-include { TRAIN } from '../../../modules/local/train'
+include { TRAIN   } from '../../../modules/local/train'
+include { ONESHOT } from '../../../modules/local/oneshot'
 
 workflow TRAIN_MODELS {
     take:
     ch_split   // [meta(id: cell line), split.tsv]
     ch_models  // [model, family, architecture, source, ...] maps, one per selected catalogue row
+    oneshot    // boolean: also score cnn and hf models without training (--oneshot)
 
     main:
     ch_jobs = ch_split
@@ -16,8 +19,16 @@ workflow TRAIN_MODELS {
         }
     TRAIN(ch_jobs)
 
+    ch_oneshot_jobs = ch_jobs
+        .filter { meta, _split -> oneshot && meta.family in ['cnn', 'hf'] }
+        .map { meta, split -> [meta + [id: "${meta.model}_oneshot__${meta.cell_line}"], split] }
+    ONESHOT(ch_oneshot_jobs)
+    // downstream, the one-shot model is a model of its own: <model>_oneshot
+    ch_oneshot_model   = ONESHOT.out.model.map { meta, dir -> [meta + [model: "${meta.model}_oneshot"], dir] }
+    ch_oneshot_metrics = ONESHOT.out.metrics.map { meta, f -> [meta + [model: "${meta.model}_oneshot"], f] }
+
     emit:
-    model    = TRAIN.out.model     // [meta(model, cell_line), model dir]
-    metrics  = TRAIN.out.metrics   // [meta, enhancer_detection.tsv]
-    versions = TRAIN.out.versions
+    model    = TRAIN.out.model.mix(ch_oneshot_model)       // [meta(model, cell_line), model dir]
+    metrics  = TRAIN.out.metrics.mix(ch_oneshot_metrics)   // [meta, enhancer_detection.tsv]
+    versions = TRAIN.out.versions.mix(ONESHOT.out.versions)
 }

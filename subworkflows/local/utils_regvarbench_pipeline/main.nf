@@ -104,7 +104,7 @@ def validateSamplesheets() {
     def errors = []
     def checkSheet = { path, required ->
         def sheet = file(path)
-        def rows = sheet.splitCsv(header: true, strip: true)
+        def rows = sheet.splitCsv(header: true, strip: true, quote: '"')  // quoted cells may hold commas
         def header = (sheet.readLines().find { line -> line.trim() }?.split(',') ?: []).collect { col -> col.trim() }
         def missing = required.findAll { col -> !(col in header) }
         if (missing) {
@@ -141,14 +141,14 @@ def validateSamplesheets() {
 
 // The catalogue rows named by --models (comma-separated), in the order given.
 def selectModels(catalogue, String wanted) {
-    def rows = catalogue.splitCsv(header: true, strip: true)
+    def rows = catalogue.splitCsv(header: true, strip: true, quote: '"')  // notes are quoted and hold commas
     def byName = rows.collectEntries { row -> [(row.model): row] }
     def names = wanted.tokenize(',').collect { name -> name.trim() }.findAll { name -> name }
     def unknown = names.findAll { name -> !byName.containsKey(name) }
     if (unknown) {
         error("--models: unknown model(s) ${unknown.join(', ')}; the catalogue ${catalogue} has: ${byName.keySet().join(', ')}")
     }
-    def trainable = ['cnn', 'hf', 'motif']
+    def trainable = ['cnn', 'hf', 'motif', 'enformer', 'borzoi']
     def unsupported = names.findAll { name -> !(byName[name].family in trainable) }
     if (unsupported) {
         error("--models: ${unsupported.join(', ')} belong to families this version cannot train yet (only ${trainable.join(', ')})")
@@ -159,6 +159,9 @@ def selectModels(catalogue, String wanted) {
         if (row.family == 'hf') {  // a Hugging Face checkpoint: hub id or local directory, its token budget
             model += [source: row.source, max_tokens: row.max_tokens ?: '512',
                       trust_remote_code: (row.trust_remote_code ?: 'false').toString().trim().toLowerCase() == 'true']
+        }
+        if (row.family in ['enformer', 'borzoi']) {  // one-shot track model: hub id or directory, its tracks
+            model += [source: row.source, tracks: row.tracks ?: '', input_length: row.input_length ?: '']
         }
         return model
     }

@@ -1,0 +1,37 @@
+process ONESHOT {
+    tag "${meta.id}"
+    label 'process_gpu'
+    conda "${moduleDir}/environment.yml"
+
+    input:
+    tuple val(meta), path(split)   // meta: [id: "<model>_oneshot__<cell>", model, cell_line, family, architecture; hf: source, max_tokens, trust_remote_code]
+
+    output:
+    tuple val(meta), path("${meta.model}_oneshot__${meta.cell_line}")                        , emit: model
+    tuple val(meta), path("${meta.model}_oneshot__${meta.cell_line}/enhancer_detection.tsv") , emit: metrics
+    path "versions.yml"                                                                      , emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    def family_args = meta.family == 'hf'
+        ? "--family hf --source ${meta.source} --max-tokens ${meta.max_tokens ?: 512}" + (meta.trust_remote_code ? ' --trust-remote-code' : '')
+        : "--family cnn --architecture ${meta.architecture}"
+    """
+    regvarbench oneshot \\
+        --data ${split} \\
+        --model-name ${meta.model} \\
+        ${family_args} \\
+        --threads ${task.cpus} \\
+        ${args} \\
+        --outdir .
+    regvarbench versions --process "${task.process}" > versions.yml
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.model}_oneshot__${meta.cell_line}
+    touch ${meta.model}_oneshot__${meta.cell_line}/spec.json
+    printf 'model\\tcell_line\\tsplit\\tn\\tauroc\\tauprc\\tf1\\n' > ${meta.model}_oneshot__${meta.cell_line}/enhancer_detection.tsv
+    regvarbench versions --process "${task.process}" > versions.yml
+    """
+}

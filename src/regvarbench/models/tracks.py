@@ -1,0 +1,219 @@
+"""Genomic-track models (Enformer, Borzoi): one-shot enhancer scores from selected output tracks.
+
+Both families use the PyTorch ports on PyPI (enformer-pytorch, borzoi-pytorch), whose models are
+``transformers.PreTrainedModel`` subclasses: a hub id goes through ``from_pretrained`` (weights
+cached by huggingface_hub), and so does a local directory holding ``config.json`` plus the weights
+(Enformer: ``pytorch_model.bin``, since safetensors refuses its shared stem tensors; Borzoi:
+``model.safetensors``).
+
+The enhancer score of a sequence is the sum, over the cell line's selected tracks (the catalogue's
+``tracks`` column, e.g. ``HepG2:27,91,234;K562:121``), of the predictions in the central output
+bins overlapping the sequence. A variant window (1 kb) is placed at the centre of the model's
+input length and N-padded on both sides (all-zero one-hot columns): no genome flanks yet, so the
+model sees the element alone, as in an MPRA. The outputs are non-negative coverage predictions
+(softplus), so the variant score is log2(alt / ref) (``score_kind: log2ratio``, with the shared
+epsilon of ``regvarbench.score.variant_score``).
+
+Every forward pass has the same batch shape (short batches are filled with copies of their first
+row), so a sequence's output does not depend on which sequences share its batch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..dna import one_hot
+from ..io import InputError
+from .cnn import fit_length
+from .unavailable import ModelUnavailableError, first_line
+
+SCORE_KIND = "log2ratio"
+DEFAULT_BATCH_SIZE = 2  # inputs are 196-524 kb: larger batches only cost memory
+
+
+@dataclass(frozen=True)
+class TrackFamily:
+    """What differs between the ports: input length, bin width, output layout."""
+
+    name: str
+    input_length: int  # bp the published model reads
+    source: str  # published weights on the Hugging Face hub
+
+
+ENFORMER = TrackFamily("enformer", 196_608, "EleutherAI/enformer-official-rough")
+BORZOI = TrackFamily("borzoi", 524_288, "johahi/borzoi-replicate-0")
+TRACK_FAMILIES = {f.name: f for f in (ENFORMER, BORZOI)}
+
+
+def parse_tracks(text: str | list[int] | None, cell_line: str | None) -> list[int]:
+    """Track indices for a cell line from ``CELL:i,j;CELL:k`` (or a bare ``i,j`` for any cell line)."""
+    if isinstance(text, list):
+        return [int(i) for i in text]
+    if not text or not str(text).strip():
+        raise InputError("a track model needs its tracks (catalogue column 'tracks', e.g. 'HepG2:27,91;K562:121')")
+    text = str(text).strip()
+    if ":" not in text:
+        groups = {None: text}
+    else:
+        groups = {}
+        for part in filter(None, (p.strip() for p in text.split(";"))):
+            cell, sep, idx = part.partition(":")
+            if not sep:
+                raise InputError(f"tracks {text!r}: each group must look like CELL:i,j (got {part!r})")
+            groups[cell.strip()] = idx
+        if cell_line not in groups:
+            raise InputError(f"tracks {text!r} name no tracks for cell line {cell_line!r} "
+                             f"(has: {', '.join(map(str, groups))})")
+    try:
+        out = [int(i) for i in groups.get(cell_line, groups.get(None, "")).split(",") if i.strip()]
+    except ValueError as exc:
+        raise InputError(f"tracks {text!r}: indices must be integers ({exc})") from exc
+    if not out or min(out) < 0:
+        raise InputError(f"tracks {text!r}: need at least one non-negative track index for {cell_line!r}")
+    return out
+
+
+def build_spec(family: str, model_name: str, cell_line: str, tracks: str | list[int], source: str | None = None,
+               input_length: int | None = None) -> dict[str, Any]:
+    """The spec.json of a one-shot track model for one cell line."""
+    fam = TRACK_FAMILIES[family]
+    return {"model_name": model_name, "family": family, "source": source or fam.source, "cell_line": cell_line,
+            "tracks": parse_tracks(tracks, cell_line), "input_length": int(input_length or fam.input_length),
+            "score_kind": SCORE_KIND, "trainable": False}
+
+
+def load_network(family: str, source: str, model_name: str) -> torch.nn.Module:
+    """The port's model from a hub id or a local directory; ModelUnavailableError when it cannot be had."""
+    try:
+        if family == "enformer":
+            from enformer_pytorch import from_pretrained  # sets TF-gamma positions for the official weights
+            return from_pretrained(source)
+        from borzoi_pytorch import Borzoi
+        return Borzoi.from_pretrained(source)
+    except (OSError, ValueError) as exc:  # not found / offline (OSError), malformed hub id (ValueError)
+        raise ModelUnavailableError(model_name, source, first_line(exc)) from exc
+
+
+class TrackAdapter:
+    """Enhancer score = sum of the selected tracks over the central bins covering the sequence."""
+
+    def __init__(self, model: torch.nn.Module, spec: dict[str, Any], device: str = "cpu") -> None:
+        self.model = model.to(device).eval()
+        self.spec = spec
+        self.family = spec["family"]
+        self.name = str(spec.get("model_name", self.family))
+        self.device = device
+        self.input_length = int(spec["input_length"])
+        self.tracks = torch.as_tensor([int(t) for t in spec["tracks"]], dtype=torch.long)
+        self.batch_size = int(spec.get("batch_size") or DEFAULT_BATCH_SIZE)
+        if self.family == "enformer":
+            self.bin_size = 2 ** int(model.config.num_downsamples)
+            n_tracks = int(model.config.output_heads[spec.get("head", "human")])
+        else:
+            self.bin_size = 32  # Borzoi's U-net returns 32-bp bins
+            n_tracks = int(model.human_head.out_channels)
+        if int(self.tracks.max()) >= n_tracks:
+            raise InputError(f"model {self.name}: track index {int(self.tracks.max())} out of range "
+                             f"(the model predicts {n_tracks} tracks)")
+
+    def central_bins(self, n_bins: int, length: int) -> slice:
+        """Output bins (centred on the input centre) overlapping the central ``length`` bp."""
+        half = min(length, self.input_length) / 2
+        first = math.floor(n_bins / 2 - half / self.bin_size)
+        last = math.ceil(n_bins / 2 + half / self.bin_size)
+        return slice(max(first, 0), min(last, n_bins))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, tracks, bins) predictions for a (batch, 4, length) one-hot tensor."""
+        if self.family == "enformer":
+            return self.model(x.transpose(1, 2), head=self.spec.get("head", "human")).transpose(1, 2)
+        return self.model(x)
+
+    def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Summed selected-track predictions (>= 0), float64, shape (n,)."""
+        if len(seqs) == 0:
+            return np.zeros(0, dtype=np.float64)
+        size = min(batch_size or self.batch_size, self.batch_size)
+        out = np.empty(len(seqs), dtype=np.float64)
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(seqs), size), desc="predict", unit="batch", disable=None, leave=False):
+                chunk = [fit_length(s.upper(), self.input_length) for s in seqs[start:start + size]]
+                n = len(chunk)
+                chunk += [chunk[0]] * (size - n)  # same shape for every batch
+                x = torch.from_numpy(one_hot(chunk)).to(self.device)
+                y = self.forward(x)[:n, self.tracks.to(x.device)].to("cpu", torch.float64).sum(dim=1).numpy()
+                for i in range(n):  # bins covering each sequence as given (before padding)
+                    out[start + i] = y[i, self.central_bins(y.shape[-1], len(seqs[start + i]))].sum()
+        return out
+
+
+def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None = None, device: str = "cpu") -> TrackAdapter:
+    """Adapter from a spec; the network comes from ``spec["source"]`` (nothing is trained)."""
+    spec = dict(spec)
+    family = spec.get("family")
+    if family not in TRACK_FAMILIES:
+        raise InputError(f"not a track family: {family!r}")
+    for key in ("source", "tracks"):
+        if not spec.get(key):
+            raise InputError(f"a {family} model spec needs {key!r}")
+    spec.setdefault("input_length", TRACK_FAMILIES[family].input_length)
+    spec.setdefault("score_kind", SCORE_KIND)
+    spec["tracks"] = parse_tracks(spec["tracks"], spec.get("cell_line"))
+    network = load_network(family, str(spec["source"]), str(spec.get("model_name", family)))
+    return TrackAdapter(network, spec, device=device)
+
+
+def run_train(args: Any) -> None:
+    """``regvarbench train --family enformer|borzoi``: write the one-shot model (nothing is fitted).
+
+    Loads the network once, so an unreachable source fails here (or, with --skip-unavailable,
+    leaves a marker) rather than in every scoring task. With --data, enhancer detection on the
+    valid and test rows: auROC/auPRC need no threshold; F1 uses the cut-off that maximises F1 on
+    the valid rows (track sums have no natural cut-off, and predicting the train rows at 196-524 kb
+    per sequence would cost more than the benchmark).
+    """
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+    from sklearn.metrics import f1_score
+
+    from ..io import read_tsv, write_tsv
+    from ..train import _NAME_RE, DETECTION_COLUMNS, _best_f1_threshold, detection_metrics, validate_split_table
+
+    model_name = args.model_name or args.family
+    if not _NAME_RE.match(model_name):
+        raise InputError(f"--model-name {model_name!r}: use letters, digits, '_' and '-' only")
+    df = None
+    if args.data:
+        path = Path(args.data)
+        if not path.exists():
+            raise InputError(f"--data: file not found: {path}")
+        df = validate_split_table(read_tsv(path), str(path))
+    cell_line = args.cell_line or (str(df["cell_line"].iloc[0]) if df is not None else None)
+    if not cell_line:
+        raise InputError(f"--family {args.family} needs --cell-line (or --data)")
+    spec = build_spec(args.family, model_name, cell_line, args.tracks, args.source, args.input_length)
+    adapter = load_adapter(spec)
+    target = Path(args.outdir) / f"{model_name}__{cell_line}"
+    target.mkdir(parents=True, exist_ok=True)
+    rows = []
+    if df is not None:
+        scores = {s: adapter.predict(df.loc[df["split"] == s, "sequence"].tolist()) for s in ("valid", "test")}
+        labels = {s: df.loc[df["split"] == s, "label"].to_numpy() for s in ("valid", "test")}
+        threshold = _best_f1_threshold(labels["valid"], scores["valid"])
+        for split in ("valid", "test"):
+            metrics = detection_metrics(labels[split], scores[split])
+            metrics["f1"] = float(f1_score(labels[split], scores[split] >= threshold, zero_division=0))
+            rows.append({"model": model_name, "cell_line": cell_line, "split": split, "n": len(labels[split]),
+                         **metrics})
+        spec.update({"f1_threshold": threshold, "data": str(args.data)})
+    write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
+    (target / "spec.json").write_text(json.dumps(adapter.spec | spec, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,126 @@
+"""oneshot: a trainable model scored without training it, for the fine-tuned vs one-shot comparison.
+
+The network keeps the weights it has before any training (a Hugging Face checkpoint's pretrained
+weights; a CNN's seeded initial weights), and a linear probe on its features (models/probe.py),
+fitted on the cell line's training split, turns them into an enhancer probability. Writes
+``DIR/<model>_oneshot__<cell>/`` with spec.json (the probe inside, ``oneshot_of`` naming the
+fine-tuned model) and enhancer_detection.tsv, the same layout TRAIN writes, so SCORE and
+EVALUATE take it unchanged; EVALUATE pairs ``<model>_oneshot`` with ``<model>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import __version__
+from .evaluate import ONESHOT_SUFFIX
+from .io import InputError, read_tsv, write_tsv
+from .models import load_model
+from .models.cnn import sigmoid
+from .models.probe import features, fit_probe, probe_logits
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ONESHOT_SUFFIX
+FAMILIES = ("cnn", "hf")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="split table of one cell line (split.tsv from split)")
+    parser.add_argument("--model-name", required=True, help="catalogue name; the one-shot model is <name>_oneshot")
+    parser.add_argument("--family", choices=FAMILIES, default="cnn")
+    parser.add_argument("--architecture", default="cnn_small", help="cnn: architecture name")
+    parser.add_argument("--source", help="hf: checkpoint directory or hub id")
+    parser.add_argument("--max-tokens", type=int, default=512, help="hf: tokens per sequence (default 512)")
+    parser.add_argument("--trust-remote-code", action="store_true", help="hf: the checkpoint ships its own code")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the CNN's initial weights, a seeded head "
+                                                           "and the probe (default 0)")
+    parser.add_argument("--max-train", type=int, default=4000,
+                        help="at most this many training sequences (a seeded, label-stratified sample) fit "
+                             "the probe (default 4000)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--skip-unavailable", action="store_true",
+                        help="a checkpoint that cannot be loaded leaves a marker model directory "
+                             "(models/unavailable.py) instead of failing")
+    parser.add_argument("--outdir", required=True)
+
+
+def run(args: argparse.Namespace) -> None:
+    from .models.unavailable import ModelUnavailableError, write_marker
+
+    try:
+        _run(args)
+    except ModelUnavailableError as exc:
+        if not args.skip_unavailable:
+            raise
+        cell_line = str(read_tsv(args.data, nrows=1)["cell_line"].iloc[0])
+        write_marker(args.outdir, args.model_name + SUFFIX, cell_line, args.family, exc.source, str(exc))
+
+
+def _run(args: argparse.Namespace) -> None:
+    from .train import DETECTION_COLUMNS, SPLITS, _NAME_RE, detection_metrics, model_dir, validate_split_table
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InputError("--threads must be at least 1")
+        torch.set_num_threads(args.threads)
+    if not _NAME_RE.match(args.model_name):
+        raise InputError(f"--model-name {args.model_name!r}: use letters, digits, '_' and '-' only")
+    if args.max_train < 2 or args.batch_size < 1:
+        raise InputError("--max-train must be at least 2 and --batch-size at least 1")
+    if args.family == "hf" and not args.source:
+        raise InputError("--family hf needs --source (a checkpoint directory or hub id)")
+    table = validate_split_table(read_tsv(args.data), str(args.data))
+    cell_line = str(table["cell_line"].iloc[0])
+    name = args.model_name + SUFFIX
+    spec = {"model_name": name, "family": args.family, "cell_line": cell_line, "seed": args.seed,
+            "oneshot_of": args.model_name, "input_length": int(len(table["sequence"].iloc[0])),
+            "regvarbench_version": __version__}
+    if args.family == "hf":
+        spec.update(source=args.source, max_tokens=args.max_tokens, trust_remote_code=args.trust_remote_code)
+    else:
+        from .models import cnn
+
+        spec.update(architecture=args.architecture, hyperparameters=cnn.resolve_hyperparameters(args.architecture))
+    base = load_model(spec)  # pretrained (hf) or seeded initial (cnn) weights; nothing is trained
+
+    train = _sample(table[table["split"] == "train"], args.max_train, args.seed)
+    log.info("%s on %s: probe on %d training sequences", name, cell_line, len(train))
+    x_train = features(base, train["sequence"].tolist(), args.batch_size)
+    probe = fit_probe(x_train, train["label"].to_numpy(), args.seed)
+    probe["n_train"] = len(train)
+    spec["probe"] = probe
+
+    rows = []
+    for split in SPLITS[1:]:
+        part = table[table["split"] == split]
+        if len(part) == 0:
+            continue
+        probs = sigmoid(probe_logits(probe, features(base, part["sequence"].tolist(), args.batch_size)))
+        rows.append({"model": name, "cell_line": cell_line, "split": split, "n": len(part),
+                     **detection_metrics(part["label"].to_numpy(), probs)})
+    target = model_dir(args.outdir, name, cell_line)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "spec.json").write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
+    log.info("wrote %s", target)
+
+
+def _sample(part: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """At most ``n`` rows, each label drawn in proportion with a fixed seed, in table order."""
+    if len(part) <= n:
+        return part
+    rng = np.random.default_rng(seed)
+    keep = []
+    for _, group in part.groupby("label", sort=True):
+        k = max(1, round(n * len(group) / len(part)))
+        keep.extend(rng.choice(group.index.to_numpy(), size=min(k, len(group)), replace=False))
+    return part.loc[sorted(keep)]

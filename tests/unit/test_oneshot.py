@@ -1,0 +1,93 @@
+"""oneshot: an untrained network read by a linear probe, saved as a spec, reloaded and scored."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from regvarbench import cli
+from regvarbench.evaluate import read_catalogue, read_pairs
+from regvarbench.io import read_tsv, write_tsv
+from regvarbench.models import load_model
+from regvarbench.models.probe import features, last_linear
+from regvarbench.score import score_windows
+
+from .test_models_hf import build_esm_checkpoint
+from .test_models_hf import synthetic_split as hf_split
+from .test_models_hf import variant_windows
+from .test_train import synthetic_split
+
+
+def test_cnn_oneshot_probe_learns_from_random_features(tmp_path):
+    """Random conv features + a probe still separate planted-motif enhancers from random DNA."""
+    data = write_tsv(synthetic_split(n=600, length=200), tmp_path / "HepG2.split.tsv")
+    assert cli.main(["oneshot", "--data", str(data), "--model-name", "cnn_small", "--max-train", "300",
+                     "--outdir", str(tmp_path / "out")]) == 0
+    target = tmp_path / "out" / "cnn_small_oneshot__HepG2"
+    assert sorted(p.name for p in target.iterdir()) == ["enhancer_detection.tsv", "spec.json"]
+    spec = json.loads((target / "spec.json").read_text())
+    assert spec["oneshot_of"] == "cnn_small" and spec["probe"]["n_train"] == 300
+    detection = read_tsv(target / "enhancer_detection.tsv")
+    assert detection["split"].tolist() == ["valid", "test"]
+    assert (detection["auroc"] > 0.6).all(), detection  # better than chance without any training
+
+    adapter = load_model(target)
+    table = read_tsv(data)
+    test = table[table["split"] == "test"]
+    probs = adapter.predict(test["sequence"].tolist())
+    assert probs.shape == (len(test),) and np.all((probs >= 0) & (probs <= 1))
+    # the probe's features do not depend on batch mates (fixed-size, padded batches)
+    seqs = test["sequence"].tolist()[:10]
+    assert np.array_equal(features(adapter.base, seqs, 4)[3], features(adapter.base, seqs[3:4], 4)[0])
+    # same inputs, same spec
+    assert cli.main(["oneshot", "--data", str(data), "--model-name", "cnn_small", "--max-train", "300",
+                     "--outdir", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "cnn_small_oneshot__HepG2" / "spec.json").read_bytes() == \
+        (target / "spec.json").read_bytes()
+
+
+def test_hf_oneshot_reads_pretrained_checkpoint_and_scores(tmp_path):
+    source = build_esm_checkpoint(tmp_path / "esm")
+    data = write_tsv(hf_split(), tmp_path / "HepG2.split.tsv")
+    assert cli.main(["oneshot", "--data", str(data), "--model-name", "nt_tiny", "--family", "hf",
+                     "--source", source, "--max-tokens", "64", "--outdir", str(tmp_path / "out")]) == 0
+    target = tmp_path / "out" / "nt_tiny_oneshot__HepG2"
+    spec = json.loads((target / "spec.json").read_text())
+    adapter = load_model(target)
+    assert spec["probe"]["n_features"] == last_linear(adapter.model).in_features
+    scores = score_windows(adapter, variant_windows())
+    assert scores["model"].eq("nt_tiny_oneshot").all() and np.isfinite(scores["score"]).all()
+
+
+def test_oneshot_bad_input(tmp_path, capsys):
+    data = write_tsv(synthetic_split(n=60, length=50), tmp_path / "HepG2.split.tsv")
+    assert cli.main(["oneshot", "--data", str(data), "--model-name", "x", "--family", "hf",
+                     "--outdir", str(tmp_path)]) == 2
+    assert "needs --source" in capsys.readouterr().err
+    one_label = read_tsv(data).assign(label=1)
+    bad = write_tsv(one_label, tmp_path / "bad.split.tsv")
+    assert cli.main(["oneshot", "--data", str(bad), "--model-name", "x", "--outdir", str(tmp_path)]) == 2
+    assert "needs both enhancers" in capsys.readouterr().err
+
+
+def test_evaluate_pairs_oneshot_models_by_name(tmp_path):
+    assert read_pairs(None, ["a", "a_oneshot", "b_oneshot", "c"]) == [("a_oneshot", "a")]
+    catalogue = tmp_path / "models.csv"
+    catalogue.write_text("model,family,architecture_class\na,hf,transformer\n")
+    meta = read_catalogue(catalogue, ["a", "a_oneshot", "z"]).set_index("model")
+    assert meta.loc["a_oneshot", "architecture_class"] == "transformer"
+    assert meta.loc["z", "family"] == "unknown"
+
+
+def test_unavailable_checkpoint_is_skipped_with_a_marker(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    data = write_tsv(hf_split(), tmp_path / "HepG2.split.tsv")
+    argv = ["oneshot", "--data", str(data), "--model-name", "nt_absent", "--family", "hf",
+            "--source", "regvarbench-tests/absent-checkpoint", "--outdir", str(tmp_path / "out")]
+    assert cli.main(argv) == 2
+    assert "nt_absent" in capsys.readouterr().err
+    assert cli.main([*argv, "--skip-unavailable"]) == 0
+    marker = tmp_path / "out" / "nt_absent_oneshot__HepG2"
+    assert json.loads((marker / "spec.json").read_text())["unavailable"] is True
+    assert read_tsv(marker / "unavailable.tsv")["source"].tolist() == ["regvarbench-tests/absent-checkpoint"]
