@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -54,15 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from .models.unavailable import ModelUnavailableError, write_marker
+    from .models.unavailable import run_skipping_unavailable
 
-    try:
-        _run(args)
-    except ModelUnavailableError as exc:
-        if not args.skip_unavailable:
-            raise
-        cell_line = str(read_tsv(args.data, nrows=1)["cell_line"].iloc[0])
-        write_marker(args.outdir, args.model_name + SUFFIX, cell_line, args.family, exc.source, str(exc))
+    run_skipping_unavailable(_run, args, args.model_name + SUFFIX, args.family)
 
 
 def _run(args: argparse.Namespace) -> None:

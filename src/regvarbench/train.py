@@ -45,6 +45,7 @@ SPLITS = ("train", "valid", "test")
 DETECTION_COLUMNS = ["model", "cell_line", "split", "n", "auroc", "auprc", "f1"]  # enhancer_detection.tsv
 EVAL_BATCH_SIZE = 256
 CHECKPOINT = Path("checkpoint") / "last.pt"  # in DIR/<model>__<cell>/ while training; removed after
+HF_TRAINER_DIR = "trainer"  # hf: the Trainer's epoch checkpoints in DIR/<model>__<cell>/ while training
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -480,15 +481,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from .models.unavailable import ModelUnavailableError, write_marker
+    from .models.unavailable import run_skipping_unavailable
 
-    try:
-        _run(args)
-    except ModelUnavailableError as exc:
-        if not args.skip_unavailable or not (args.cell_line or args.data):
-            raise
-        cell_line = args.cell_line or str(read_tsv(args.data, nrows=1)["cell_line"].iloc[0])
-        write_marker(args.outdir, args.model_name or exc.model, cell_line, args.family, exc.source, str(exc))
+    run_skipping_unavailable(_run, args, args.model_name, args.family)
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -543,8 +538,16 @@ def run_hf(args: argparse.Namespace, path: Path, shared: dict[str, Any]) -> None
     config = hf.HFTrainConfig(model_name=args.model_name, source=args.source, tokenizer=args.tokenizer,
                               max_tokens=args.max_tokens, trust_remote_code=args.trust_remote_code,
                               logging_steps=args.logging_steps, seed=args.seed, **shared)
-    adapter, spec, curve, detection = hf.train_hf(read_tsv(path), config, source_label=str(path))
+    table = read_tsv(path)
+    cell_line = str(validate_split_table(table, str(path))["cell_line"].iloc[0])
+    trainer_dir = model_dir(args.outdir, config.model_name, cell_line) / HF_TRAINER_DIR
+    if trainer_dir.exists() and not args.resume:
+        log.info("--no-resume: starting afresh (removing %s)", trainer_dir)
+        shutil.rmtree(trainer_dir)
+    adapter, spec, curve, detection = hf.train_hf(table, config, source_label=str(path),
+                                                  trainer_dir=trainer_dir, resume=args.resume)
     target = hf.save_outputs(args.outdir, adapter, spec, curve, detection)
+    shutil.rmtree(trainer_dir, ignore_errors=True)  # training finished: its checkpoints are not outputs
     log.info("wrote %s (best epoch %d of %d)", target, spec["best_epoch"], spec["epochs_run"])
 
 

@@ -273,3 +273,62 @@ def test_mixed_precision_only_on_gpus():
         assert sum(flags.values()) == 1
     else:
         assert flags == {"bf16": False, "fp16": False}
+
+
+def test_encode_tokenises_once_and_matches_the_cropping_reference(tmp_path):
+    """encode (one tokenizer pass, a second only for sequences over max_tokens) gives the tensors
+    of cropping first and tokenising with padding and truncation in one call."""
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGTN"), n)) for n in (7, 50, 100, 300, 1000)]
+    for source in (build_esm_checkpoint(tmp_path / "esm"), build_bert_checkpoint(tmp_path / "bert")):
+        adapter = load_model({"family": "hf", "source": source, "max_tokens": 64, "model_name": "x"})
+        got = adapter.encode(seqs)
+        want = adapter.tokenizer(hf.crop_to_tokens(seqs, adapter.tokenizer, 64), padding="max_length",
+                                 truncation=True, max_length=64, return_tensors="pt")
+        assert got.keys() == dict(want).keys()
+        for key, value in got.items():
+            assert torch.equal(value, want[key]), key
+
+
+class _Kill(Exception):
+    pass
+
+
+def test_fine_tuning_resumes_after_a_kill(tmp_path, caplog):
+    """A run killed after an epoch's checkpoint resumes from it: the same curve and the same model
+    as an uninterrupted run; the Trainer's checkpoints are removed once the model is written."""
+    from dataclasses import asdict
+
+    from transformers import TrainerCallback
+
+    source = build_esm_checkpoint(tmp_path / "src")
+    table = synthetic_split()
+    config = hf.HFTrainConfig(model_name="nt_tiny", source=source, max_tokens=32, epochs=3, patience=3,
+                              lr=1e-3, seed=0)
+
+    class KillAfterFirstSave(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            if state.global_step and round(state.epoch) == 1:
+                raise _Kill
+
+    whole = hf.train_hf(table, config, device="cpu", trainer_dir=tmp_path / "whole")
+    with pytest.raises(_Kill):
+        hf.train_hf(table, config, device="cpu", trainer_dir=tmp_path / "cut", callbacks=(KillAfterFirstSave(),))
+    assert hf._last_checkpoint(tmp_path / "cut") is not None
+    other = hf.HFTrainConfig(**{**asdict(config), "lr": 2e-3})
+    with pytest.raises(InputError, match="written for other data or settings"):
+        hf.train_hf(table, other, device="cpu", trainer_dir=tmp_path / "cut")
+    with caplog.at_level("INFO", logger="regvarbench.models.hf"):
+        resumed = hf.train_hf(table, config, device="cpu", trainer_dir=tmp_path / "cut")
+    assert "resuming from" in caplog.text and "(after epoch 1)" in caplog.text
+    assert sum("epoch 1: train_loss" in r.getMessage() for r in caplog.records) == 0  # epoch 1 not re-run
+    assert resumed[2]["epoch"].tolist() == [1, 2, 3]
+    pd.testing.assert_frame_equal(resumed[2], whole[2], rtol=1e-6)
+    pd.testing.assert_frame_equal(resumed[3], whole[3], rtol=1e-6)
+    seqs = table["sequence"].tolist()[:8]
+    np.testing.assert_allclose(resumed[0].predict(seqs), whole[0].predict(seqs), rtol=1e-6)
+
+    data = write_tsv(table, tmp_path / "HepG2.split.tsv")
+    assert cli.main(["train", "--family", "hf", "--source", source, "--data", str(data), "--model-name", "nt_tiny",
+                     "--epochs", "1", "--max-tokens", "32", "--outdir", str(tmp_path / "out")]) == 0
+    assert not (tmp_path / "out" / "nt_tiny__HepG2" / "trainer").exists()

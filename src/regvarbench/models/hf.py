@@ -137,9 +137,20 @@ class HFAdapter:
         length = self.spec.get("input_length")
         if length:
             seqs = [fit_length(s, int(length)) for s in seqs]
-        seqs = crop_to_tokens(seqs, self.tokenizer, self.max_tokens)
-        return dict(self.tokenizer(seqs, padding="max_length", truncation=True, max_length=self.max_tokens,
-                                   return_tensors="pt"))
+        # tokenised once; only sequences whose tokens exceed max_tokens are cropped and tokenised again
+        enc = self.tokenizer(seqs, truncation=False)
+        ids = enc["input_ids"]
+        longer = [i for i, row in enumerate(ids) if len(row) > self.max_tokens]
+        if longer:
+            cropped = crop_to_tokens([seqs[i] for i in longer], self.tokenizer, self.max_tokens)
+            again = self.tokenizer(cropped, truncation=False)
+            for key in enc.keys():
+                for j, i in enumerate(longer):
+                    enc[key][i] = again[key][j]
+        # padding an existing encoding is what we mean here; transformers' advice to fast tokenizers
+        # (tokenise and pad in one call) would mean tokenising twice
+        getattr(self.tokenizer, "deprecation_warnings", {})["Asking-to-pad-a-fast-tokenizer"] = True
+        return dict(self.tokenizer.pad(enc, padding="max_length", max_length=self.max_tokens, return_tensors="pt"))
 
     def logit_differences(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
         """logit_1 - logit_0 per sequence, float64."""
@@ -232,8 +243,15 @@ class _Examples(torch.utils.data.Dataset):
 
 
 def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<table>",
-             device: str | None = None) -> tuple[HFAdapter, dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """Fine-tune on the train rows with early stopping on validation loss; (adapter, spec, curve, detection)."""
+             device: str | None = None, trainer_dir: str | os.PathLike | None = None, resume: bool = True,
+             callbacks: tuple = ()) -> tuple[HFAdapter, dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """Fine-tune on the train rows with early stopping on validation loss; (adapter, spec, curve, detection).
+
+    ``trainer_dir``: where the Trainer keeps its epoch checkpoints (model, optimizer, scheduler, RNG
+    states, early-stopping state, and the training curve so far); with ``resume`` a run finds the
+    last one there and continues from it after a kill. Without it, a temporary folder is used.
+    ``callbacks``: extra TrainerCallbacks (tests interrupt a run with one).
+    """
     import transformers
 
     from .. import __version__
@@ -279,12 +297,29 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
         logits = np.asarray(pred.predictions, dtype=np.float64)
         return {"auroc": detection_metrics(pred.label_ids, sigmoid(logits[:, 1] - logits[:, 0]))["auroc"]}
 
-    with tempfile.TemporaryDirectory(prefix="hf-trainer-") as scratch, _deterministic():
+    persistent = trainer_dir is not None
+    with (contextlib.nullcontext(str(trainer_dir)) if persistent
+          else tempfile.TemporaryDirectory(prefix="hf-trainer-")) as scratch, _deterministic():
+        last = _last_checkpoint(scratch) if persistent and resume else None
+        if persistent:  # a checkpoint is only continued with the data and settings that wrote it
+            from ..train import _fingerprint
+
+            stamp, fingerprint = Path(scratch) / "fingerprint.txt", _fingerprint(config, {"device": device}, [df], None)
+            if last is not None and (not stamp.is_file() or stamp.read_text() != fingerprint):
+                raise InputError(f"checkpoint {last} was written for other data or settings; "
+                                 "remove it or use --no-resume")
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(fingerprint)
+        if last is not None:
+            recorder.records = json.loads((last / CURVE_FILE).read_text())
+            log.info("resuming from %s (after epoch %d)", last, len(recorder.records))
         args = TrainingArguments(
             output_dir=scratch, per_device_train_batch_size=config.batch_size,
             per_device_eval_batch_size=max(config.batch_size, 32), learning_rate=config.lr,
             weight_decay=config.weight_decay, num_train_epochs=config.epochs, eval_strategy="epoch",
-            save_strategy="epoch", save_only_model=True, save_total_limit=1, load_best_model_at_end=True,
+            # a resumable run keeps the optimizer, scheduler and RNG states, and the best and the last epoch
+            save_strategy="epoch", save_only_model=not persistent, save_total_limit=2 if persistent else 1,
+            load_best_model_at_end=True,
             metric_for_best_model="eval_loss", greater_is_better=False, logging_strategy="steps",
             logging_steps=config.logging_steps, seed=config.seed, data_seed=config.seed, report_to=[],
             use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=True,
@@ -293,9 +328,10 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
             **_mixed_precision(device))
         trainer = _Trainer(model=model, args=args, train_dataset=examples("train"), eval_dataset=examples("valid"),
                            processing_class=tokenizer, compute_metrics=compute_metrics,
-                           callbacks=[EarlyStoppingCallback(early_stopping_patience=config.patience), recorder])
+                           callbacks=[EarlyStoppingCallback(early_stopping_patience=config.patience), recorder,
+                                      *callbacks])
         trainer.remove_callback(PrinterCallback)  # it prints; the recorder logs instead
-        trainer.train()
+        trainer.train(resume_from_checkpoint=str(last) if last is not None else None)
         adapter.model = trainer.model.to(device).eval()  # the best epoch's weights (load_best_model_at_end)
 
     curve = pd.DataFrame(recorder.records, columns=["epoch", "train_loss", "valid_loss", "valid_auroc"])
@@ -322,6 +358,16 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
     return adapter, spec, curve, detection
 
 
+CURVE_FILE = "regvarbench_curve.json"  # the training curve so far, inside each Trainer checkpoint
+
+
+def _last_checkpoint(folder: str | os.PathLike) -> Path | None:
+    """The newest Trainer checkpoint in ``folder`` that holds our curve, or None."""
+    found = [p for p in Path(folder).glob("checkpoint-*") if (p / CURVE_FILE).is_file()
+             and p.name.split("-")[-1].isdigit()]
+    return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
+
+
 class _CurveRecorder(TrainerCallback):
     """Trainer callback: one training-curve row per evaluation (= per epoch)."""
 
@@ -337,6 +383,12 @@ class _CurveRecorder(TrainerCallback):
                              "valid_auroc": float(metrics.get("eval_auroc", float("nan")))})
         self.losses.clear()
         log.info("epoch %d: train_loss %.4f valid_loss %.4f valid_auroc %.4f", *self.records[-1].values())
+
+    def on_save(self, args, state, control, **kwargs) -> None:
+        """The curve so far goes into the checkpoint just written, so a resumed run has it."""
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if folder.is_dir():
+            (folder / CURVE_FILE).write_text(json.dumps(self.records))
 
     def on_log(self, args, state, control, logs=None, **kwargs) -> None:
         if logs and "loss" in logs:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..io import InputError, write_tsv
+from ..io import InputError, read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,25 @@ def write_marker(outdir: str | os.PathLike, model: str, cell_line: str, family: 
     write_tsv(pd.DataFrame(columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
     log.warning("skipped model %s for %s: %s (recorded in %s)", model, cell_line, reason, target / "unavailable.tsv")
     return target
+
+
+def run_skipping_unavailable(body, args, model_name: str | None, family: str) -> None:
+    """``body(args)``; with ``args.skip_unavailable``, weights that cannot be loaded leave a marker.
+
+    The marker's cell line is ``args.cell_line`` or the first row's of the ``args.data`` split
+    table; without either the error stands.
+    """
+    try:
+        body(args)
+    except ModelUnavailableError as exc:
+        if not args.skip_unavailable:
+            raise
+        cell_line = getattr(args, "cell_line", None)
+        if not cell_line and getattr(args, "data", None):
+            cell_line = str(read_tsv(args.data, nrows=1)["cell_line"].iloc[0])
+        if not cell_line:
+            raise
+        write_marker(args.outdir, model_name or exc.model, cell_line, family, exc.source, str(exc))
 
 
 def marker_spec(model_dir: str | os.PathLike) -> dict[str, Any] | None:
