@@ -246,7 +246,8 @@ def test_resume_through_slurm_reruns_nothing(slurm_run, slurm_cluster, nextflow)
 
 
 def test_gpu_profile_requests_gres_for_gpu_tasks_only(slurm_cluster, nextflow, tmp_path):
-    """-profile slurm,gpu on the cluster (one GRES gpu, a stub run): --gres reaches TRAIN's jobs only."""
+    """-profile slurm,gpu on the cluster (one GRES gpu, a stub run): --gres reaches the GPU-labelled
+    TRAIN and ONESHOT jobs only."""
     polling = tmp_path / "polling.config"
     polling.write_text(POLLING)
     env = nextflow_env({"SLURM_CONF": str(slurm_cluster.conf)})
@@ -258,7 +259,7 @@ def test_gpu_profile_requests_gres_for_gpu_tasks_only(slurm_cluster, nextflow, t
     gres = dict(line.split(" ", 1) for line in listed if line.strip())
     trace = read_trace(tmp_path / "results")
     for row in trace:
-        wanted = "gres:gpu:1" if row["process"].endswith(":TRAIN") else "N/A"
+        wanted = "gres:gpu:1" if row["process"].endswith((":TRAIN", ":ONESHOT")) else "N/A"  # label process_gpu
         assert gres.get(row["native_id"]) == wanted, (row["process"], row["native_id"], gres.get(row["native_id"]))
     assert any(row["process"].endswith(":TRAIN") for row in trace)
 
