@@ -11,7 +11,6 @@ EVALUATE take it unchanged; EVALUATE pairs ``<model>_oneshot`` with ``<model>``.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 
 import numpy as np
@@ -21,7 +20,7 @@ import torch
 from . import __version__
 from .evaluate import ONESHOT_SUFFIX
 from .io import InputError, read_tsv, write_tsv
-from .models import load_model
+from .models import load_model, write_spec
 from .models.cnn import sigmoid
 from .models.probe import features, fit_probe, probe_logits
 
@@ -102,7 +101,7 @@ def _run(args: argparse.Namespace) -> None:
                      **detection_metrics(part["label"].to_numpy(), probs)})
     target = model_dir(args.outdir, name, cell_line)
     target.mkdir(parents=True, exist_ok=True)
-    (target / "spec.json").write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    write_spec(target, spec)
     write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
     log.info("wrote %s", target)
 

@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .io import InputError, read_tsv, require_columns, write_tsv
-from .models import cnn, trednet
+from .models import cnn, trednet, write_spec
 
 log = logging.getLogger(__name__)
 
@@ -557,8 +557,6 @@ def _run_motif(args: argparse.Namespace) -> None:
     F1 uses the score threshold that maximises F1 on the table's train rows (log-odds sums have no
     natural cut-off like probability 0.5); auROC/auPRC need no threshold.
     """
-    import json
-
     from .models import motif
 
     if not args.cell_line:
@@ -593,7 +591,7 @@ def _run_motif(args: argparse.Namespace) -> None:
                      "n_valid": len(labels["valid"]), "n_test": len(labels["test"])})
         write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS),
                   target / "enhancer_detection.tsv")
-    (target / "spec.json").write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    write_spec(target, spec)
     log.info("wrote %s (%s)", target, ", ".join(f"{m['name']}={m['matrix_id']}" for m in spec["motifs"]))
 
 

@@ -45,6 +45,14 @@ def read_spec(path: str | os.PathLike) -> tuple[dict[str, Any], Path]:
     return spec, spec_path.parent / "model.pt"
 
 
+def write_spec(model_dir: str | os.PathLike, spec: dict[str, Any]) -> Path:
+    """Write ``model_dir/spec.json`` (sorted keys, so reruns are byte-identical); returns its path."""
+    path = Path(model_dir) / "spec.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    return path
+
+
 def load_model(path_or_spec: str | os.PathLike | dict[str, Any], device: str = "cpu") -> Adapter:
     """Adapter for a trained model directory, a spec.json path, or a spec dict.
 

@@ -7,7 +7,6 @@ Every architecture maps one-hot DNA (n, 4, L) to one enhancer logit per sequence
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from tqdm import tqdm
 
 from ..dna import base_codes, one_hot
 from ..io import InputError
-from . import sei, trednet
+from . import sei, trednet, write_spec
 from .cone import build_cone_plan, plan_logits, predict_variant_logits
 from .precision import autocast, compute_dtype, resolve_precision
 
@@ -285,7 +284,7 @@ def save_model(outdir: str | os.PathLike, model: nn.Module, spec: dict[str, Any]
     outdir.mkdir(parents=True, exist_ok=True)
     spec = {**spec, "family": FAMILY}
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, outdir / "model.pt")
-    (outdir / "spec.json").write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    write_spec(outdir, spec)
     return outdir
 
 

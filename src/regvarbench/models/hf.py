@@ -33,6 +33,7 @@ from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Ear
 from transformers.trainer_callback import PrinterCallback
 
 from ..io import InputError, write_tsv
+from . import write_spec
 from .cnn import fit_length, sigmoid
 from .unavailable import ModelUnavailableError, first_line
 
@@ -402,7 +403,7 @@ def save_outputs(outdir: str | os.PathLike, adapter: HFAdapter, spec: dict[str, 
     target.mkdir(parents=True, exist_ok=True)
     adapter.model.save_pretrained(target / CHECKPOINT_DIR)
     adapter.tokenizer.save_pretrained(target / CHECKPOINT_DIR)
-    (target / "spec.json").write_text(json.dumps({**spec, "family": FAMILY}, indent=2, sort_keys=True) + "\n")
+    write_spec(target, {**spec, "family": FAMILY})
     write_tsv(curve, target / "training_curve.tsv")
     write_tsv(detection, target / "enhancer_detection.tsv")
     return target

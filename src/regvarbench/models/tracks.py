@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from ..dna import one_hot
 from ..io import InputError
+from . import write_spec
 from .cnn import fit_length
 from .unavailable import ModelUnavailableError, first_line
 
@@ -179,7 +180,6 @@ def run_train(args: Any) -> None:
     the valid rows (track sums have no natural cut-off, and predicting the train rows at 196-524 kb
     per sequence would cost more than the benchmark).
     """
-    import json
     from pathlib import Path
 
     import pandas as pd
@@ -216,4 +216,4 @@ def run_train(args: Any) -> None:
                          **metrics})
         spec.update({"f1_threshold": threshold, "data": str(args.data)})
     write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
-    (target / "spec.json").write_text(json.dumps(adapter.spec | spec, indent=2, sort_keys=True) + "\n")
+    write_spec(target, adapter.spec | spec)

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ..io import InputError, read_tsv, write_tsv
+from . import write_spec
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def write_marker(outdir: str | os.PathLike, model: str, cell_line: str, family: 
     target.mkdir(parents=True, exist_ok=True)
     spec = {"model_name": model, "cell_line": cell_line, "family": family, "source": source,
             "unavailable": True, "reason": reason}
-    (target / "spec.json").write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    write_spec(target, spec)
     row = {"model": model, "cell_line": cell_line, "family": family, "source": source, "reason": reason}
     write_tsv(pd.DataFrame([row], columns=UNAVAILABLE_COLUMNS), target / "unavailable.tsv")
     write_tsv(pd.DataFrame(columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
