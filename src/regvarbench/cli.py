@@ -14,6 +14,7 @@ import sys
 
 from . import __version__
 from .io import InputError
+from .runtime import PAUSED_EXIT, TrainingPaused
 
 # subcommand -> (module, one-line help); names mirror the Nextflow processes.
 COMMANDS = {
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"regvarbench {head.command}: error: {exc}", file=sys.stderr)
         return 2
+    except TrainingPaused as exc:
+        print(f"regvarbench {head.command}: paused: {exc}", file=sys.stderr)
+        return PAUSED_EXIT
     return 0
 
 

@@ -10,6 +10,12 @@ size, and CPU kernels compute a row of it the same way wherever it sits). For ``
 alt of a single-base variant is scored from its reference pass by receptive-field reuse
 (models/cone.py; ``--no-cone`` turns it off), which agrees with a full pass within ~1e-7 on logits
 in fp32 (the default on CPUs without native bf16, ``--precision``), ~1e-15 in fp64.
+
+Genome context: adapters with ``uses_genome_context`` (Enformer, Borzoi: models/tracks.py) read
+hundreds of kb around a 1 kb window. With ``--genome`` and windows that carry ``chrom`` and
+``window_start`` (make-windows), each distinct (sequence, chrom, window_start, strand) is one
+input, embedded in its genome flanks; without them such models N-pad the window (one warning).
+Other models ignore ``--genome``.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ import pandas as pd
 from .io import InputError, read_tsv, require_columns, write_tsv
 from .models import Adapter, load_model
 from .models.precision import DEVICES, PRECISIONS, resolve_device, resolve_precision
-from .windows import STRAND, expand_windows
+from .genome import Genome
+from .windows import LOCUS_COLUMNS, STRAND, expand_windows
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +82,13 @@ def read_windows(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"windows file not found: {path}")
     df = read_tsv(path, dtype={"variant_id": str, "dataset": str, "cell_line": str,
-                               "ref_seq": str, "alt_seq": str})
-    require_columns(df, WINDOW_COLUMNS, path)
+                               "ref_seq": str, "alt_seq": str, "chrom": str})
+    require_columns(df, WINDOW_COLUMNS, path)  # chrom/window_start are optional (older chunks lack them)
+    if "window_start" in df.columns:
+        start = pd.to_numeric(df["window_start"], errors="coerce")
+        if start.isna().any() or (start != start.round()).any():
+            raise InputError(f"{path}: column 'window_start' must hold integers")
+        df["window_start"] = start.astype("int64")
     df = expand_windows(df, path)  # chunks store each distinct reference window once (windows.py)
     for col in ("ref_seq", "alt_seq"):
         empty = df[col].isna()
@@ -89,8 +101,17 @@ def read_windows(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256, cone: bool = True) -> pd.DataFrame:
+def has_loci(windows: pd.DataFrame) -> bool:
+    """Whether a windows table says where each window lies (``chrom``, ``window_start``)."""
+    return all(c in windows.columns for c in LOCUS_COLUMNS) and not windows[LOCUS_COLUMNS].isna().any().any()
+
+
+def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256, cone: bool = True,
+                  genome: Genome | None = None) -> pd.DataFrame:
     """Score table for a windows table: each distinct sequence predicted once.
+
+    With a ``genome``, an adapter with ``uses_genome_context`` and windows with loci, each
+    distinct (sequence, chrom, window_start, strand) is predicted once, in its genome flanks.
 
     The variant score follows the adapter spec's ``score_kind`` (default "log2ratio"). Adapters
     with ``supports_cone`` (``cnn_small``) score the windows grouped by reference: one reference
@@ -100,7 +121,9 @@ def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256
     kind = str(adapter.spec.get("score_kind", "log2ratio"))
     if kind not in SCORE_KINDS:
         raise InputError(f"model {adapter.name}: unknown score_kind {kind!r}; known: {', '.join(SCORE_KINDS)}")
-    if cone and getattr(adapter, "supports_cone", False) and len(windows):
+    if genome is not None and getattr(adapter, "uses_genome_context", False) and has_loci(windows):
+        ref, alt = _predict_in_context(adapter, windows, genome, batch_size)
+    elif cone and getattr(adapter, "supports_cone", False) and len(windows):
         ref, alt = _predict_by_reference(adapter, windows, batch_size)
     else:
         ref, alt = _predict_distinct(adapter, windows, batch_size)
@@ -135,6 +158,32 @@ def _predict_distinct(adapter: Adapter, windows: pd.DataFrame, batch_size: int) 
         raise RuntimeError(f"model {adapter.name} returned shape {outputs.shape} for {len(distinct)} sequences")
     n = len(windows)
     log.info("%s: %d windows, %d distinct sequences, %.1f sequences/s", adapter.name, n, len(distinct),
+             len(distinct) / elapsed if elapsed > 0 else float("nan"))
+    return outputs[codes[:n]], outputs[codes[n:]]
+
+
+def _predict_in_context(adapter: Adapter, windows: pd.DataFrame, genome: Genome,
+                        batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Full passes over the distinct (sequence, chrom, window_start, strand) of a windows table:
+    the same string at two loci (or on two strands) is two inputs, since its flanks differ."""
+    n = len(windows)
+    strand = windows[STRAND].astype(str) if STRAND in windows.columns else pd.Series("+", index=windows.index)
+    keys = pd.MultiIndex.from_arrays([
+        pd.concat([windows["ref_seq"], windows["alt_seq"]], ignore_index=True).str.upper().to_numpy(),
+        np.tile(windows["chrom"].astype(str).to_numpy(), 2),
+        np.tile(windows["window_start"].astype("int64").to_numpy(), 2),
+        np.tile(strand.to_numpy(), 2)])
+    codes, distinct = pd.factorize(keys, sort=False)
+    loci = list(zip(distinct.get_level_values(1), distinct.get_level_values(2).astype(int),
+                    distinct.get_level_values(3)))
+    started = time.perf_counter()
+    outputs = (adapter.predict_in_context(list(distinct.get_level_values(0)), loci, genome, batch_size=batch_size)
+               if len(distinct) else np.zeros(0))
+    elapsed = time.perf_counter() - started
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.shape != (len(distinct),):
+        raise RuntimeError(f"model {adapter.name} returned shape {outputs.shape} for {len(distinct)} inputs")
+    log.info("%s: %d windows, %d distinct inputs in genome flanks, %.1f inputs/s", adapter.name, n, len(distinct),
              len(distinct) / elapsed if elapsed > 0 else float("nan"))
     return outputs[codes[:n]], outputs[codes[n:]]
 
@@ -194,6 +243,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cone", action="store_true",
                         help="full forward passes for every alt (default: reuse the reference pass for "
                              "single-base alts where the architecture allows, models/cone.py)")
+    parser.add_argument("--genome", default=None,
+                        help="reference FASTA of the windows: track models (Enformer, Borzoi) embed each window "
+                             "in its genome flanks (needs windows with chrom/window_start); without it they N-pad. "
+                             "Other models ignore it")
     parser.add_argument("--outdir", required=True)
 
 
@@ -214,8 +267,40 @@ def run(args: argparse.Namespace) -> None:
     precision = set_precision(adapter, getattr(args, "precision", "auto"), device)
     log.info("%s on %s in %s", adapter.name, device, precision)
     model_cell = adapter.spec.get("cell_line")
+    genome = _open_genome(adapter, getattr(args, "genome", None))
+    try:
+        _score_files(adapter, args, names, genome, model_cell)
+    finally:
+        if genome is not None:
+            genome.close()
+
+
+def _open_genome(adapter: Adapter, path: str | None) -> Genome | None:
+    """The genome for a context-reading adapter; None (with one log line saying why) otherwise."""
+    context = getattr(adapter, "uses_genome_context", False)
+    if path and not context:
+        log.info("model %s reads the window alone; --genome not used", adapter.name)
+        return None
+    if context and not path:
+        log.warning("model %s: no --genome given: each window is N-padded to the model's input length "
+                    "instead of embedded in its genome flanks", adapter.name)
+        return None
+    if not path:
+        return None
+    genome = Genome(path)
+    log.info("model %s: windows embedded in their genome flanks from %s", adapter.name, genome.path.name)
+    return genome
+
+
+def _score_files(adapter: Adapter, args: argparse.Namespace, names: list[tuple[str, str]], genome: Genome | None,
+                 model_cell: str | None) -> None:
+    warned = False
     for path, (dataset, chunk) in zip(args.windows, names):
         windows = read_windows(path)
+        if genome is not None and not has_loci(windows) and not warned:
+            log.warning("%s: no 'chrom'/'window_start' columns (windows from an older make-windows): model %s "
+                        "N-pads the windows instead of embedding them in genome flanks", path, adapter.name)
+            warned = True
         other = sorted(set(windows["cell_line"].astype(str)) - {str(model_cell)}) if model_cell else []
         if other:
             log.warning("%s: windows of cell line(s) %s scored with %s, trained on %s", path,
@@ -223,6 +308,7 @@ def run(args: argparse.Namespace) -> None:
         padded = int((pd.to_numeric(windows["n_padded"], errors="coerce").fillna(0) > 0).sum())
         if padded:
             log.info("%s: %d window(s) N-padded at a contig end", path, padded)
-        scores = score_windows(adapter, windows, args.batch_size, cone=not getattr(args, "no_cone", False))
+        scores = score_windows(adapter, windows, args.batch_size, cone=not getattr(args, "no_cone", False),
+                               genome=genome)
         out = write_tsv(scores, Path(args.outdir) / f"{adapter.name}.{dataset}.{chunk}.scores.tsv")
         log.info("wrote %s (%d variants)", out, len(scores))

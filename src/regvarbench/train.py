@@ -37,6 +37,8 @@ from tqdm import tqdm
 from . import __version__
 from .io import InputError, read_tsv, require_columns, write_tsv
 from .models import cnn, trednet, write_spec
+from .models.precision import DEVICES
+from .runtime import TRAIN_PRECISIONS, Runtime, TrainingPaused, distributed_env, launch, make_runtime
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class TrainResult:
     curve: pd.DataFrame  # epoch, train_loss, valid_loss, valid_auroc
     detection: pd.DataFrame  # model, cell_line, split, n, auroc, auprc, f1
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)  # more tables, written as <name>.tsv
+    checkpoint: Path | None = None  # the checkpoint file training used (removed once outputs are written)
 
 
 def validate_split_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -117,14 +120,17 @@ def seed_everything(seed: int) -> None:
 
 
 @contextlib.contextmanager
-def deterministic_algorithms() -> Iterator[None]:
-    """Ask torch for deterministic kernels while training, then restore the caller's setting."""
-    previous = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
+def deterministic_algorithms(device: str = "cpu") -> Iterator[None]:
+    """Ask torch for deterministic kernels while training, then restore the caller's setting.
+
+    On CUDA, kernels without a deterministic version warn instead of failing the run.
+    """
+    previous, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=device == "cuda")
     try:
         yield
     finally:
-        torch.use_deterministic_algorithms(previous)
+        torch.use_deterministic_algorithms(previous, warn_only=warn)
 
 
 def bce_with_logits(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -157,7 +163,9 @@ def _augment_reverse_complement(x: torch.Tensor, generator: torch.Generator) -> 
 def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>", *,
                 phase1_tables: list[tuple[str, pd.DataFrame]] | None = None,
                 phase1_weights: str | Path | None = None, checkpoint: str | Path | None = None,
-                resume: bool = True, on_epoch_end: Callable[[str, int], None] | None = None) -> TrainResult:
+                checkpoint_dir: str | Path | None = None, resume: bool = True,
+                runtime: Runtime | None = None,
+                on_epoch_end: Callable[[str, int], None] | None = None) -> TrainResult:
     """Fit a CNN on the table's train rows, early-stopping on its valid rows; evaluate valid/test.
 
     ``trednet`` first fits its phase one on ``phase1_tables`` ((source, split table) of other cell
@@ -165,7 +173,11 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
     trednet model directory). ``checkpoint``: a file rewritten after every epoch (model,
     optimizer, epoch, torch RNG states, early-stopping state, curve); with ``resume`` an existing
     one written for the same data and settings is continued, which gives the weights an
-    uninterrupted run gives. ``on_epoch_end(phase, epoch)`` runs after each checkpoint.
+    uninterrupted run gives. ``checkpoint_dir`` instead: the file is ``<dir>/<fingerprint>/last.pt``,
+    so runs with other data or settings never meet each other's checkpoints (a directory shared by
+    retries of a pipeline task). ``runtime``: device, precision, processes and time limit
+    (default: this process, the visible GPU if any, else the CPU). ``on_epoch_end(phase, epoch)``
+    runs after each checkpoint.
     """
     if not _NAME_RE.match(config.model_name):
         raise InputError(f"--model-name {config.model_name!r}: use letters, digits, '_' and '-' only")
@@ -177,6 +189,9 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
         raise InputError("--phase1-data and --phase1-weights apply to --architecture trednet only")
     if others and phase1_weights:
         raise InputError("give --phase1-data (train phase one) or --phase1-weights (load it), not both")
+    if checkpoint is not None and checkpoint_dir is not None:
+        raise InputError("give a checkpoint file or a checkpoint directory, not both")
+    runtime = runtime or make_runtime()
     cell_line = str(df["cell_line"].iloc[0])
     input_length = int(len(df["sequence"].iloc[0]))
     hyperparameters = cnn.resolve_hyperparameters(config.architecture, config.hyperparameters)
@@ -193,21 +208,24 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
     spec: dict[str, Any] = {"model_name": config.model_name, "family": cnn.FAMILY,
                             "architecture": config.architecture, "hyperparameters": hyperparameters,
                             "input_length": input_length, "cell_line": cell_line, "seed": config.seed}
-    fingerprint = _fingerprint(config, spec, [df, *(t for _, t in others)], phase1["summary"] if phase1 else None)
+    fingerprint = _fingerprint(config, spec | {"runtime": runtime.summary()}, [df, *(t for _, t in others)],
+                               phase1["summary"] if phase1 else None)
+    if checkpoint_dir is not None:
+        checkpoint = Path(checkpoint_dir) / fingerprint[:16] / CHECKPOINT.name
     ckpt = _Checkpoint(Path(checkpoint), fingerprint) if checkpoint is not None else None
     state = ckpt.load() if ckpt is not None and resume else None
     extra: dict[str, pd.DataFrame] = {}
-    with deterministic_algorithms():
+    with deterministic_algorithms(runtime.device):
         model = cnn.build_model(spec)
         context: dict[str, Any] = {}
         if phase1 is not None:
-            context["phase1"] = _fit_phase1(model, phase1, config, ckpt, state, on_epoch_end)
+            context["phase1"] = _fit_phase1(model, phase1, config, runtime, ckpt, state, on_epoch_end)
             spec["phase1"] = phase1["summary"] | {k: v for k, v in context["phase1"].items() if k != "records"}
             if "records" in context["phase1"]:
                 extra["phase1_curve"] = _curve(context["phase1"]["records"])
             model.phase2_parameters_only()
-        curve, best_state, best_epoch = _fit(model, x, y, config, ckpt=ckpt, state=state, context=context,
-                                             on_epoch_end=on_epoch_end)
+        curve, best_state, best_epoch = _fit(model, x, y, config, runtime=runtime, ckpt=ckpt, state=state,
+                                             context=context, on_epoch_end=on_epoch_end)
     model.requires_grad_(True)
     model.load_state_dict(best_state)
     model.eval()
@@ -220,7 +238,7 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
     detection = pd.DataFrame(rows, columns=DETECTION_COLUMNS)
     training = {k: v for k, v in asdict(config).items() if k not in ("model_name", "architecture", "hyperparameters", "seed")}
     spec.update({
-        "training": {**training, "threads": torch.get_num_threads()},
+        "training": {**training, "threads": torch.get_num_threads(), **runtime.summary()},
         "epochs_run": int(len(curve)), "best_epoch": int(best_epoch),
         "best_valid_loss": float(curve.loc[curve["epoch"] == best_epoch, "valid_loss"].iloc[0]),
         "n_train": len(y["train"]), "n_valid": len(y["valid"]), "n_test": len(y["test"]),
@@ -229,7 +247,8 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
     for row in rows:
         log.info("%s %s: auROC %.4f auPRC %.4f F1 %.4f (n=%d)", config.model_name, row["split"],
                  row["auroc"], row["auprc"], row["f1"], row["n"])
-    return TrainResult(model=model, spec=spec, curve=curve, detection=detection, extra=extra)
+    return TrainResult(model=model, spec=spec, curve=curve, detection=detection, extra=extra,
+                       checkpoint=ckpt.path if ckpt is not None else None)
 
 
 def _phase1_setup(df: pd.DataFrame, source: str, others: list[tuple[str, pd.DataFrame]],
@@ -257,7 +276,8 @@ def _phase1_setup(df: pd.DataFrame, source: str, others: list[tuple[str, pd.Data
                         "positives_train": {t: int(parts["train"][t].sum()) for t in tasks}}}
 
 
-def _fit_phase1(model: nn.Module, phase1: dict[str, Any], config: TrainConfig, ckpt: "_Checkpoint | None",
+def _fit_phase1(model: nn.Module, phase1: dict[str, Any], config: TrainConfig, runtime: Runtime,
+                ckpt: "_Checkpoint | None",
                 state: dict[str, Any] | None, on_epoch_end: Callable[[str, int], None] | None) -> dict[str, Any]:
     """Load or fit trednet's phase one (multi-task, early stopping); returns what the spec records."""
     tasks_module = trednet.PhaseOneTasks(model.phase1)
@@ -272,7 +292,7 @@ def _fit_phase1(model: nn.Module, phase1: dict[str, Any], config: TrainConfig, c
     log.info("trednet phase one: %d tasks (%s), %d train / %d valid rows", len(phase1["summary"]["tasks"]),
              ", ".join(phase1["summary"]["tasks"]), len(phase1["y"]["train"]), len(phase1["y"]["valid"]))
     curve, best_state, best_epoch = _fit(
-        tasks_module, phase1["x"], phase1["y"], config, phase="phase1", ckpt=ckpt, state=state,
+        tasks_module, phase1["x"], phase1["y"], config, runtime=runtime, phase="phase1", ckpt=ckpt, state=state,
         predict=lambda m, xs: trednet.predict_task_logits(m, xs, EVAL_BATCH_SIZE), on_epoch_end=on_epoch_end)
     tasks_module.load_state_dict(best_state)
     return {"records": curve.to_dict("records"), "epochs_run": int(len(curve)), "best_epoch": int(best_epoch),
@@ -334,7 +354,7 @@ class _Checkpoint:
 
 
 def _fit(model: nn.Module, x: dict[str, torch.Tensor], y: dict[str, np.ndarray], config: TrainConfig, *,
-         phase: str = "model", predict: Callable[[nn.Module, torch.Tensor], np.ndarray] | None = None,
+         runtime: Runtime, phase: str = "model", predict: Callable[[nn.Module, torch.Tensor], np.ndarray] | None = None,
          ckpt: _Checkpoint | None = None, state: dict[str, Any] | None = None,
          context: dict[str, Any] | None = None,
          on_epoch_end: Callable[[str, int], None] | None = None) -> tuple[pd.DataFrame, dict[str, torch.Tensor], int]:
@@ -342,71 +362,111 @@ def _fit(model: nn.Module, x: dict[str, torch.Tensor], y: dict[str, np.ndarray],
 
     ``y`` holds 0/1 labels, one per row (one logit per sequence) or a column per task. With
     ``state`` from a checkpoint of the same ``phase`` the loop continues after its epoch.
+
+    Data-parallel (``runtime.world_size`` > 1): every process draws the same shuffled batch and
+    trains on its share of the rows (row i of the batch goes to process i mod N); the summed loss
+    is scaled by N so DDP's gradient average equals the one-process gradient of the whole batch.
+    Batch-norm statistics are per process, as in plain DDP. After each epoch the buffers of
+    process 0 are copied to all, and process 0's validation record decides early stopping for all.
     """
-    predict = predict or (lambda m, xs: cnn.predict_logits(m, xs, EVAL_BATCH_SIZE))
+    from accelerate.utils import broadcast_object_list, gather_object
+
+    device, world, rank = runtime.device, runtime.world_size, runtime.rank
+    predict = predict or (lambda m, xs: cnn.predict_logits(m, xs, EVAL_BATCH_SIZE, device=device))
     loader_gen = torch.Generator().manual_seed(config.seed)
-    augment_gen = torch.Generator().manual_seed(config.seed + 1)
+    augment_gen = torch.Generator().manual_seed(config.seed + 1 + rank)
     loader = DataLoader(range(len(y["train"])), batch_size=config.batch_size, shuffle=True,
                         generator=loader_gen)
     y_train = torch.tensor(y["train"], dtype=torch.float32)
+    model.to(device)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
                                   weight_decay=config.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
     records: list[dict[str, float]] = []
-    best_loss, best_epoch, best_state = float("inf"), 0, copy.deepcopy(model.state_dict())
+    best_loss, best_epoch, best_state = float("inf"), 0, _cpu_copy(model.state_dict())
     start = 1
     if state is not None and state["phase"] == phase:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         loader_gen.set_state(state["rng"]["loader"])
-        augment_gen.set_state(state["rng"]["augment"])
-        torch.set_rng_state(state["rng"]["torch"])
+        augment_gen.set_state(state["rng"]["augment"][rank])
+        torch.set_rng_state(state["rng"]["torch"][rank])
+        if device == "cuda" and state["rng"].get("cuda"):
+            torch.cuda.set_rng_state(state["rng"]["cuda"][rank])
         records, best_loss, best_epoch = list(state["records"]), state["best_loss"], state["best_epoch"]
         best_state, start = state["best_state"], state["epoch"] + 1
         if state["epoch"] - best_epoch >= config.patience:
             start = config.epochs + 1  # it had stopped early already
+    net, optimizer = runtime.accelerator.prepare(model, optimizer)  # DDP-wrapped with several processes
     bar = tqdm(range(start, config.epochs + 1), desc=phase if phase != "model" else "epochs", unit="epoch",
-               disable=None)
+               disable=None if runtime.is_main else True)
     for epoch in bar:
         started = time.perf_counter()
-        model.train()
-        total = 0.0
+        net.train()
+        total = torch.zeros((), dtype=torch.float64, device=device)
         for idx in loader:
-            xb = x["train"][idx].float()
+            share, weight = idx[rank::world], float(world)
+            if len(share) == 0:  # a last batch smaller than the process count: a zero-weight row keeps DDP in step
+                share, weight = idx[:1], 0.0
+            xb = x["train"][share].to(device).float()
             if config.reverse_complement_augment:
                 xb = _augment_reverse_complement(xb, augment_gen)
             optimizer.zero_grad()
-            loss = loss_fn(model(xb), y_train[idx])
-            loss.backward()
+            loss = loss_fn(net(xb), y_train[share].to(device))
+            runtime.accelerator.backward(loss * weight)
             optimizer.step()
-            total += loss.item()
-        valid_logits = predict(model, x["valid"])
-        record = {"epoch": epoch, "train_loss": total / y_train.numel(),
+            total += loss.detach().double() * (weight > 0)
+        if world > 1:
+            total = runtime.accelerator.reduce(total, reduction="sum")
+            for buffer in model.buffers():  # batch-norm running statistics: process 0's everywhere
+                torch.distributed.broadcast(buffer.data, src=0)
+        # the fp64 evaluation converts the module in place, which would detach DDP's gradient hooks:
+        # with several processes, evaluate a copy
+        valid_logits = predict(copy.deepcopy(model) if world > 1 else model, x["valid"])
+        record = {"epoch": epoch, "train_loss": float(total) / y_train.numel(),
                   "valid_loss": bce_with_logits(valid_logits, y["valid"]),
                   "valid_auroc": _mean_auroc(y["valid"], valid_logits)}
+        if world > 1:
+            record = broadcast_object_list([record])[0]
         records.append(record)
         improved = record["valid_loss"] < best_loss
         if improved:
-            best_loss, best_epoch, best_state = record["valid_loss"], epoch, copy.deepcopy(model.state_dict())
+            best_loss, best_epoch, best_state = record["valid_loss"], epoch, _cpu_copy(model.state_dict())
         if ckpt is not None:
-            ckpt.save({"phase": phase, "epoch": epoch, "model": model.state_dict(),
-                       "optimizer": optimizer.state_dict(),
-                       "rng": {"torch": torch.get_rng_state(), "loader": loader_gen.get_state(),
-                               "augment": augment_gen.get_state()},
-                       "records": records, "best_loss": best_loss, "best_epoch": best_epoch,
-                       "best_state": best_state, "context": context or {}})
+            rng = {"torch": gather_object([torch.get_rng_state()]) if world > 1 else [torch.get_rng_state()],
+                   "augment": gather_object([augment_gen.get_state()]) if world > 1 else [augment_gen.get_state()],
+                   "loader": loader_gen.get_state()}
+            if device == "cuda":
+                rng["cuda"] = gather_object([torch.cuda.get_rng_state()]) if world > 1 else [torch.cuda.get_rng_state()]
+            if runtime.is_main:
+                ckpt.save({"phase": phase, "epoch": epoch, "model": _cpu_copy(model.state_dict()),
+                           "optimizer": optimizer.state_dict(), "rng": rng,
+                           "records": records, "best_loss": best_loss, "best_epoch": best_epoch,
+                           "best_state": best_state, "context": context or {}})
+            runtime.accelerator.wait_for_everyone()
+        seconds = time.perf_counter() - started
         bar.set_postfix(train_loss=f"{record['train_loss']:.4f}", valid_loss=f"{record['valid_loss']:.4f}")
         log.info("%sepoch %d: train_loss %.4f valid_loss %.4f valid_auroc %.4f%s (%.1f s)",
                  "" if phase == "model" else f"{phase} ", epoch, record["train_loss"], record["valid_loss"],
-                 record["valid_auroc"], " *" if improved else "", time.perf_counter() - started)
+                 record["valid_auroc"], " *" if improved else "", seconds)
         if on_epoch_end is not None:
             on_epoch_end(phase, epoch)
         if epoch - best_epoch >= config.patience:
             log.info("early stop after epoch %d: no validation loss improvement for %d epochs; "
                      "keeping epoch %d", epoch, config.patience, best_epoch)
             break
+        if epoch < config.epochs and ckpt is not None and runtime.out_of_time(seconds):
+            bar.close()
+            raise TrainingPaused(f"time limit of {runtime.time_limit:g} s: stopped after {phase} epoch {epoch}; "
+                                 f"checkpoint {ckpt.path}; run again to continue")
     bar.close()
+    model.to("cpu")
     return _curve(records), best_state, best_epoch
+
+
+def _cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A detached copy of a state dict on the CPU (best weights and checkpoints stay off the GPU)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
 
 
 def write_outputs(result: TrainResult, outdir: str | Path) -> Path:
@@ -441,6 +501,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--family", default="cnn", choices=sorted(FAMILY_DEFAULTS),
                         help="cnn: train a CNN from scratch; hf: fine-tune a Hugging Face checkpoint (default cnn)")
     parser.add_argument("--architecture", default="cnn_small", choices=cnn.architecture_names(), help="cnn family")
+    parser.add_argument("--hyperparameters", metavar="JSON", default=None,
+                        help="cnn family: architecture hyper-parameters overriding its defaults, as a JSON object, "
+                        "e.g. '{\"channels\": [64, 64, 64], \"dropout\": 0.2}' (docs/models.md lists them)")
     parser.add_argument("--source", help="hf family: checkpoint directory or Hugging Face hub id")
     parser.add_argument("--tokenizer", help="hf family: tokenizer directory or hub id (default: the --source's)")
     parser.add_argument("--max-tokens", type=int, default=512,
@@ -459,8 +522,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reverse-complement-augment", action="store_true",
                         help="cnn family: reverse-complement a random half of each training batch")
     parser.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
-                        help="cnn family: continue from DIR/<model>__<cell>/checkpoint/last.pt when a run "
-                        "with the same data and settings was interrupted (default); --no-resume starts afresh")
+                        help="cnn and hf families: continue from the checkpoint of an interrupted run with the same "
+                        "data and settings (default); --no-resume starts afresh")
+    parser.add_argument("--checkpoint-dir", metavar="DIR",
+                        help="cnn and hf families: keep checkpoints in DIR/<model>__<cell>/<fingerprint>/ (e.g. a "
+                        "shared folder that outlives a pipeline task, so a retry continues) instead of "
+                        "OUTDIR/<model>__<cell>/checkpoint/ (cnn) or .../trainer/ (hf); removed once the model is written")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                        help="cnn and hf families: stop after the epoch whose successor would end past SECONDS "
+                        "(from start), with its checkpoint written, exit status 75; run again to continue")
+    parser.add_argument("--device", default="auto", choices=DEVICES,
+                        help="cnn and hf families: cpu, cuda, or auto (default: cuda when a GPU is visible)")
+    parser.add_argument("--precision", default="auto", choices=TRAIN_PRECISIONS,
+                        help="cnn and hf families: auto (default) = bf16 autocast on GPUs with bf16, fp16 on older "
+                        "GPUs, fp32 on CPUs")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="cnn and hf families: data-parallel training processes on this machine (one per GPU; "
+                        "gloo on CPUs), started by this command (default 1)")
     parser.add_argument("--phase1-data", nargs="+", metavar="SPLIT_TSV",
                         help="--architecture trednet: other cell lines' split tables; their enhancer labels "
                         "are phase one's extra tasks (the --data table is always a task)")
@@ -481,6 +559,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from .models.unavailable import run_skipping_unavailable
+
+    if args.processes < 1:
+        raise InputError("--processes must be at least 1")
+    if args.processes > 1 and args.family in ("cnn", "hf") and not distributed_env():
+        launch(_run_ranked, args, args.processes)
+        return
+    run_skipping_unavailable(_run, args, args.model_name, args.family)
+
+
+def _run_ranked(args: argparse.Namespace) -> None:
+    """One process of ``--processes N`` (regvarbench.runtime.launch)."""
     from .models.unavailable import run_skipping_unavailable
 
     run_skipping_unavailable(_run, args, args.model_name, args.family)
@@ -509,22 +599,58 @@ def _run(args: argparse.Namespace) -> None:
         run_hf(args, path, shared)
         return
     config = TrainConfig(model_name=args.model_name, architecture=args.architecture, seed=args.seed,
+                         hyperparameters=_json_object(args.hyperparameters, "--hyperparameters"),
                          reverse_complement_augment=args.reverse_complement_augment, **shared)
     table = read_tsv(path)
     cell_line = str(validate_split_table(table, str(path))["cell_line"].iloc[0])
-    checkpoint = model_dir(args.outdir, config.model_name, cell_line) / CHECKPOINT
-    if checkpoint.exists() and not args.resume:
-        log.info("--no-resume: starting afresh (%s will be overwritten)", checkpoint)
+    runtime = make_runtime(args.device, args.precision, args.time_limit)
+    checkpoint, checkpoint_dir = _checkpoint_location(args, config.model_name, cell_line, CHECKPOINT)
     phase1_tables = []
     for p1 in args.phase1_data or []:
         if not Path(p1).exists():
             raise InputError(f"--phase1-data: file not found: {p1}")
         phase1_tables.append((str(p1), read_tsv(p1)))
     result = train_model(table, config, source=str(path), phase1_tables=phase1_tables,
-                         phase1_weights=args.phase1_weights, checkpoint=checkpoint, resume=args.resume)
+                         phase1_weights=args.phase1_weights, checkpoint=checkpoint, checkpoint_dir=checkpoint_dir,
+                         resume=args.resume, runtime=runtime)
+    if not runtime.is_main:  # data-parallel: process 0 writes
+        return
     target = write_outputs(result, args.outdir)
-    shutil.rmtree(checkpoint.parent, ignore_errors=True)  # the finished model replaces it
+    if result.checkpoint is not None:
+        _remove_checkpoint(result.checkpoint.parent, checkpoint_dir)  # the finished model replaces it
     log.info("wrote %s (best epoch %d of %d)", target, result.spec["best_epoch"], result.spec["epochs_run"])
+
+
+def _json_object(text: str | None, option: str) -> dict[str, Any]:
+    """A JSON object given on the command line ({} when absent)."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{option}: not valid JSON ({exc}): {text!r}") from exc
+    if not isinstance(value, dict):
+        raise InputError(f"{option}: expected a JSON object like '{{\"dropout\": 0.2}}', got {text!r}")
+    return value
+
+
+def _checkpoint_location(args: argparse.Namespace, model_name: str, cell_line: str,
+                         default: Path) -> tuple[Path | None, Path | None]:
+    """(checkpoint path in the output folder, or None; fingerprint-keyed folder root, or None)."""
+    if args.checkpoint_dir:
+        return None, model_dir(args.checkpoint_dir, model_name, cell_line)
+    path = model_dir(args.outdir, model_name, cell_line) / default
+    if path.exists() and not args.resume:
+        log.info("--no-resume: starting afresh (%s will be overwritten)", path)
+    return path, None
+
+
+def _remove_checkpoint(folder: Path, keyed_root: Path | None) -> None:
+    """Delete a finished run's checkpoint folder (and its <model>__<cell> folder under --checkpoint-dir if empty)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    if keyed_root is not None:
+        with contextlib.suppress(OSError):
+            keyed_root.rmdir()
 
 
 def run_hf(args: argparse.Namespace, path: Path, shared: dict[str, Any]) -> None:
@@ -540,14 +666,17 @@ def run_hf(args: argparse.Namespace, path: Path, shared: dict[str, Any]) -> None
                               logging_steps=args.logging_steps, seed=args.seed, **shared)
     table = read_tsv(path)
     cell_line = str(validate_split_table(table, str(path))["cell_line"].iloc[0])
-    trainer_dir = model_dir(args.outdir, config.model_name, cell_line) / HF_TRAINER_DIR
-    if trainer_dir.exists() and not args.resume:
-        log.info("--no-resume: starting afresh (removing %s)", trainer_dir)
+    runtime = make_runtime(args.device, args.precision, args.time_limit)
+    trainer_dir, checkpoint_dir = _checkpoint_location(args, config.model_name, cell_line, Path(HF_TRAINER_DIR))
+    if trainer_dir is not None and trainer_dir.exists() and not args.resume and runtime.is_main:
         shutil.rmtree(trainer_dir)
-    adapter, spec, curve, detection = hf.train_hf(table, config, source_label=str(path),
-                                                  trainer_dir=trainer_dir, resume=args.resume)
+    adapter, spec, curve, detection = hf.train_hf(table, config, source_label=str(path), trainer_dir=trainer_dir,
+                                                  checkpoint_dir=checkpoint_dir, resume=args.resume, runtime=runtime)
+    if not runtime.is_main:  # data-parallel: process 0 writes
+        return
     target = hf.save_outputs(args.outdir, adapter, spec, curve, detection)
-    shutil.rmtree(trainer_dir, ignore_errors=True)  # training finished: its checkpoints are not outputs
+    # training finished: its checkpoints are not outputs
+    _remove_checkpoint(adapter.trainer_dir, checkpoint_dir)
     log.info("wrote %s (best epoch %d of %d)", target, spec["best_epoch"], spec["epochs_run"])
 
 

@@ -17,6 +17,13 @@ alternatives per position, all with the same reference window): ``ref_row`` is t
 within the chunk, whose ``ref_seq`` holds the variant's reference window, and ``ref_seq`` is left
 empty on rows repeating an earlier reference. ``expand_windows`` (used by ``score.read_windows``)
 restores the full table.
+
+Each row also records where its window lies: ``chrom`` (the contig name as the genome spells it,
+after ``Genome.resolve``) and ``window_start`` (0-based genome coordinate of the window's first
+forward-strand base; negative near a contig start, where the window is N-padded). A ``-`` row
+carries the same ``chrom``/``window_start`` as its ``+`` row. Track models read them to embed the
+window in genome flanks (``score --genome``, models/tracks.py); other models ignore them, and
+``score`` still reads chunks written without them.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ log = logging.getLogger(__name__)
 WINDOW_COLUMNS = ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded"]
 REF_ROW = "ref_row"  # in written chunks: the row holding this variant's reference window
 STRAND = "strand"  # with --reverse-complement: '+' forward, '-' reverse-complement windows
+LOCUS_COLUMNS = ["chrom", "window_start"]  # where the window lies (genome's contig name, 0-based start)
 _NEEDED = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt"]
 _TEXT = {c: str for c in ["variant_id", "dataset", "cell_line", "chrom", "ref", "alt"]}
 
@@ -98,7 +106,8 @@ def dataset_from_filename(path: str | Path) -> str:
 
 def build_windows(variants: pd.DataFrame, genome: Genome, length: int, source: str | Path = "variants",
                   reverse_complement: bool = False) -> pd.DataFrame:
-    """One reference and one alternative window per variant, in input order.
+    """One reference and one alternative window per variant, in input order, with its locus
+    (``chrom``, ``window_start``).
 
     With ``reverse_complement``, each variant's row (strand ``+``) is followed by its
     reverse-complement row (strand ``-``).
@@ -126,12 +135,12 @@ def build_windows(variants: pd.DataFrame, genome: Genome, length: int, source: s
         n_padded = max(0, -start) + max(0, start + length - size)
         alt_seq = seq[:half] + alt + seq[half + 1:]
         if reverse_complement:
-            rows.append((vid, dataset, cell, seq, alt_seq, n_padded, "+"))
-            rows.append((vid, dataset, cell, _rc(seq), _rc(alt_seq), n_padded, "-"))
+            rows.append((vid, dataset, cell, seq, alt_seq, n_padded, name, start, "+"))
+            rows.append((vid, dataset, cell, _rc(seq), _rc(alt_seq), n_padded, name, start, "-"))
         else:
-            rows.append((vid, dataset, cell, seq, alt_seq, n_padded))
-    columns = WINDOW_COLUMNS + ([STRAND] if reverse_complement else [])
-    return pd.DataFrame(rows, columns=columns).astype({"n_padded": "int64"})
+            rows.append((vid, dataset, cell, seq, alt_seq, n_padded, name, start))
+    columns = WINDOW_COLUMNS + LOCUS_COLUMNS + ([STRAND] if reverse_complement else [])
+    return pd.DataFrame(rows, columns=columns).astype({"n_padded": "int64", "window_start": "int64"})
 
 
 _rc = reverse_complement

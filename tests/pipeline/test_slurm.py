@@ -292,7 +292,7 @@ def test_gpu_request_only_on_gpu_processes(nextflow, tmp_path):
     gpu = blocks.pop("withLabel:process_gpu")
     assert re.search(r"^\s*accelerator = 1$", gpu, flags=re.M), gpu
     assert "gpu_cluster_options" in gpu and "slurm_options" in gpu and "slurm_account" in gpu, gpu
-    assert re.search(r"gpu_cluster_options = '--gres=gpu:1'", proc.stdout)
+    assert "--gres=gpu:${params.gpus}" in gpu and re.search(r"^\s*gpus = 1$", proc.stdout, flags=re.M)
     for name, block in blocks.items():
         assert "accelerator" not in block and "gres" not in block and "gpu_cluster_options" not in block, name
     assert "executor = 'slurm'" in blocks["process"]

@@ -263,16 +263,13 @@ def test_remote_code_checkpoint_fine_tunes_reloads_and_scores(tmp_path, offline)
     assert not np.allclose(adapter.predict(seqs), untrained.predict(seqs))  # fine-tuning changed it
 
 
-def test_mixed_precision_only_on_gpus():
-    """Trainer flags: no autocast on a CPU (bf16 is emulated there), bf16 or fp16 on CUDA."""
+def test_trainer_precision_flags():
+    """Trainer flags follow the concrete training precision (regvarbench.runtime.train_precision)."""
     from regvarbench.models.hf import _mixed_precision
 
-    assert _mixed_precision("cpu") == {"bf16": False, "fp16": False}
-    flags = _mixed_precision("cuda")
-    if torch.cuda.is_available():
-        assert sum(flags.values()) == 1
-    else:
-        assert flags == {"bf16": False, "fp16": False}
+    assert _mixed_precision("fp32") == {"bf16": False, "fp16": False}
+    assert _mixed_precision("bf16") == {"bf16": True, "fp16": False}
+    assert _mixed_precision("fp16") == {"bf16": False, "fp16": True}
 
 
 def test_encode_tokenises_once_and_matches_the_cropping_reference(tmp_path):
@@ -311,15 +308,15 @@ def test_fine_tuning_resumes_after_a_kill(tmp_path, caplog):
             if state.global_step and round(state.epoch) == 1:
                 raise _Kill
 
-    whole = hf.train_hf(table, config, device="cpu", trainer_dir=tmp_path / "whole")
+    whole = hf.train_hf(table, config, trainer_dir=tmp_path / "whole")
     with pytest.raises(_Kill):
-        hf.train_hf(table, config, device="cpu", trainer_dir=tmp_path / "cut", callbacks=(KillAfterFirstSave(),))
+        hf.train_hf(table, config, trainer_dir=tmp_path / "cut", callbacks=(KillAfterFirstSave(),))
     assert hf._last_checkpoint(tmp_path / "cut") is not None
     other = hf.HFTrainConfig(**{**asdict(config), "lr": 2e-3})
     with pytest.raises(InputError, match="written for other data or settings"):
-        hf.train_hf(table, other, device="cpu", trainer_dir=tmp_path / "cut")
+        hf.train_hf(table, other, trainer_dir=tmp_path / "cut")
     with caplog.at_level("INFO", logger="regvarbench.models.hf"):
-        resumed = hf.train_hf(table, config, device="cpu", trainer_dir=tmp_path / "cut")
+        resumed = hf.train_hf(table, config, trainer_dir=tmp_path / "cut")
     assert "resuming from" in caplog.text and "(after epoch 1)" in caplog.text
     assert sum("epoch 1: train_loss" in r.getMessage() for r in caplog.records) == 0  # epoch 1 not re-run
     assert resumed[2]["epoch"].tolist() == [1, 2, 3]

@@ -111,7 +111,8 @@ def test_chunks_cover_every_variant_once_and_are_deterministic(tmp_path: Path, g
     assert [len(t) for t in tables] == [5, 5, 4]
     ids = pd.concat(tables)["variant_id"].tolist()
     assert ids == variants["variant_id"].tolist()  # every variant once, in order
-    assert list(tables[0].columns) == ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded", "ref_row"]
+    assert list(tables[0].columns) == ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded", "ref_row",
+                                      "chrom", "window_start"]
     summary = read_tsv(tmp_path / "w0" / "setA.windows_summary.tsv")
     assert summary.iloc[0][["dataset", "n_variants", "n_chunks", "n_padded_windows"]].tolist() == ["setA", 14, 3, 2]  # pos 1 and pos 300
     # a rerun with bigger chunks leaves no stale chunk behind
@@ -149,7 +150,8 @@ def test_reverse_complement_rows(genome_path: Path) -> None:
     with Genome(genome_path) as g:
         fwd = build_windows(variants, g, 10)
         both = build_windows(variants, g, 10, reverse_complement=True)
-    assert list(both.columns) == ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded", "strand"]
+    assert list(both.columns) == ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded", "chrom",
+                                  "window_start", "strand"]
     assert both["strand"].tolist() == ["+", "-"] * len(variants)
     assert both["variant_id"].tolist() == [v for v in variants["variant_id"] for _ in range(2)]
     plus, minus = both.iloc[0::2].reset_index(drop=True), both.iloc[1::2].reset_index(drop=True)
@@ -157,6 +159,7 @@ def test_reverse_complement_rows(genome_path: Path) -> None:
     assert minus["ref_seq"].tolist() == [reverse_complement(s) for s in fwd["ref_seq"]]
     assert minus["alt_seq"].tolist() == [reverse_complement(s) for s in fwd["alt_seq"]]
     assert (minus["n_padded"] == fwd["n_padded"]).all()
+    assert minus[["chrom", "window_start"]].equals(fwd[["chrom", "window_start"]])  # the '+' row's locus
     for ref_seq, alt_seq in zip(minus["ref_seq"], minus["alt_seq"]):  # even length: index 10 - 1 - 5 = 4
         assert [i for i in range(10) if ref_seq[i] != alt_seq[i]] == [4]
 
@@ -183,7 +186,7 @@ def test_chunks_store_each_reference_once_and_read_back_whole(tmp_path: Path, ge
     assert len(chunks) == 5  # 30 variants / 7 per chunk, both strands of a variant in one chunk
     raw = [read_tsv(p, dtype=str, keep_default_na=False) for p in chunks]
     assert raw[0].columns.tolist() == (["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded",
-                                        "ref_row"] + (["strand"] if rc else []))
+                                        "ref_row", "chrom", "window_start"] + (["strand"] if rc else []))
     # stored once per chunk: as many non-empty ref_seq cells as distinct references in the chunk
     per_chunk = 7 * (2 if rc else 1)
     for k, t in enumerate(raw):

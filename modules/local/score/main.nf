@@ -5,6 +5,7 @@ process SCORE {
 
     input:
     tuple val(meta), path(model), path(windows)  // meta: [id, model, dataset, cell_line, chunk]
+    tuple path(genome), path(genome_fai)         // track models embed each window in its genome flanks; others ignore it
 
     output:
     tuple val(meta), path("*.scores.tsv") , emit: scores
@@ -13,7 +14,7 @@ process SCORE {
     script:
     def args = task.ext.args ?: ''
     """
-    regvarbench score --model ${model} --windows ${windows} --threads ${task.cpus} ${args} --outdir .
+    regvarbench score --model ${model} --windows ${windows} --genome ${genome} --threads ${task.cpus} ${args} --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 

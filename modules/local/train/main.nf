@@ -4,7 +4,7 @@ process TRAIN {
     conda "${moduleDir}/environment.yml"
 
     input:
-    tuple val(meta), path(split)   // meta: [id: "<model>__<cell>", model, cell_line, architecture; hf: family, source, max_tokens, trust_remote_code; enformer/borzoi: source, tracks, input_length]
+    tuple val(meta), path(split), path(phase1, stageAs: 'phase1/*')   // meta: [id: "<model>__<cell>", model, cell_line, architecture; hf: family, source, max_tokens, trust_remote_code; enformer/borzoi: source, tracks, input_length]; phase1: other cell lines' split tables (trednet phase one) or []
 
     output:
     tuple val(meta), path("${meta.model}__${meta.cell_line}")                           , emit: model
@@ -19,12 +19,22 @@ process TRAIN {
         ? "--family ${meta.family} --source ${meta.source} --max-tokens ${meta.max_tokens ?: 512}" + (meta.trust_remote_code ? ' --trust-remote-code' : '')
         : tracks ? "--family ${meta.family} --source ${meta.source} --cell-line ${meta.cell_line} --tracks '${meta.tracks}'" + (meta.input_length ? " --input-length ${meta.input_length}" : '')
         : (meta.family == 'motif' ? "--family motif --cell-line ${meta.cell_line}" : "--architecture ${meta.architecture}")
+    def phase1_files = phase1 instanceof List ? phase1 : [phase1]   // one staged file comes as a path, not a list
+    family_args += phase1_files ? " --phase1-data ${phase1_files.join(' ')}" : ''
+    // trained families: one data-parallel process per GPU; with ext.checkpoint_dir, checkpoints that
+    // outlive the task and a clean stop (exit 75) before its time runs out, so a retry continues
+    def trained = meta.family in ['cnn', 'hf'] || !meta.family
+    def runtime_args = trained && task.accelerator && task.accelerator.request > 1 ? "--processes ${task.accelerator.request}" : ''
+    if (trained && task.ext.checkpoint_dir) {
+        def time_limit = task.ext.time_limit != null ? task.ext.time_limit : (task.time ? (long) (task.time.toSeconds() * 0.9) : null)
+        runtime_args += " --checkpoint-dir ${task.ext.checkpoint_dir}" + (time_limit != null ? " --time-limit ${time_limit}" : '')
+    }
     """
     regvarbench train \\
         --data ${split} \\
         --model-name ${meta.model} \\
         ${family_args} \\
-        --threads ${task.cpus} \\
+        --threads ${task.cpus} ${runtime_args} \\
         ${args} \\
         --outdir .
     regvarbench versions --process "${task.process}" > versions.yml

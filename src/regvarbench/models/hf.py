@@ -19,10 +19,12 @@ import json
 import logging
 import math
 import os
+import shutil
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -205,29 +207,14 @@ def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None, device
     return HFAdapter(model, tokenizer, spec, device=device)
 
 
-def _mixed_precision(device: str) -> dict[str, bool]:
-    """TrainingArguments flags: bf16 autocast on CUDA cards with bf16, fp16 on older cards, none on CPU.
+def _mixed_precision(precision: str) -> dict[str, bool]:
+    """TrainingArguments flags for a concrete training precision (regvarbench.runtime.train_precision).
 
-    With several GPUs visible, the Trainer itself spreads each batch over them (one process);
-    launched through ``accelerate launch`` or ``torchrun`` it trains data-parallel across processes.
+    Data-parallel training comes from the process environment: ``regvarbench train --processes N``
+    (or torchrun / accelerate launch) starts N processes and the Trainer runs DDP across them.
     """
-    if device != "cuda" or not torch.cuda.is_available():
-        return {"bf16": False, "fp16": False}
-    bf16 = bool(torch.cuda.is_bf16_supported())
-    return {"bf16": bf16, "fp16": not bf16}
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
 
-
-@contextlib.contextmanager
-def _deterministic() -> Iterator[None]:
-    """Deterministic kernels where torch has them (warn elsewhere), then the caller's setting back."""
-    previous, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
-    if torch.cuda.is_available():
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(previous, warn_only=warn)
 
 
 class _Examples(torch.utils.data.Dataset):
@@ -244,19 +231,26 @@ class _Examples(torch.utils.data.Dataset):
 
 
 def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<table>",
-             device: str | None = None, trainer_dir: str | os.PathLike | None = None, resume: bool = True,
-             callbacks: tuple = ()) -> tuple[HFAdapter, dict[str, Any], pd.DataFrame, pd.DataFrame]:
+             trainer_dir: str | os.PathLike | None = None, resume: bool = True, callbacks: tuple = (),
+             runtime: Any = None, checkpoint_dir: str | os.PathLike | None = None,
+             ) -> tuple[HFAdapter, dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Fine-tune on the train rows with early stopping on validation loss; (adapter, spec, curve, detection).
 
     ``trainer_dir``: where the Trainer keeps its epoch checkpoints (model, optimizer, scheduler, RNG
     states, early-stopping state, and the training curve so far); with ``resume`` a run finds the
     last one there and continues from it after a kill. Without it, a temporary folder is used.
-    ``callbacks``: extra TrainerCallbacks (tests interrupt a run with one).
+    ``checkpoint_dir`` instead: the Trainer's folder is ``<dir>/<fingerprint>/``, so runs with other
+    data or settings never meet (a folder shared by the retries of a pipeline task).
+    ``callbacks``: extra TrainerCallbacks (tests interrupt a run with one). ``runtime``
+    (regvarbench.runtime.Runtime): device, precision and time limit; default: this process, the
+    visible GPU if any. At the time limit the run stops after an epoch's checkpoint (TrainingPaused).
     """
     import transformers
 
     from .. import __version__
-    from ..train import DETECTION_COLUMNS, SPLITS, _NAME_RE, detection_metrics, seed_everything, validate_split_table
+    from ..runtime import make_runtime
+    from ..train import (DETECTION_COLUMNS, SPLITS, _NAME_RE, _fingerprint, detection_metrics,
+                         deterministic_algorithms, seed_everything, validate_split_table)
 
     if not _NAME_RE.match(config.model_name):
         raise InputError(f"--model-name {config.model_name!r}: use letters, digits, '_' and '-' only")
@@ -267,7 +261,15 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
     input_length = int(len(df["sequence"].iloc[0]))
     parts = {s: df[df["split"] == s] for s in SPLITS}
     y = {s: p["label"].to_numpy() for s, p in parts.items()}
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    runtime = runtime or make_runtime()
+    device = runtime.device
+    if trainer_dir is not None and checkpoint_dir is not None:
+        raise InputError("give a Trainer folder or a checkpoint directory, not both")
+    fingerprint = _fingerprint(config, {"device": device, "runtime": runtime.summary()}, [df], None)
+    if checkpoint_dir is not None:
+        trainer_dir = Path(checkpoint_dir) / fingerprint[:16]
+        if not resume and runtime.is_main:
+            shutil.rmtree(trainer_dir, ignore_errors=True)
     log.info("fine-tuning %s (%s) on %s: %s sequences of %d bp, <= %d tokens", config.model_name, config.source,
              cell_line, ", ".join(f"{len(y[s])} {s}" for s in SPLITS), input_length, config.max_tokens)
 
@@ -294,23 +296,31 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
                 recorder.losses.append(float((result[0] if return_outputs else result).detach()))
             return result
 
+        def _load_optimizer_and_scheduler(self, checkpoint):
+            # several CPU processes: the Trainer maps the optimizer state to args.device, "cpu:0",
+            # which torch.load cannot restore; the CPU is where it belongs anyway
+            if checkpoint is None or self.args.world_size == 1 or self.args.device.type != "cpu":
+                return super()._load_optimizer_and_scheduler(checkpoint)
+            self.optimizer.load_state_dict(torch.load(Path(checkpoint) / "optimizer.pt", map_location="cpu",
+                                                      weights_only=True))
+            self.lr_scheduler.load_state_dict(torch.load(Path(checkpoint) / "scheduler.pt", weights_only=True))
+
     def compute_metrics(pred) -> dict[str, float]:
         logits = np.asarray(pred.predictions, dtype=np.float64)
         return {"auroc": detection_metrics(pred.label_ids, sigmoid(logits[:, 1] - logits[:, 0]))["auroc"]}
 
     persistent = trainer_dir is not None
     with (contextlib.nullcontext(str(trainer_dir)) if persistent
-          else tempfile.TemporaryDirectory(prefix="hf-trainer-")) as scratch, _deterministic():
+          else tempfile.TemporaryDirectory(prefix="hf-trainer-")) as scratch, deterministic_algorithms(device):
         last = _last_checkpoint(scratch) if persistent and resume else None
         if persistent:  # a checkpoint is only continued with the data and settings that wrote it
-            from ..train import _fingerprint
-
-            stamp, fingerprint = Path(scratch) / "fingerprint.txt", _fingerprint(config, {"device": device}, [df], None)
+            stamp = Path(scratch) / "fingerprint.txt"
             if last is not None and (not stamp.is_file() or stamp.read_text() != fingerprint):
                 raise InputError(f"checkpoint {last} was written for other data or settings; "
                                  "remove it or use --no-resume")
-            stamp.parent.mkdir(parents=True, exist_ok=True)
-            stamp.write_text(fingerprint)
+            if runtime.is_main:
+                stamp.parent.mkdir(parents=True, exist_ok=True)
+                stamp.write_text(fingerprint)
         if last is not None:
             recorder.records = json.loads((last / CURVE_FILE).read_text())
             log.info("resuming from %s (after epoch %d)", last, len(recorder.records))
@@ -324,16 +334,17 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
             metric_for_best_model="eval_loss", greater_is_better=False, logging_strategy="steps",
             logging_steps=config.logging_steps, seed=config.seed, data_seed=config.seed, report_to=[],
             use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=True,
-            # mixed precision on GPUs only (bf16 where the card has it, else fp16); fp32 on CPUs,
-            # where bf16 without native support is a slowdown (models/precision.py)
-            **_mixed_precision(device))
+            # mixed precision on GPUs by default (bf16 where the card has it, else fp16); fp32 on CPUs,
+            # where bf16 without native support is a slowdown (regvarbench.runtime.train_precision)
+            **_mixed_precision(runtime.precision))
         trainer = _Trainer(model=model, args=args, train_dataset=examples("train"), eval_dataset=examples("valid"),
                            processing_class=tokenizer, compute_metrics=compute_metrics,
                            callbacks=[EarlyStoppingCallback(early_stopping_patience=config.patience), recorder,
-                                      *callbacks])
+                                      *callbacks, *([_TimeLimit(runtime)] if persistent else [])])
         trainer.remove_callback(PrinterCallback)  # it prints; the recorder logs instead
         trainer.train(resume_from_checkpoint=str(last) if last is not None else None)
         adapter.model = trainer.model.to(device).eval()  # the best epoch's weights (load_best_model_at_end)
+        adapter.trainer_dir = Path(scratch) if persistent else None  # for the caller to remove once saved
 
     curve = pd.DataFrame(recorder.records, columns=["epoch", "train_loss", "valid_loss", "valid_auroc"])
     best_epoch = int(curve.loc[curve["valid_loss"].idxmin(), "epoch"])
@@ -345,9 +356,7 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
     detection = pd.DataFrame(rows, columns=DETECTION_COLUMNS)
     training = {k: v for k, v in asdict(config).items()
                 if k not in ("model_name", "source", "tokenizer", "max_tokens", "trust_remote_code", "seed")}
-    precision = [k for k, on in _mixed_precision(device).items() if on]
-    spec.update({"training": {**training, "threads": torch.get_num_threads(),
-                              "device": device, "mixed_precision": precision[0] if precision else "fp32"},
+    spec.update({"training": {**training, "threads": torch.get_num_threads(), **runtime.summary()},
                  "epochs_run": int(len(curve)), "best_epoch": best_epoch,
                  "best_valid_loss": float(curve["valid_loss"].min()),
                  "n_train": len(y["train"]), "n_valid": len(y["valid"]), "n_test": len(y["test"]),
@@ -388,12 +397,33 @@ class _CurveRecorder(TrainerCallback):
     def on_save(self, args, state, control, **kwargs) -> None:
         """The curve so far goes into the checkpoint just written, so a resumed run has it."""
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if folder.is_dir():
+        if folder.is_dir() and state.is_world_process_zero:
             (folder / CURVE_FILE).write_text(json.dumps(self.records))
 
     def on_log(self, args, state, control, logs=None, **kwargs) -> None:
         if logs and "loss" in logs:
             log.info("step %d/%d: loss %.4f", state.global_step, state.max_steps, logs["loss"])
+
+
+class _TimeLimit(TrainerCallback):
+    """Stop after an epoch's checkpoint when one more epoch would pass the runtime's time limit."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+        self.epoch_started = time.monotonic()
+
+    def on_epoch_begin(self, args, state, control, **kwargs) -> None:
+        self.epoch_started = time.monotonic()
+
+    def on_save(self, args, state, control, **kwargs) -> None:
+        from ..runtime import TrainingPaused
+
+        last = state.epoch is not None and state.epoch >= args.num_train_epochs
+        if control.should_training_stop or last or not self.runtime.out_of_time(time.monotonic() - self.epoch_started):
+            return
+        self.runtime.accelerator.wait_for_everyone()  # every process past the checkpoint before any stops
+        raise TrainingPaused(f"time limit of {self.runtime.time_limit:g} s: stopped after epoch {int(state.epoch)}; "
+                             f"checkpoint in {args.output_dir}; run again to continue")
 
 
 def save_outputs(outdir: str | os.PathLike, adapter: HFAdapter, spec: dict[str, Any], curve: pd.DataFrame,

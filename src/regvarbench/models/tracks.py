@@ -8,11 +8,21 @@ cached by huggingface_hub), and so does a local directory holding ``config.json`
 
 The enhancer score of a sequence is the sum, over the cell line's selected tracks (the catalogue's
 ``tracks`` column, e.g. ``HepG2:27,91,234;K562:121``), of the predictions in the central output
-bins overlapping the sequence. A variant window (1 kb) is placed at the centre of the model's
-input length and N-padded on both sides (all-zero one-hot columns): no genome flanks yet, so the
-model sees the element alone, as in an MPRA. The outputs are non-negative coverage predictions
-(softplus), so the variant score is log2(alt / ref) (``score_kind: log2ratio``, with the shared
-epsilon of ``regvarbench.score.variant_score``).
+bins overlapping the sequence. A variant window (1 kb) sits at the centre of the model's input
+length (its base ``len // 2`` at index ``input_length // 2``, as ``cnn.fit_length`` places it):
+
+- with a genome (``score --genome``, and windows carrying ``chrom``/``window_start``), the input
+  is the genome around the window, ``genome[centre - L/2, centre + L/2)`` with the window's own
+  bases (ref or alt) pasted over its span and N beyond the contig ends (``flanked_input``), so the
+  model sees the variant in its chromosomal context, as it was trained. A ``-`` row (make-windows
+  --reverse-complement) gets the reverse complement of its ``+`` row's whole input, so score's
+  strand averaging is Enformer's forward/reverse-complement averaging with flanks;
+- otherwise the window is N-padded on both sides (all-zero one-hot columns): the model sees the
+  element alone, as in an MPRA, and ``score`` warns that flanks are missing.
+
+Inputs are built per batch, never all at once (one input is 196-524 kb). The outputs are
+non-negative coverage predictions (softplus), so the variant score is log2(alt / ref)
+(``score_kind: log2ratio``, with the shared epsilon of ``regvarbench.score.variant_score``).
 
 Every forward pass has the same batch shape (short batches are filled with copies of their first
 row), so a sequence's output does not depend on which sequences share its batch.
@@ -29,7 +39,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..dna import one_hot
+from ..dna import one_hot, reverse_complement
+from ..genome import Genome
 from ..io import InputError
 from . import write_spec
 from .cnn import fit_length
@@ -102,8 +113,36 @@ def load_network(family: str, source: str, model_name: str) -> torch.nn.Module:
         raise ModelUnavailableError(model_name, source, first_line(exc)) from exc
 
 
+def flanked_input(genome: Genome, seq: str, chrom: str, window_start: int, strand: str, length: int) -> str:
+    """The ``length``-bp model input of a window at ``window_start`` (0-based) on ``chrom``.
+
+    ``seq`` is the window as make-windows wrote it (reverse-complemented on a ``-`` row). The
+    forward window replaces the genome over its span, so an alt allele is seen in its flanks; the
+    input is reverse-complemented whole for a ``-`` row. A window at least ``length`` long is
+    centre-cropped (no flanks needed).
+    """
+    if strand not in ("+", "-"):
+        raise InputError(f"strand must be '+' or '-', got {strand!r}")
+    seq = seq.upper()
+    forward = reverse_complement(seq) if strand == "-" else seq
+    n = len(forward)
+    if n >= length:
+        x = fit_length(forward, length)
+    else:
+        name = genome.resolve(chrom)
+        if name is None:
+            raise InputError(f"contig {chrom!r} of the windows not in genome {genome.path}")
+        left = length // 2 - n // 2  # the window's first base, as fit_length places it
+        start = int(window_start) - left
+        flanks = genome.fetch(name, start, start + length)
+        x = flanks[:left] + forward + flanks[left + n:]
+    return reverse_complement(x) if strand == "-" else x
+
+
 class TrackAdapter:
     """Enhancer score = sum of the selected tracks over the central bins covering the sequence."""
+
+    uses_genome_context = True  # score --genome: predict_in_context embeds windows in their flanks
 
     def __init__(self, model: torch.nn.Module, spec: dict[str, Any], device: str = "cpu") -> None:
         self.model = model.to(device).eval()
@@ -138,20 +177,34 @@ class TrackAdapter:
         return self.model(x)
 
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        """Summed selected-track predictions (>= 0), float64, shape (n,)."""
-        if len(seqs) == 0:
+        """Summed selected-track predictions (>= 0), float64, shape (n,), of N-padded sequences."""
+        return self._predict(lambda i: fit_length(seqs[i].upper(), self.input_length),
+                             [len(s) for s in seqs], batch_size)
+
+    def predict_in_context(self, seqs: list[str], loci: list[tuple[str, int, str]], genome: Genome,
+                           batch_size: int | None = None) -> np.ndarray:
+        """As ``predict``, each window embedded in its genome flanks; ``loci`` holds each window's
+        (chrom, window_start, strand)."""
+        if len(loci) != len(seqs):
+            raise ValueError(f"{len(seqs)} sequences but {len(loci)} loci")
+        return self._predict(lambda i: flanked_input(genome, seqs[i], *loci[i], self.input_length),
+                             [len(s) for s in seqs], batch_size)
+
+    def _predict(self, make_input, lengths: list[int], batch_size: int | None) -> np.ndarray:
+        """Forward passes over ``make_input(i)`` (an input_length string), built one batch at a time."""
+        if len(lengths) == 0:
             return np.zeros(0, dtype=np.float64)
         size = min(batch_size or self.batch_size, self.batch_size)
-        out = np.empty(len(seqs), dtype=np.float64)
+        out = np.empty(len(lengths), dtype=np.float64)
         with torch.inference_mode():
-            for start in tqdm(range(0, len(seqs), size), desc="predict", unit="batch", disable=None, leave=False):
-                chunk = [fit_length(s.upper(), self.input_length) for s in seqs[start:start + size]]
+            for start in tqdm(range(0, len(lengths), size), desc="predict", unit="batch", disable=None, leave=False):
+                chunk = [make_input(i) for i in range(start, min(start + size, len(lengths)))]
                 n = len(chunk)
                 chunk += [chunk[0]] * (size - n)  # same shape for every batch
                 x = torch.from_numpy(one_hot(chunk)).to(self.device)
                 y = self.forward(x)[:n, self.tracks.to(x.device)].to("cpu", torch.float64).sum(dim=1).numpy()
                 for i in range(n):  # bins covering each sequence as given (before padding)
-                    out[start + i] = y[i, self.central_bins(y.shape[-1], len(seqs[start + i]))].sum()
+                    out[start + i] = y[i, self.central_bins(y.shape[-1], lengths[start + i])].sum()
         return out
 
 

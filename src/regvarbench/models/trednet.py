@@ -113,12 +113,13 @@ class TREDNetLike(nn.Module):
 
 
 def predict_task_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> np.ndarray:
-    """(n, tasks) float64 logits of a multi-task module, eval mode, no gradients."""
+    """(n, tasks) float64 logits of a multi-task module on its own device, eval mode, no gradients."""
     was_training = model.training
+    device = next(model.parameters()).device
     model.eval()
     try:
         with torch.inference_mode():
-            out = [model(x[i:i + batch_size].float()).double() for i in range(0, len(x), batch_size)]
+            out = [model(x[i:i + batch_size].to(device).float()).double().cpu() for i in range(0, len(x), batch_size)]
     finally:
         model.train(was_training)
     return torch.cat(out).numpy() if out else np.zeros((0, 0))

@@ -26,7 +26,7 @@ workflow SCORE_VARIANTS {
             [[id: "${mmeta.model}.${wmeta.id}.${wmeta.chunk}", model: mmeta.model, dataset: wmeta.id,
               cell_line: wmeta.cell_line, chunk: wmeta.chunk], dir, windows]
         }
-    SCORE(ch_jobs)
+    SCORE(ch_jobs, ch_genome)  // the genome gives track models their flanks
 
     emit:
     scores   = SCORE.out.scores   // [meta, scores.tsv] per chunk

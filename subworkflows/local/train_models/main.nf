@@ -1,6 +1,7 @@
 /*
  * One training run per (model, cell line) pair; with `oneshot`, also the same model untrained
  * (pretrained or initial network + a linear probe) for the fine-tuned vs one-shot comparison.
+ * trednet models also get the other cell lines' split tables as phase-one data.
  */
 include { TRAIN   } from '../../../modules/local/train'
 include { ONESHOT } from '../../../modules/local/oneshot'
@@ -12,16 +13,23 @@ workflow TRAIN_MODELS {
     oneshot    // boolean: also score cnn and hf models without training (--oneshot)
 
     main:
+    // every cell line's split table, sorted by cell line: trednet's phase one is multi-task over
+    // the enhancer labels of all cell lines of the run (the job's own table is always a task)
+    ch_all_splits = ch_split
+        .toSortedList { a, b -> a[0].id <=> b[0].id }
+        .map { pairs -> [pairs] }
     ch_jobs = ch_split
         .combine(ch_models)
-        .map { meta, split, model ->
-            [model + [id: "${model.model}__${meta.id}", cell_line: meta.id], split]
+        .combine(ch_all_splits)
+        .map { meta, split, model, pairs ->
+            def phase1 = model.architecture == 'trednet' ? pairs.findAll { pair -> pair[0].id != meta.id }.collect { pair -> pair[1] } : []
+            [model + [id: "${model.model}__${meta.id}", cell_line: meta.id], split, phase1]
         }
     TRAIN(ch_jobs)
 
     ch_oneshot_jobs = ch_jobs
-        .filter { meta, _split -> oneshot && meta.family in ['cnn', 'hf'] }
-        .map { meta, split -> [meta + [id: "${meta.model}_oneshot__${meta.cell_line}"], split] }
+        .filter { meta, _split, _phase1 -> oneshot && meta.family in ['cnn', 'hf'] }
+        .map { meta, split, _phase1 -> [meta + [id: "${meta.model}_oneshot__${meta.cell_line}"], split] }
     ONESHOT(ch_oneshot_jobs)
     // downstream, the one-shot model is a model of its own: <model>_oneshot
     ch_oneshot_model   = ONESHOT.out.model.map { meta, dir -> [meta + [model: "${meta.model}_oneshot"], dir] }

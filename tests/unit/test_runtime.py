@@ -1,0 +1,126 @@
+"""Where training runs: precision choice, time-limit pauses that resume exactly, and data-parallel
+training in several processes (gloo on this CPU machine: the DDP path a multi-GPU node takes with NCCL)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from regvarbench import cli
+from regvarbench.io import InputError, read_tsv, write_tsv
+from regvarbench.runtime import PAUSED_EXIT, train_precision
+
+from .test_models_hf import build_esm_checkpoint
+from .test_models_hf import synthetic_split as hf_split
+from .test_train import synthetic_split
+
+
+def test_training_precision_choice():
+    assert train_precision("auto", "cpu") == "fp32"  # bf16 is emulated (slow) on CPUs without native support
+    assert train_precision("bf16", "cpu") == "bf16"
+    if torch.cuda.is_available():
+        assert train_precision("auto", "cuda") in ("bf16", "fp16")
+    with pytest.raises(InputError, match="fp16 training needs a CUDA GPU"):
+        train_precision("fp16", "cpu")
+    with pytest.raises(InputError, match="--precision must be one of"):
+        train_precision("fp64", "cpu")
+
+
+def train(tmp_path: Path, data: Path, outdir: str, *extra: str) -> int:
+    return cli.main(["train", "--data", str(data), "--model-name", "m", "--epochs", "3", "--patience", "3",
+                     "--threads", "1", "--outdir", str(tmp_path / outdir), *extra])
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path / "m__HepG2" / "model.pt", weights_only=True)
+
+
+def assert_same_model(a: Path, b: Path) -> None:
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    for name in ("training_curve.tsv", "enhancer_detection.tsv", "spec.json"):
+        assert (a / "m__HepG2" / name).read_bytes() == (b / "m__HepG2" / name).read_bytes(), name
+
+
+def test_time_limit_pauses_after_a_checkpoint_and_the_rerun_continues(tmp_path):
+    """--time-limit 0: one epoch, its checkpoint under --checkpoint-dir, exit status 75; the same
+    command again resumes there and writes what an uninterrupted run writes, then removes it."""
+    data = write_tsv(synthetic_split(n=240, length=150), tmp_path / "HepG2.split.tsv")
+    ckdir = tmp_path / "ck"
+    assert train(tmp_path, data, "paused", "--checkpoint-dir", str(ckdir), "--time-limit", "0") == PAUSED_EXIT
+    saved = list((ckdir / "m__HepG2").glob("*/last.pt"))
+    assert len(saved) == 1 and len(saved[0].parent.name) == 16  # keyed by the run's fingerprint
+    assert torch.load(saved[0], weights_only=True)["epoch"] == 1
+    assert not (tmp_path / "paused" / "m__HepG2" / "model.pt").exists()
+    assert train(tmp_path, data, "paused", "--checkpoint-dir", str(ckdir)) == 0
+    assert train(tmp_path, data, "whole") == 0
+    assert_same_model(tmp_path / "paused", tmp_path / "whole")
+    assert not (ckdir / "m__HepG2").exists()  # the finished model replaces its checkpoint
+    # other settings under the same directory get their own checkpoint instead of an error
+    assert train(tmp_path, data, "other", "--checkpoint-dir", str(ckdir), "--time-limit", "0", "--lr", "0.01") == 75
+    assert train(tmp_path, data, "paused2", "--checkpoint-dir", str(ckdir), "--time-limit", "0") == 75
+    assert len(list((ckdir / "m__HepG2").glob("*/last.pt"))) == 2
+
+
+def test_bad_runtime_options_are_clear_errors(tmp_path, capsys):
+    data = write_tsv(synthetic_split(n=60, length=50), tmp_path / "HepG2.split.tsv")
+    for extra, message in ((["--processes", "0"], "--processes must be at least 1"),
+                           (["--time-limit", "-1"], "--time-limit must be >= 0"),
+                           (["--precision", "fp16", "--device", "cpu"], "fp16 training needs a CUDA GPU"),
+                           (["--hyperparameters", "{dropout: 1}"], "--hyperparameters: not valid JSON"),
+                           (["--hyperparameters", "[1]"], "expected a JSON object"),
+                           (["--hyperparameters", '{"depth": 3}'], "unknown hyper-parameter")):
+        assert train(tmp_path, data, "x", *extra) == 2, extra
+        assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_data_parallel_cnn_training(tmp_path):
+    """--processes 2 (DDP over gloo): a paused and resumed two-process run equals an uninterrupted
+    one bit for bit; without batch norm and dropout, two processes train what one process trains
+    (the batch's gradient is the same sum), up to float rounding that AdamW carries along."""
+    data = write_tsv(synthetic_split(n=240, length=150), tmp_path / "HepG2.split.tsv")
+    two = ["--processes", "2"]
+    assert train(tmp_path, data, "ddp_paused", *two, "--checkpoint-dir", str(tmp_path / "ck"), "--time-limit", "0") == 75
+    assert train(tmp_path, data, "ddp_paused", *two, "--checkpoint-dir", str(tmp_path / "ck")) == 0
+    assert train(tmp_path, data, "ddp", *two) == 0
+    assert_same_model(tmp_path / "ddp_paused", tmp_path / "ddp")
+    spec = json.loads((tmp_path / "ddp" / "m__HepG2" / "spec.json").read_text())
+    assert spec["training"]["processes"] == 2 and spec["training"]["device"] == "cpu"
+
+    plain = ["--hyperparameters", '{"batch_norm": false, "dropout": 0}', "--epochs", "2"]
+    assert train(tmp_path, data, "plain1", *plain) == 0
+    assert train(tmp_path, data, "plain2", *plain, *two) == 0
+    c1, c2 = (read_tsv(tmp_path / d / "m__HepG2" / "training_curve.tsv") for d in ("plain1", "plain2"))
+    pd.testing.assert_frame_equal(c1, c2, rtol=1e-6)
+    w1, w2 = weights(tmp_path / "plain1"), weights(tmp_path / "plain2")
+    diff = max(float((w1[k] - w2[k]).abs().max()) for k in w1)
+    assert diff < 1e-3, diff  # lr 3e-3 x 10 steps: a per-process gradient (no averaging) moves far more
+
+
+@pytest.mark.slow
+def test_data_parallel_fine_tuning_pauses_and_resumes(tmp_path):
+    """The Trainer under --processes 2: paused at the time limit and resumed, it matches an
+    uninterrupted two-process run (curve and weights)."""
+    source = build_esm_checkpoint(tmp_path / "src")
+    data = write_tsv(hf_split(), tmp_path / "HepG2.split.tsv")
+    args = ["--family", "hf", "--source", source, "--max-tokens", "32", "--lr", "1e-3", "--processes", "2"]
+    assert train(tmp_path, data, "paused", *args, "--checkpoint-dir", str(tmp_path / "ck"), "--time-limit", "0") == 75
+    assert len(list((tmp_path / "ck" / "m__HepG2").glob("*/checkpoint-*"))) == 1
+    assert train(tmp_path, data, "paused", *args, "--checkpoint-dir", str(tmp_path / "ck")) == 0
+    assert train(tmp_path, data, "whole", *args) == 0
+    curves = [read_tsv(tmp_path / d / "m__HepG2" / "training_curve.tsv") for d in ("paused", "whole")]
+    pd.testing.assert_frame_equal(*curves, rtol=1e-9)
+    assert curves[0]["epoch"].tolist() == [1, 2, 3]
+    from safetensors.torch import load_file
+
+    a, b = (load_file(tmp_path / d / "m__HepG2" / "checkpoint" / "model.safetensors") for d in ("paused", "whole"))
+    assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
+    spec = json.loads((tmp_path / "whole" / "m__HepG2" / "spec.json").read_text())
+    assert spec["training"]["processes"] == 2
+    assert not (tmp_path / "ck" / "m__HepG2").exists()
