@@ -33,11 +33,10 @@ from .io import InputError, read_tsv, require_columns, write_tsv
 from .models import Adapter, load_model
 from .models.precision import DEVICES, PRECISIONS, resolve_device, resolve_precision
 from .genome import Genome
-from .windows import LOCUS_COLUMNS, STRAND, expand_windows
+from .windows import LOCUS_COLUMNS, STRAND, WINDOW_COLUMNS, expand_windows
 
 log = logging.getLogger(__name__)
 
-WINDOW_COLUMNS = ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded"]
 SCORE_COLUMNS = ["variant_id", "dataset", "model", "ref_output", "alt_output", "score"]
 EPS = 1e-6
 _WINDOWS_NAME = re.compile(r"^(?P<dataset>.+)\.windows\.(?P<chunk>[^.]+)\.tsv(?:\.gz)?$")
