@@ -564,15 +564,8 @@ def run(args: argparse.Namespace) -> None:
     if args.processes < 1:
         raise InputError("--processes must be at least 1")
     if args.processes > 1 and args.family in ("cnn", "hf") and not distributed_env():
-        launch(_run_ranked, args, args.processes)
+        launch(run, args, args.processes)  # each process comes back here, inside the distributed environment
         return
-    run_skipping_unavailable(_run, args, args.model_name, args.family)
-
-
-def _run_ranked(args: argparse.Namespace) -> None:
-    """One process of ``--processes N`` (regvarbench.runtime.launch)."""
-    from .models.unavailable import run_skipping_unavailable
-
     run_skipping_unavailable(_run, args, args.model_name, args.family)
 
 
