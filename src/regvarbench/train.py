@@ -426,18 +426,17 @@ def _fit(model: nn.Module, x: dict[str, torch.Tensor], y: dict[str, np.ndarray],
         record = {"epoch": epoch, "train_loss": float(total) / y_train.numel(),
                   "valid_loss": bce_with_logits(valid_logits, y["valid"]),
                   "valid_auroc": _mean_auroc(y["valid"], valid_logits)}
-        if world > 1:
-            record = broadcast_object_list([record])[0]
+        record = broadcast_object_list([record])[0]  # one process: returned as given
         records.append(record)
         improved = record["valid_loss"] < best_loss
         if improved:
             best_loss, best_epoch, best_state = record["valid_loss"], epoch, _cpu_copy(model.state_dict())
         if ckpt is not None:
-            rng = {"torch": gather_object([torch.get_rng_state()]) if world > 1 else [torch.get_rng_state()],
-                   "augment": gather_object([augment_gen.get_state()]) if world > 1 else [augment_gen.get_state()],
+            # one state per process, in rank order ([own state] with one process)
+            rng = {"torch": gather_object([torch.get_rng_state()]), "augment": gather_object([augment_gen.get_state()]),
                    "loader": loader_gen.get_state()}
             if device == "cuda":
-                rng["cuda"] = gather_object([torch.cuda.get_rng_state()]) if world > 1 else [torch.cuda.get_rng_state()]
+                rng["cuda"] = gather_object([torch.cuda.get_rng_state()])
             if runtime.is_main:
                 ckpt.save({"phase": phase, "epoch": epoch, "model": _cpu_copy(model.state_dict()),
                            "optimizer": optimizer.state_dict(), "rng": rng,
@@ -661,8 +660,6 @@ def run_hf(args: argparse.Namespace, path: Path, shared: dict[str, Any]) -> None
     cell_line = str(validate_split_table(table, str(path))["cell_line"].iloc[0])
     runtime = make_runtime(args.device, args.precision, args.time_limit)
     trainer_dir, checkpoint_dir = _checkpoint_location(args, config.model_name, cell_line, Path(HF_TRAINER_DIR))
-    if trainer_dir is not None and trainer_dir.exists() and not args.resume and runtime.is_main:
-        shutil.rmtree(trainer_dir)
     adapter, spec, curve, detection = hf.train_hf(table, config, source_label=str(path), trainer_dir=trainer_dir,
                                                   checkpoint_dir=checkpoint_dir, resume=args.resume, runtime=runtime)
     if not runtime.is_main:  # data-parallel: process 0 writes

@@ -238,7 +238,8 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
 
     ``trainer_dir``: where the Trainer keeps its epoch checkpoints (model, optimizer, scheduler, RNG
     states, early-stopping state, and the training curve so far); with ``resume`` a run finds the
-    last one there and continues from it after a kill. Without it, a temporary folder is used.
+    last one there and continues from it after a kill (without ``resume`` the folder is emptied
+    first). Without it, a temporary folder is used.
     ``checkpoint_dir`` instead: the Trainer's folder is ``<dir>/<fingerprint>/``, so runs with other
     data or settings never meet (a folder shared by the retries of a pipeline task).
     ``callbacks``: extra TrainerCallbacks (tests interrupt a run with one). ``runtime``
@@ -268,8 +269,8 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
     fingerprint = _fingerprint(config, {"device": device, "runtime": runtime.summary()}, [df], None)
     if checkpoint_dir is not None:
         trainer_dir = Path(checkpoint_dir) / fingerprint[:16]
-        if not resume and runtime.is_main:
-            shutil.rmtree(trainer_dir, ignore_errors=True)
+    if trainer_dir is not None and not resume and runtime.is_main:  # start afresh: no stale epochs left
+        shutil.rmtree(trainer_dir, ignore_errors=True)
     log.info("fine-tuning %s (%s) on %s: %s sequences of %d bp, <= %d tokens", config.model_name, config.source,
              cell_line, ", ".join(f"{len(y[s])} {s}" for s in SPLITS), input_length, config.max_tokens)
 
