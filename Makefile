@@ -5,7 +5,7 @@ NEXTFLOW := $(VENV)/bin/nextflow
 OUTDIR ?= results/demo
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-unit test-pipeline stub lock clean
+.PHONY: setup demo test test-avx2 test-unit test-pipeline stub lock clean
 
 setup:
 	scripts/setup
@@ -17,8 +17,19 @@ demo: setup
 	@echo "Report: $(CURDIR)/$(OUTDIR)/report/index.html"
 
 ## Unit tests of the package plus pipeline tests that run nextflow.
+## TEST_WORKERS processes (pytest-xdist), each taking whole test files, so that one pipeline run's
+## waits (JVM start, polling, SLURM, Docker) overlap another's work; TEST_WORKERS=0 runs in one.
+TEST_WORKERS ?= 2
 test: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+## The precision- and training-sensitive tests with torch dispatching as on an AVX2 CPU
+## (ATEN_CPU_CAPABILITY=avx2): on an AVX-512/AMX machine this is the other kernel path; on an
+## AVX2 machine the same one again. CI runs it after `make test`.
+AVX2_TESTS := tests/unit/test_score.py tests/unit/test_cone.py tests/unit/test_windows.py \
+	tests/unit/test_train.py tests/unit/test_trednet_keras.py tests/unit/test_models_hf.py
+test-avx2: setup
+	ATEN_CPU_CAPABILITY=avx2 $(VENV)/bin/python -m pytest $(AVX2_TESTS) $(PYTEST_ARGS)
 
 test-unit: setup
 	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)

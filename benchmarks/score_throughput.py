@@ -1,7 +1,7 @@
 """Variant-scoring throughput: ours vs the study's per-dataset loop vs gReLU, for a CNN and a transformer.
 
 Same run, same machine, same weights (random, seeded), same variants, one torch thread:
-  (a) ours: ``score_windows`` at ``--precision auto`` (fp32 on CPUs without native bf16): one
+  (a) ours: ``score_windows`` at ``--precision auto`` (fp32: the accuracy budget's choice): one
       reference pass per distinct window, a receptive-field cone per single-base alt (cnn_small),
       folded batch norm and channels-last convolutions, fixed padded batches;
   (a') ours with ``cone=False`` (dedup only), for reference;
@@ -13,14 +13,19 @@ Same run, same machine, same weights (random, seeded), same variants, one torch 
 Variant sets: saturation mutagenesis (``--positions`` positions x 3 alts inside one element, each
 variant centred in its own ``--length`` window as `regvarbench windows` makes them) and
 raQTL-shaped (``--snvs`` distinct SNVs, each with its own window). The transformer (a small
-ESM-style classifier over 6-mer tokens, random weights) has no cone: ours gains from dedup only.
-Then peak RSS of scoring ``--rss-variants`` and 10x as many raQTL-shaped variants in chunks of
+ESM-style classifier over 6-mer tokens, random weights) has no cone: ours gains from dedup, a numpy
+k-mer tokenizer, unpadded length-bucketed batches and a last layer computed at <cls> only
+(models/hf.py), against the study's own loop (``study_scores_hf``) on a model of its own.
+Then the precision budget: fp64, fp32 and bf16 on a saturation-mutagenesis set, each with its
+speed and its Spearman/Pearson/collapsed-to-zero figures against fp64 (``--budget-model`` adds a
+trained model's). Then peak RSS of scoring ``--rss-variants`` and 10x as many raQTL-shaped variants in chunks of
 ``--chunk`` (one subprocess each, VmHWM from /proc).
 
 Times are process CPU seconds (best of ``--repeat``): the development machine's two cores are
 shared, and wall time there mostly measures the other jobs; wall-clock ratios are printed beside
-them. Last line: ``RESULT satmut_vs_study=<x> raqtl_vs_study=<y> vs_grelu=<z>`` (CNN, CPU-time
-ratios; vs_grelu is nan when (c) is skipped).
+them. Last lines: ``RESULT satmut_vs_study=<x> raqtl_vs_study=<y> vs_grelu=<z>`` (CNN, CPU-time
+ratios; vs_grelu is nan when (c) is skipped), then ``RESULT_HF satmut_vs_study=<x>
+raqtl_vs_study=<y>`` (the transformer; ``--only-hf`` runs that part alone).
 
     .venv/bin/python benchmarks/score_throughput.py --grelu-python /work/.cache/grelu-venv/bin/python
 """
@@ -45,6 +50,7 @@ import pandas as pd
 import torch
 
 from regvarbench.models import cnn, load_model
+from regvarbench.models.precision import BUDGET_SPEARMAN, budget_figures, resolve_precision
 from regvarbench.score import score_windows, set_precision, variant_score
 
 SPEC = {"model_name": "cnn_small_rand", "architecture": "cnn_small", "seed": 0}
@@ -95,17 +101,24 @@ def study_scores(model: torch.nn.Module, windows: pd.DataFrame, batch_size: int 
     return variant_score(out[:n], out[n:])
 
 
-def study_scores_hf(adapter, windows: pd.DataFrame, batch_size: int = 32) -> np.ndarray:
-    """The study's loop for a transformer: tokenise every ref and alt, fp32 batches of 32, no reuse."""
-    n = len(windows)
-    enc = adapter.tokenizer(list(windows["ref_seq"]) + list(windows["alt_seq"]), padding="max_length",
-                            truncation=True, max_length=adapter.max_tokens, return_tensors="pt")
-    out = np.empty(2 * n)
-    with torch.inference_mode():
-        for i in range(0, 2 * n, batch_size):
-            logits = adapter.model(**{k: v[i:i + batch_size] for k, v in enc.items()}).logits.double()
-            out[i:i + batch_size] = torch.sigmoid(logits[:, 1] - logits[:, 0]).numpy()
-    return variant_score(out[:n], out[n:])
+def study_scores_hf(model, tokenizer, windows: pd.DataFrame, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """The study's loop for a transformer (AI4Genomic code/utility_functions.py get_predictions_raw).
+
+    The refs, then the alts, each tokenised in one call (``padding=True, truncation=True,
+    max_length=512``) and run in batches of 32 under ``torch.no_grad``, no reuse; ``model`` and
+    ``tokenizer`` as ``from_pretrained`` gives them. Returns (scores, logit_1 - logit_0 of the refs
+    then the alts), float64.
+    """
+    logits = []
+    for seqs in (list(windows["ref_seq"]), list(windows["alt_seq"])):
+        tokens = tokenizer(seqs, return_tensors="pt", padding=True, truncation=True, max_length=512)
+        for i in range(0, tokens["input_ids"].size(0), batch_size):
+            with torch.no_grad():
+                logits.append(model(**{k: v[i:i + batch_size] for k, v in tokens.items()}).logits)
+    logits = torch.cat(logits).double()
+    diff = (logits[:, 1] - logits[:, 0]).numpy()
+    out = cnn.sigmoid(diff)
+    return variant_score(out[:len(windows)], out[len(windows):]), diff
 
 
 def best_time(fn, repeat: int):
@@ -118,15 +131,17 @@ def best_time(fn, repeat: int):
     return best[0], best[1], result
 
 
-def compare(name: str, windows: pd.DataFrame, adapter, repeat: int, hf: bool = False) -> dict:
+def compare(name: str, windows: pd.DataFrame, adapter, repeat: int, hf: bool = False, study_model=None) -> dict:
     """Time (a), (a') for CNNs, and (b) on one variant set; print variants per CPU second and ratios.
 
     Every method runs once on a few variants first, so one-off kernel set-up is not timed.
+    ``study_model``: (model, tokenizer) of the study's loop for a transformer, loaded apart from
+    ``adapter`` with plain ``from_pretrained`` defaults.
     """
     n = len(windows)
-    # CNN batches are capped at models/cone.py BLOCK; HFAdapter pads every batch to batch_size rows
+    # CNN batches are capped at models/cone.py BLOCK; HFAdapter runs batch_size rows of one token length
     batch = 32 if hf else 256
-    study_fn = (lambda w: study_scores_hf(adapter, w)) if hf else (lambda w: study_scores(adapter.model, w))
+    study_fn = (lambda w: study_scores_hf(*study_model, w)[0]) if hf else (lambda w: study_scores(adapter.model, w))
     score_windows(adapter, windows.head(8), batch_size=batch)
     study_fn(windows.head(8))
     t_ours, w_ours, ours = best_time(lambda: score_windows(adapter, windows, batch_size=batch), repeat)
@@ -148,6 +163,11 @@ def compare(name: str, windows: pd.DataFrame, adapter, repeat: int, hf: bool = F
     print(f"  ratios (CPU time): {ratios}; wall-clock a/b = {w_study / w_ours:.2f}")
     print("  max |score diff|: " + ("" if hf else f"cone vs full {diff_cone:.1e}, ")
           + f"ours vs study {np.abs(ours['score'].to_numpy() - study).max():.1e}")
+    if hf:  # the same per sequence: logit_1 - logit_0 of every ref and alt, ours against the study's
+        _, study_diff = study_scores_hf(*study_model, windows)
+        ours_diff = adapter.logit_differences(list(windows["ref_seq"]) + list(windows["alt_seq"]), batch_size=batch)
+        print(f"  max |logit_1 - logit_0 diff| ours vs study {np.abs(ours_diff - study_diff).max():.1e} "
+              f"(max |logit_1 - logit_0| {np.abs(study_diff).max():.2f})")
     return {"ratio": t_study / t_ours, "ours": t_ours, "ours_wall": w_ours, "study": t_study, "scores": ours}
 
 
@@ -196,6 +216,30 @@ def grelu_compare(python: str | None, windows: pd.DataFrame, ours: dict, length:
     return ratio
 
 
+def precision_budget(adapter, windows: pd.DataFrame, repeat: int, label: str) -> None:
+    """Speed and accuracy budget figures of every precision against fp64, on one satmut set.
+
+    The budget (docs/performance.md): Spearman >= BUDGET_SPEARMAN against fp64 and no score
+    collapsing to 0. bf16 is emulated (slow) on CPUs without AVX-512 BF16/AMX; its figures are
+    the same kind of rounding everywhere, its speed is only meaningful where it is native.
+    """
+    print(f"precision budget on {label}: {len(windows)} saturation-mutagenesis variants "
+          f"(auto -> {resolve_precision('auto', 'cpu')}; budget Spearman >= {BUDGET_SPEARMAN}, none collapsed to 0)")
+    results = {}
+    for precision in ("fp64", "fp32", "bf16"):
+        adapter.set_precision(precision)
+        score_windows(adapter, windows.head(8))
+        t, _, table = best_time(lambda: score_windows(adapter, windows), repeat)
+        results[precision] = (t, table["score"].to_numpy())
+    reference = results["fp64"][1]
+    for precision, (t, scores) in results.items():
+        f = budget_figures(reference, scores)
+        print(f"  {precision:5s} {len(windows) / t:9.1f} variants/CPU-s  spearman={f['spearman']:.6f} "
+              f"pearson={f['pearson']:.6f} collapsed_to_zero={f['collapsed_to_zero']} "
+              f"max_abs_diff={f['max_abs_diff']:.1e}  {'meets' if f['meets_budget'] else 'MISSES'} the budget")
+    adapter.set_precision("auto")
+
+
 def esm_checkpoint(path: Path, hidden: int = 64, layers: int = 2) -> str:
     """Nucleotide-Transformer-like ESM classifier over non-overlapping 6-mers, random weights, saved locally."""
     from transformers import EsmConfig, EsmForSequenceClassification, EsmTokenizer
@@ -233,6 +277,43 @@ def peak_rss_kib() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def transformer_compare(args: argparse.Namespace) -> tuple[float, float]:
+    """(a) and (b) for the ESM-style transformer on both variant sets; (satmut, raQTL) CPU-time ratios.
+
+    The study's loop gets its own model and tokenizer, loaded with plain ``from_pretrained``
+    defaults from the same checkpoint as the adapter.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    if not args.hf_snvs:
+        return float("nan"), float("nan")
+    with tempfile.TemporaryDirectory() as tmp:
+        source = esm_checkpoint(Path(tmp) / "esm")
+        hf_adapter = load_model({"family": "hf", "model_name": "esm_small", "input_length": args.length,
+                                 "source": source, "max_tokens": 172})
+        study_model = (AutoModelForSequenceClassification.from_pretrained(source).eval(),
+                       AutoTokenizer.from_pretrained(source))
+        n_params = sum(p.numel() for p in hf_adapter.model.parameters())
+        fast = hf_adapter.kmer_tokenizer()
+        print(f"transformer: ESM-style classifier, {n_params:,} parameters (random), 6-mer tokens "
+              f"({type(study_model[1]).__name__}), 172 tokens per window, fp32, attention "
+              f"{study_model[0].config._attn_implementation}; ours: "
+              f"{'numpy k-mer tokenizer' if fast else 'the tokenizer itself'}, "
+              f"{'last layer at <cls> only' if hf_adapter.uses_esm_cls_path() else 'full forward'}, "
+              f"length-bucketed unpadded batches; load average {os.getloadavg()[0]:.1f}")
+        hf_sat = compare("  saturation mutagenesis", satmut_windows(args.hf_positions, args.length), hf_adapter,
+                         args.repeat, hf=True, study_model=study_model)
+        hf_rq = compare("  raQTL-shaped", raqtl_windows(args.hf_snvs, args.length), hf_adapter, args.repeat,
+                        hf=True, study_model=study_model)
+    print(f"transformer ratios (CPU time): satmut_vs_study={hf_sat['ratio']:.2f} raqtl_vs_study={hf_rq['ratio']:.2f}")
+    return hf_sat["ratio"], hf_rq["ratio"]
+
+
+def print_result_hf(ratios: tuple[float, float]) -> None:
+    """The transformer's result line (CPU-time ratios ours / study loop)."""
+    print(f"RESULT_HF satmut_vs_study={ratios[0]:.2f} raqtl_vs_study={ratios[1]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--positions", type=int, default=300)
@@ -246,11 +327,18 @@ def main() -> None:
     parser.add_argument("--rss-variants", type=int, default=1000, help="0 skips the memory part")
     parser.add_argument("--chunk", type=int, default=1000)
     parser.add_argument("--rss-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--only-hf", action="store_true", help="the transformer part only (prints RESULT_HF alone)")
+    parser.add_argument("--budget-model", default=None,
+                        help="a trained cnn model directory (e.g. results/demo/models/cnn_small__HepG2) for the "
+                             "precision budget figures, beside the random-weight network")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.WARNING)
     if args.rss_child is not None:
         rss_child(args.rss_child, args.chunk, args.length)
+        return
+    if args.only_hf:
+        print_result_hf(transformer_compare(args))
         return
     adapter = load_model({**SPEC, "input_length": args.length})
     precision = set_precision(adapter, "auto")
@@ -260,18 +348,12 @@ def main() -> None:
     raqtl_set = raqtl_windows(args.snvs, args.length)
     raqtl = compare("raQTL-shaped", raqtl_set, adapter, args.repeat)
     vs_grelu = grelu_compare(args.grelu_python, raqtl_set, raqtl, args.length, args.threads)
-    if args.hf_snvs:
-        with tempfile.TemporaryDirectory() as tmp:
-            hf_adapter = load_model({"family": "hf", "model_name": "esm_small", "input_length": args.length,
-                                     "source": esm_checkpoint(Path(tmp) / "esm"), "max_tokens": 172})
-            n_params = sum(p.numel() for p in hf_adapter.model.parameters())
-            print(f"transformer: ESM-style classifier, {n_params:,} parameters (random), 6-mer tokens, "
-                  f"172 tokens per window, fp32, load average {os.getloadavg()[0]:.1f}")
-            hf_sat = compare("  saturation mutagenesis", satmut_windows(args.hf_positions, args.length), hf_adapter,
-                             args.repeat, hf=True)
-            hf_rq = compare("  raQTL-shaped", raqtl_windows(args.hf_snvs, args.length), hf_adapter, args.repeat, hf=True)
-            print(f"transformer ratios (CPU time): satmut_vs_study={hf_sat['ratio']:.2f} "
-                  f"raqtl_vs_study={hf_rq['ratio']:.2f}")
+    if args.budget_model:  # a trained model: its outputs vary as real ones do
+        trained = load_model(args.budget_model)
+        length = int(trained.spec.get("input_length") or args.length)
+        precision_budget(trained, satmut_windows(args.positions, length), args.repeat, f"trained {args.budget_model}")
+    precision_budget(adapter, satmut_windows(args.positions, args.length), args.repeat, "random weights (seed 0)")
+    hf_ratios = transformer_compare(args)
     if args.rss_variants:
         for n in (0, args.rss_variants, 10 * args.rss_variants):  # 0: imports + model only
             out = subprocess.run([sys.executable, __file__, "--rss-child", str(n), "--chunk", str(args.chunk),
@@ -281,6 +363,7 @@ def main() -> None:
                   f"{int(out[1]) / 1024:.0f} MiB")
     print(f"load average {os.getloadavg()[0]:.1f}")
     print(f"RESULT satmut_vs_study={satmut['ratio']:.2f} raqtl_vs_study={raqtl['ratio']:.2f} vs_grelu={vs_grelu:.2f}")
+    print_result_hf(hf_ratios)
 
 
 if __name__ == "__main__":

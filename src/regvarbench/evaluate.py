@@ -21,7 +21,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import __version__, metrics
-from .io import InputError, open_text, read_tsv, require_columns, write_tsv
+from .io import InputError, read_table, read_tsv, require_columns, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +120,7 @@ def read_catalogue(path, models) -> pd.DataFrame:
     meta = pd.DataFrame({"model": sorted(models)})
     if path is None:
         return meta.assign(family="unknown", architecture_class="unknown")
-    with open_text(path) as fh:
-        cat = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    cat = read_table(path, sep=",", dtype=str, keep_default_na=False).fillna("")
     require_columns(cat, CATALOGUE_COLUMNS, path)
     if cat["model"].duplicated().any():
         raise InputError(f"{path}: model named twice: {', '.join(cat['model'][cat['model'].duplicated()])}")
@@ -308,10 +307,10 @@ def read_pairs(path, models) -> list[tuple[str, str]]:
                  if m.endswith(ONESHOT_SUFFIX) and m[:-len(ONESHOT_SUFFIX)] in scored]
     if path is None:
         return automatic
-    with open_text(path) as fh:
-        cat = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    cat = read_table(path, sep=",", dtype=str, keep_default_na=False).fillna("")
     if "pair_of" not in cat.columns:
         return automatic
+    require_columns(cat, ["model"], path)
     pairs = [(m.strip(), p.strip()) for m, p in zip(cat["model"], cat["pair_of"]) if p.strip()]
     unknown = sorted({p for _, p in pairs} - set(cat["model"]))
     if unknown:

@@ -19,7 +19,7 @@ import torch
 
 from . import __version__
 from .evaluate import ONESHOT_SUFFIX
-from .io import InputError, read_tsv, write_tsv
+from .io import InputError, json_object_option, read_tsv, write_tsv
 from .models import load_model, write_spec
 from .models.cnn import sigmoid
 from .models.probe import features, fit_probe, probe_logits
@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-name", required=True, help="catalogue name; the one-shot model is <name>_oneshot")
     parser.add_argument("--family", choices=FAMILIES, default="cnn")
     parser.add_argument("--architecture", default="cnn_small", help="cnn: architecture name")
+    parser.add_argument("--hyperparameters", metavar="JSON", default=None,
+                        help="cnn: architecture hyper-parameters overriding its defaults, as a JSON object "
+                             "(as for train; docs/models.md lists them)")
     parser.add_argument("--source", help="hf: checkpoint directory or hub id")
     parser.add_argument("--max-tokens", type=int, default=512, help="hf: tokens per sequence (default 512)")
     parser.add_argument("--trust-remote-code", action="store_true", help="hf: the checkpoint ships its own code")
@@ -81,7 +84,8 @@ def _run(args: argparse.Namespace) -> None:
     else:
         from .models import cnn
 
-        spec.update(architecture=args.architecture, hyperparameters=cnn.resolve_hyperparameters(args.architecture))
+        spec.update(architecture=args.architecture, hyperparameters=cnn.resolve_hyperparameters(
+            args.architecture, json_object_option(getattr(args, "hyperparameters", None), "--hyperparameters")))
     base = load_model(spec)  # pretrained (hf) or seeded initial (cnn) weights; nothing is trained
 
     train = _sample(table[table["split"] == "train"], args.max_train, args.seed)

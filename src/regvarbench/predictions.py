@@ -40,6 +40,7 @@ VARIANT_COLUMNS = ["variant_id", "dataset", "chrom", "pos", "ref", "alt", "row"]
 REPORT_COLUMNS = ["model", "dataset", "row", "reason", "detail", "source"]
 KEY = ["chrom_key", "pos", "ref", "alt"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_MAX_INTEGER = 2 ** 53  # larger floats do not hold every integer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,6 +114,15 @@ def read_predictions(path, dataset_map: dict[str, str]) -> pd.DataFrame:
         df[col] = values.astype(float)
     if df["pos"].isna().any():
         raise InputError(f"{path}: empty 'pos' on line {int(np.flatnonzero(df['pos'].isna())[0]) + 2}")
+    for col in numeric:  # integers (a float column only because of empty cells): no inf, no 5.5, no 1e30
+        values = df[col].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(values) & ~((np.abs(values) < _MAX_INTEGER) & (np.mod(values, 1) == 0))
+            negative = (values < 0) & (col == "row")
+        for mask, why in ((bad, "not a whole number"), (negative, "a negative row number")):
+            if mask.any():
+                i = int(np.flatnonzero(mask)[0])
+                raise InputError(f"{path} line {i + 2}: column {col!r} holds {values[i]:g}, {why}")
     bad_models = sorted({m for m in df["model"].dropna().unique() if not _NAME.match(m)})
     if bad_models or df["model"].isna().any():
         raise InputError(f"{path}: model names must be letters, digits, '.', '_' or '-' "

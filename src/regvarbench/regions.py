@@ -60,6 +60,7 @@ CONTROL_POOL_FACTOR = 10
 REGION_COLUMNS = ["region_id", "chrom", "start", "end", "label", "cell_line"]
 SUMMARY_COLUMNS = ["cell_line", "step", "count"]
 _HEADER_PREFIXES = ("track", "browser", "#")
+_MAX_COORDINATE = 2 ** 62  # int64 with room for the arithmetic on coordinates
 _NON_ACGT = re.compile(r"[^ACGT]")
 _CELL_LINE_OK = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
@@ -91,6 +92,8 @@ def read_bed(path: str | Path) -> pd.DataFrame:
                                  f"{fields[1]!r} and {fields[2]!r}") from None
             if start < 0 or end <= start:
                 raise InputError(f"{path} line {lineno}: need 0 <= start < end, found start={start} end={end}")
+            if end > _MAX_COORDINATE:
+                raise InputError(f"{path} line {lineno}: end {end} is too large for a genome coordinate")
             strand = fields[5].strip() if len(fields) > 5 else "."
             signal = _parse_float(fields[6]) if len(fields) > 6 else math.nan
             summit = _parse_int(fields[9]) if len(fields) > 9 else -1
@@ -109,9 +112,10 @@ def _parse_float(text: str) -> float:
 
 def _parse_int(text: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         return -1
+    return value if abs(value) <= _MAX_COORDINATE else -1
 
 
 def map_to_genome(bed: pd.DataFrame, genome: Genome) -> tuple[pd.DataFrame, int]:

@@ -9,7 +9,7 @@ byte-identical tables however they are chunked (fp32 and fp64: every batch has t
 size, and CPU kernels compute a row of it the same way wherever it sits). For ``cnn_small`` the
 alt of a single-base variant is scored from its reference pass by receptive-field reuse
 (models/cone.py; ``--no-cone`` turns it off), which agrees with a full pass within ~1e-7 on logits
-in fp32 (the default on CPUs without native bf16, ``--precision``), ~1e-15 in fp64.
+in fp32 (the default on every device, ``--precision``), ~1e-15 in fp64.
 
 Genome context: adapters with ``uses_genome_context`` (Enformer, Borzoi: models/tracks.py) read
 hundreds of kb around a 1 kb window. With ``--genome`` and windows that carry ``chrom`` and
@@ -31,7 +31,7 @@ import pandas as pd
 
 from .io import InputError, read_tsv, require_columns, write_tsv
 from .models import Adapter, load_model
-from .models.precision import DEVICES, PRECISIONS, resolve_device, resolve_precision
+from .models.precision import DEVICES, PRECISIONS, exact_fp32, resolve_device, resolve_precision
 from .genome import Genome
 from .windows import LOCUS_COLUMNS, STRAND, WINDOW_COLUMNS, expand_windows
 
@@ -221,6 +221,8 @@ def set_precision(adapter: Adapter, precision: str, device: str = "cpu") -> str:
     Adapters without a ``set_precision`` (Hugging Face, motif, tracks) keep their own arithmetic.
     """
     concrete = resolve_precision(precision, device)
+    if concrete == "fp32":
+        exact_fp32(device)
     if hasattr(adapter, "set_precision"):
         return adapter.set_precision(concrete)
     if precision != "auto":
@@ -234,9 +236,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
-                        help="arithmetic of the forward passes: auto (default) = bf16 autocast on CUDA and on CPUs "
-                             "with native bf16 (AVX-512 BF16/AMX), fp32 elsewhere; fp64 is exact but 3-7x slower "
-                             "on CPU (models/precision.py)")
+                        help="arithmetic of the forward passes: auto (default) = the fastest precision that meets the "
+                             "scoring accuracy budget (Spearman >= 0.9999 against fp64, no score collapsing to 0): "
+                             "fp32 on every device today; bf16/fp16 autocast are faster on GPUs and AMX CPUs but "
+                             "miss it; fp64 is exact but 3-7x slower on CPU (docs/performance.md)")
     parser.add_argument("--device", default="auto", choices=DEVICES,
                         help="cpu, cuda, or auto (default: cuda when a GPU is visible)")
     parser.add_argument("--no-cone", action="store_true",

@@ -17,7 +17,6 @@ import copy
 import hashlib
 import json
 import logging
-import os
 import random
 import re
 import shutil
@@ -35,7 +34,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from . import __version__
-from .io import InputError, read_tsv, require_columns, write_tsv
+from .io import InputError, atomic_path, json_object_option, read_tsv, require_columns, write_tsv
 from .models import cnn, trednet, write_spec
 from .models.precision import DEVICES
 from .runtime import TRAIN_PRECISIONS, Runtime, TrainingPaused, distributed_env, launch, make_runtime
@@ -213,7 +212,11 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
     if checkpoint_dir is not None:
         checkpoint = Path(checkpoint_dir) / fingerprint[:16] / CHECKPOINT.name
     ckpt = _Checkpoint(Path(checkpoint), fingerprint) if checkpoint is not None else None
-    state = ckpt.load() if ckpt is not None and resume else None
+    state = None
+    if ckpt is not None and resume:
+        runtime.accelerator.wait_for_everyone()  # read only once every process got here (one-process: no-op)
+        state = ckpt.load()
+        runtime.accelerator.wait_for_everyone()  # and every process has read it before process 0 replaces it
     extra: dict[str, pd.DataFrame] = {}
     with deterministic_algorithms(runtime.device):
         model = cnn.build_model(spec)
@@ -347,10 +350,10 @@ class _Checkpoint:
         return state
 
     def save(self, state: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        torch.save({**state, "fingerprint": self.fingerprint, "threads": torch.get_num_threads()}, tmp)
-        os.replace(tmp, self.path)
+        """Write the state under a temporary name beside the checkpoint, then rename it onto it:
+        a reader (or a rerun after a kill) sees the previous checkpoint or this one, whole."""
+        with atomic_path(self.path) as tmp:
+            torch.save({**state, "fingerprint": self.fingerprint, "threads": torch.get_num_threads()}, tmp)
 
 
 def _fit(model: nn.Module, x: dict[str, torch.Tensor], y: dict[str, np.ndarray], config: TrainConfig, *,
@@ -416,6 +419,10 @@ def _fit(model: nn.Module, x: dict[str, torch.Tensor], y: dict[str, np.ndarray],
             runtime.accelerator.backward(loss * weight)
             optimizer.step()
             total += loss.detach().double() * (weight > 0)
+        # batch-norm statistics of the epoch's final weights over every training row (each process
+        # computes the same from the same rows), so validation and scoring see exact population
+        # statistics instead of a moving average over weights that kept changing
+        recompute_batch_norm(model, x["train"], device)
         if world > 1:
             total = runtime.accelerator.reduce(total, reduction="sum")
             for buffer in model.buffers():  # batch-norm running statistics: process 0's everywhere
@@ -454,13 +461,57 @@ def _fit(model: nn.Module, x: dict[str, torch.Tensor], y: dict[str, np.ndarray],
             log.info("early stop after epoch %d: no validation loss improvement for %d epochs; "
                      "keeping epoch %d", epoch, config.patience, best_epoch)
             break
-        if epoch < config.epochs and ckpt is not None and runtime.out_of_time(seconds):
+        # process 0's clock decides for all: processes deciding apart would part ways (one paused,
+        # the others waiting for it in the next epoch's gradient exchange)
+        if epoch < config.epochs and ckpt is not None and broadcast_object_list([runtime.out_of_time(seconds)])[0]:
             bar.close()
             raise TrainingPaused(f"time limit of {runtime.time_limit:g} s: stopped after {phase} epoch {epoch}; "
                                  f"checkpoint {ckpt.path}; run again to continue")
     bar.close()
     model.to("cpu")
     return _curve(records), best_state, best_epoch
+
+
+def recompute_batch_norm(model: nn.Module, xs: torch.Tensor, device: str = "cpu",
+                         batch_size: int = EVAL_BATCH_SIZE) -> int:
+    """Set the running statistics of ``model``'s trainable batch-norm layers to their exact means
+    over ``xs`` (one pass, no gradients; other layers in eval mode, so dropout is off).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network; batch-norm layers whose weights are frozen keep their statistics.
+    xs : torch.Tensor, shape (n, ...)
+        Inputs as the network takes them (e.g. one-hot (n, 4, length)).
+    device : str
+        Where the pass runs.
+    batch_size : int
+        Rows per forward pass.
+
+    Returns
+    -------
+    int
+        How many batch-norm layers were recomputed.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+             and m.track_running_stats and all(p.requires_grad for p in m.parameters())]
+    if not norms or len(xs) == 0:
+        return 0
+    was_training, momenta = model.training, [m.momentum for m in norms]
+    model.eval()
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches of this pass
+        m.train()
+    try:
+        with torch.no_grad():
+            for start in range(0, len(xs), batch_size):
+                model(xs[start:start + batch_size].to(device).float())
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        model.train(was_training)
+    return len(norms)
 
 
 def _cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -591,7 +642,7 @@ def _run(args: argparse.Namespace) -> None:
         run_hf(args, path, shared)
         return
     config = TrainConfig(model_name=args.model_name, architecture=args.architecture, seed=args.seed,
-                         hyperparameters=_json_object(args.hyperparameters, "--hyperparameters"),
+                         hyperparameters=json_object_option(args.hyperparameters, "--hyperparameters"),
                          reverse_complement_augment=args.reverse_complement_augment, **shared)
     table = read_tsv(path)
     cell_line = str(validate_split_table(table, str(path))["cell_line"].iloc[0])
@@ -611,19 +662,6 @@ def _run(args: argparse.Namespace) -> None:
     if result.checkpoint is not None:
         _remove_checkpoint(result.checkpoint.parent, checkpoint_dir)  # the finished model replaces it
     log.info("wrote %s (best epoch %d of %d)", target, result.spec["best_epoch"], result.spec["epochs_run"])
-
-
-def _json_object(text: str | None, option: str) -> dict[str, Any]:
-    """A JSON object given on the command line ({} when absent)."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{option}: not valid JSON ({exc}): {text!r}") from exc
-    if not isinstance(value, dict):
-        raise InputError(f"{option}: expected a JSON object like '{{\"dropout\": 0.2}}', got {text!r}")
-    return value
 
 
 def _checkpoint_location(args: argparse.Namespace, model_name: str, cell_line: str,

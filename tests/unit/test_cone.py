@@ -70,7 +70,8 @@ def assert_agrees(adapter, refs, index, alts, batch_size=16, precision="fp64") -
 
 @pytest.mark.parametrize("length", [1000, 101, 120, 37, 6])
 @pytest.mark.parametrize("hyper", [{}, {"kernel_sizes": [8, 6, 5], "pool_sizes": [3, 4]},
-                                   {"channels": [8, 8, 8], "batch_norm": False, "conv_dropout": 0.1}])
+                                   {"channels": [8, 8, 8], "batch_norm": False, "conv_dropout": 0.1},
+                                   {"global_pool": "avg"}, {"global_pool": "max", "kernel_sizes": [8, 6, 5]}])
 def test_cone_matches_full_pass_random_weights(length, hyper):
     adapter = load_model({"architecture": "cnn_small", "input_length": length, "seed": length,
                           "hyperparameters": hyper})
@@ -81,7 +82,8 @@ def test_cone_matches_full_pass_random_weights(length, hyper):
 
 
 @pytest.mark.parametrize("length", [1000, 37])
-@pytest.mark.parametrize("hyper", [{}, {"kernel_sizes": [8, 6, 5], "pool_sizes": [3, 4]}])
+@pytest.mark.parametrize("hyper", [{}, {"kernel_sizes": [8, 6, 5], "pool_sizes": [3, 4]}, {"global_pool": "avg"},
+                                   {"global_pool": "max"}])
 def test_cone_matches_full_pass_in_float32(length, hyper):
     adapter = load_model({"architecture": "cnn_small", "input_length": length, "seed": length + 1,
                           "hyperparameters": hyper})
@@ -159,7 +161,8 @@ def satmut_windows(length: int = 90, seed: int = 0) -> pd.DataFrame:
 
 @pytest.mark.parametrize("spec,cone", [
     ({"architecture": "cnn_small", "input_length": 90}, True),
-    ({"architecture": "cnn_small", "input_length": 90, "hyperparameters": {"global_pool": "max+avg"}}, False),
+    ({"architecture": "cnn_small", "input_length": 90, "hyperparameters": {"global_pool": "avg"}}, True),
+    ({"architecture": "cnn_small", "input_length": 90, "hyperparameters": {"global_pool": "max"}}, True),
     ({"architecture": "deepsea_like", "input_length": 90,
       "hyperparameters": {"channels": [8, 8, 8], "dense": 8, "kernel_sizes": [5, 5, 5], "pool_sizes": [2, 2]}}, False),
     ({"architecture": "motif_scan", "input_length": 90}, False)])
@@ -183,9 +186,9 @@ def test_no_cone_flag(tmp_path):
     path = write_tsv(windows, tmp_path / "satmut.windows.0.tsv")
     for flag, out in (([], "cone"), (["--no-cone"], "full")):
         assert cli.main(["score", "--model", str(model_dir), "--windows", str(path), "--batch-size", "32",
-                         *flag, "--outdir", str(tmp_path / out)]) == 0
+                         "--precision", "fp32", *flag, "--outdir", str(tmp_path / out)]) == 0
     cone, full = (read_tsv(tmp_path / d / "rand.satmut.0.scores.tsv") for d in ("cone", "full"))
-    np.testing.assert_allclose(cone["score"], full["score"], rtol=0, atol=1e-5)  # fp32 (auto on this CPU)
+    np.testing.assert_allclose(cone["score"], full["score"], rtol=0, atol=1e-5)  # fp32, pinned
     assert cone["score"].abs().max() > 1e-4
 
 

@@ -90,3 +90,27 @@ def test_scoring_on_the_gpu_agrees_with_the_cpu(tmp_path):
         out[device, precision] = read_tsv(d / "m.toy.00000.scores.tsv")
     np.testing.assert_allclose(out["cuda", "fp32"]["ref_output"], out["cpu", "fp32"]["ref_output"], atol=1e-4)
     np.testing.assert_allclose(out["cuda", "bf16"]["ref_output"], out["cpu", "fp32"]["ref_output"], atol=0.05)
+
+
+def test_auto_scoring_precision_on_the_gpu_is_exact_fp32(tmp_path):
+    """The accuracy budget holds on GPUs too: auto is fp32 there, with TF32 off, and its scores
+    agree with fp64 on the CPU to fp32 rounding (docs/performance.md)."""
+    from regvarbench.models.precision import budget_figures, resolve_precision
+    from regvarbench.score import score_windows, set_precision
+
+    assert resolve_precision("auto", "cuda") == "fp32"
+    rng = np.random.default_rng(1)
+    region = "".join(rng.choice(list("ACGT"), 260))
+    rows = [(f"sm{i}{b}", region[i:i + 200], region[i:i + 100] + b + region[i + 101:i + 200])
+            for i in range(20) for b in "ACGT" if b != region[i + 100]]
+    windows = pd.DataFrame({"variant_id": [r[0] for r in rows], "dataset": "sat", "cell_line": "HepG2",
+                            "ref_seq": [r[1] for r in rows], "alt_seq": [r[2] for r in rows], "n_padded": 0})
+    spec = {"model_name": "rand", "architecture": "cnn_small", "input_length": 200, "seed": 2}
+    cpu = load_model(spec)
+    set_precision(cpu, "fp64")
+    exact = score_windows(cpu, windows)["score"].to_numpy()
+    gpu = load_model(spec, device="cuda")
+    assert set_precision(gpu, "auto", "cuda") == "fp32"
+    assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+    figures = budget_figures(exact, score_windows(gpu, windows)["score"].to_numpy())
+    assert figures["meets_budget"], figures

@@ -167,8 +167,9 @@ def test_bert_fine_tune_crops_saves_and_scores(tmp_path):
     scores = read_tsv(tmp_path / "scores" / "bert_tiny.toy.0.scores.tsv")
     assert (scores["model"] == "bert_tiny").all() and len(scores) == len(windows)
     assert ((scores["ref_output"] > 0) & (scores["ref_output"] < 1)).all() and np.isfinite(scores["score"]).all()
-    # the reloaded model is the trained one: same outputs as the in-memory adapter
-    np.testing.assert_allclose(scores["ref_output"], adapter.predict(windows["ref_seq"].tolist()), rtol=1e-9, atol=0)
+    # the reloaded model is the trained one: same outputs as the in-memory adapter, to fp32 rounding
+    # (batches of 4 against 32 rows block the matrix products differently; AVX-512 and AVX2 differ)
+    np.testing.assert_allclose(scores["ref_output"], adapter.predict(windows["ref_seq"].tolist()), rtol=1e-6, atol=0)
     # the central base decides: 120 bp windows are cropped to 62 bp around it, so the variant is seen
     assert (scores["score"] != 0).all()
     assert score_windows(load_model(target), read_windows(path)).equals(score_windows(load_model(target), read_windows(path)))
@@ -256,7 +257,7 @@ def test_remote_code_checkpoint_fine_tunes_reloads_and_scores(tmp_path, offline)
     assert cli.main(["score", "--model", str(target), "--windows", str(path), "--outdir", str(tmp_path / "s")]) == 0
     scores = read_tsv(tmp_path / "s" / "hyena_tiny.toy.0.scores.tsv")
     assert len(scores) == len(windows) and scores["ref_output"].between(0, 1, inclusive="neither").all()
-    np.testing.assert_allclose(scores["ref_output"], adapter.predict(windows["ref_seq"].tolist()), rtol=1e-9)
+    np.testing.assert_allclose(scores["ref_output"], adapter.predict(windows["ref_seq"].tolist()), rtol=1e-6)
     untrained = load_model({"family": "hf", "model_name": "src", "source": source, "trust_remote_code": True,
                             "max_tokens": 128})
     seqs = windows["ref_seq"].tolist()

@@ -20,10 +20,13 @@ from .test_train import synthetic_split
 
 
 def test_cnn_oneshot_probe_learns_from_random_features(tmp_path):
-    """Random conv features + a probe still separate planted-motif enhancers from random DNA."""
+    """Random conv features + a probe still separate planted-motif enhancers from random DNA.
+
+    With global average pooling (random features pooled by max sit at chance: measured auROC
+    0.40-0.51 with cnn_small's default max+avg, 0.62-0.77 with avg)."""
     data = write_tsv(synthetic_split(n=600, length=200), tmp_path / "HepG2.split.tsv")
     assert cli.main(["oneshot", "--data", str(data), "--model-name", "cnn_small", "--max-train", "300",
-                     "--outdir", str(tmp_path / "out")]) == 0
+                     "--hyperparameters", '{"global_pool": "avg"}', "--outdir", str(tmp_path / "out")]) == 0
     target = tmp_path / "out" / "cnn_small_oneshot__HepG2"
     assert sorted(p.name for p in target.iterdir()) == ["enhancer_detection.tsv", "spec.json"]
     spec = json.loads((target / "spec.json").read_text())
@@ -42,7 +45,7 @@ def test_cnn_oneshot_probe_learns_from_random_features(tmp_path):
     assert np.array_equal(features(adapter.base, seqs, 4)[3], features(adapter.base, seqs[3:4], 4)[0])
     # same inputs, same spec
     assert cli.main(["oneshot", "--data", str(data), "--model-name", "cnn_small", "--max-train", "300",
-                     "--outdir", str(tmp_path / "again")]) == 0
+                     "--hyperparameters", '{"global_pool": "avg"}', "--outdir", str(tmp_path / "again")]) == 0
     assert (tmp_path / "again" / "cnn_small_oneshot__HepG2" / "spec.json").read_bytes() == \
         (target / "spec.json").read_bytes()
 

@@ -124,3 +124,117 @@ def test_data_parallel_fine_tuning_pauses_and_resumes(tmp_path):
     spec = json.loads((tmp_path / "whole" / "m__HepG2" / "spec.json").read_text())
     assert spec["training"]["processes"] == 2
     assert not (tmp_path / "ck" / "m__HepG2").exists()
+
+
+def _spy_on_checkpoint_files(monkeypatch, runtime, names: set[str]) -> list:
+    """Events in order: "barrier" for every wait_for_everyone, ("read"|"write", name) for every
+    opening of a file named in ``names`` (through io.open, which pathlib and json use; torch.load
+    and torch.save through their own spies)."""
+    import io
+
+    events: list = []
+    wait = runtime.accelerator.wait_for_everyone
+    monkeypatch.setattr(runtime.accelerator, "wait_for_everyone", lambda: (events.append("barrier"), wait())[1])
+    real_open, real_load, real_save = io.open, torch.load, torch.save
+
+    def note(file, mode: str) -> None:
+        if isinstance(file, (str, Path)) and Path(file).name in names:
+            events.append(("write" if any(c in mode for c in "wax+") else "read", Path(file).name))
+
+    def spy_open(file, mode="r", *args, **kwargs):
+        note(file, mode)
+        return real_open(file, mode, *args, **kwargs)
+
+    def spy_load(file, *args, **kwargs):
+        note(file, "r")
+        return real_load(file, *args, **kwargs)
+
+    def spy_save(obj, file, *args, **kwargs):
+        note(file, "w")
+        return real_save(obj, file, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", spy_open)
+    monkeypatch.setattr(torch, "load", spy_load)
+    monkeypatch.setattr(torch, "save", spy_save)
+    return events
+
+
+def _check_read_after_barrier_and_never_rewritten_in_place(events: list, names: set[str]) -> None:
+    reads = [i for i, e in enumerate(events) if e != "barrier" and e[0] == "read"]
+    assert {events[i][1] for i in reads} == names, events  # the resume read them all
+    assert "barrier" in events[:reads[0]], events  # ... each process only after the others got there
+    assert not [e for e in events if e != "barrier" and e[0] == "write"], events  # temp name + os.replace only
+
+
+def test_fine_tuning_checkpoint_markers_are_replaced_whole_and_read_after_a_barrier(tmp_path, monkeypatch):
+    """Issue 21's race: process 1 of a resumed data-parallel run read fingerprint.txt while process 0
+    rewrote it in place (truncate, then write) and took the empty file for another run's checkpoint.
+    Now the markers are written under a temporary name and renamed, and read after a barrier."""
+    from regvarbench.models import hf
+    from regvarbench.runtime import TrainingPaused, make_runtime
+
+    source = build_esm_checkpoint(tmp_path / "src")
+    config = hf.HFTrainConfig(model_name="m", source=source, max_tokens=32, epochs=2, patience=2, lr=1e-3)
+    with pytest.raises(TrainingPaused):
+        hf.train_hf(hf_split(), config, trainer_dir=tmp_path / "t", runtime=make_runtime("cpu", time_limit=0))
+    runtime = make_runtime("cpu")
+    names = {"fingerprint.txt", "regvarbench_curve.json"}
+    events = _spy_on_checkpoint_files(monkeypatch, runtime, names)
+    _, _, curve, _ = hf.train_hf(hf_split(), config, trainer_dir=tmp_path / "t", runtime=runtime)
+    monkeypatch.undo()
+    assert curve["epoch"].tolist() == [1, 2]
+    _check_read_after_barrier_and_never_rewritten_in_place(events, names)
+    assert sorted(p.name for p in (tmp_path / "t").iterdir() if p.name.endswith(".tmp")) == []
+
+
+def test_cnn_checkpoint_is_read_after_a_barrier_and_replaced_whole(tmp_path, monkeypatch):
+    from regvarbench.runtime import TrainingPaused, make_runtime
+    from regvarbench.train import TrainConfig, train_model
+
+    table = synthetic_split(n=240, length=150)
+    config = TrainConfig(model_name="m", epochs=2, patience=2)
+    with pytest.raises(TrainingPaused):
+        train_model(table, config, checkpoint=tmp_path / "last.pt", runtime=make_runtime("cpu", time_limit=0))
+    runtime = make_runtime("cpu")
+    events = _spy_on_checkpoint_files(monkeypatch, runtime, {"last.pt"})
+    result = train_model(table, config, checkpoint=tmp_path / "last.pt", runtime=runtime)
+    monkeypatch.undo()
+    assert result.curve["epoch"].tolist() == [1, 2]
+    _check_read_after_barrier_and_never_rewritten_in_place(events, {"last.pt"})
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+
+
+def _process_zero_says_in_time(monkeypatch) -> None:
+    """Every broadcast decision of the pause (a bool) comes back False, as if process 0's clock said
+    'in time' while this process's says 'out of time'; other broadcasts pass through."""
+    import accelerate.utils
+
+    real = accelerate.utils.broadcast_object_list
+
+    def broadcast(objects, from_process=0):
+        return [False] if objects and isinstance(objects[0], bool) else real(objects, from_process)
+
+    monkeypatch.setattr(accelerate.utils, "broadcast_object_list", broadcast)
+
+
+def test_cnn_time_limit_pause_follows_process_zero(tmp_path, monkeypatch):
+    """Each process decided alone from its own clock: near the limit one could pause while the
+    others trained on, waiting for it in the next gradient exchange."""
+    from regvarbench.runtime import make_runtime
+    from regvarbench.train import TrainConfig, train_model
+
+    _process_zero_says_in_time(monkeypatch)
+    result = train_model(synthetic_split(n=240, length=150), TrainConfig(model_name="m", epochs=2, patience=2),
+                         checkpoint=tmp_path / "last.pt", runtime=make_runtime("cpu", time_limit=0))
+    assert result.curve["epoch"].tolist() == [1, 2]
+
+
+def test_fine_tuning_time_limit_pause_follows_process_zero(tmp_path, monkeypatch):
+    from regvarbench.models import hf
+    from regvarbench.runtime import make_runtime
+
+    _process_zero_says_in_time(monkeypatch)
+    config = hf.HFTrainConfig(model_name="m", source=build_esm_checkpoint(tmp_path / "src"), max_tokens=32,
+                              epochs=2, patience=2, lr=1e-3)
+    _, _, curve, _ = hf.train_hf(hf_split(), config, trainer_dir=tmp_path / "t", runtime=make_runtime("cpu", time_limit=0))
+    assert curve["epoch"].tolist() == [1, 2]

@@ -144,7 +144,7 @@ def test_bad_windows_raise_input_error(tmp_path):
     assert parse_windows_name("a.b.windows.12.tsv") == ("a.b", "12")
 
 
-@pytest.mark.parametrize("precision", ["auto", "fp64"])
+@pytest.mark.parametrize("precision", ["auto", "fp32", "fp64"])
 def test_scores_do_not_depend_on_batch_composition(precision):
     """A sequence's output is the same bits whatever shares its (fixed-size, padded) batch."""
     from regvarbench.score import set_precision
@@ -152,8 +152,9 @@ def test_scores_do_not_depend_on_batch_composition(precision):
     rng = np.random.default_rng(3)
     seqs = [random_dna(rng, LENGTH) for _ in range(40)]
     for spec in ({"architecture": "cnn_small", "input_length": LENGTH, "seed": 3},  # folded, channels-last
-                 {"architecture": "cnn_small", "input_length": LENGTH, "seed": 3,
-                  "hyperparameters": {"global_pool": "max+avg"}}):  # the network's own forward
+                 {"architecture": "deepsea_like", "input_length": LENGTH, "seed": 3,  # the network's own forward
+                  "hyperparameters": {"channels": [8, 8, 8], "dense": 8, "kernel_sizes": [5, 5, 5],
+                                      "pool_sizes": [2, 2]}}):
         adapter = load_model(spec)
         set_precision(adapter, precision)
         whole = adapter.predict(seqs, batch_size=16)
@@ -186,21 +187,24 @@ def test_bf16_autocast_runs_close_to_fp32():
 
 
 def test_precision_choice():
-    from regvarbench.models.precision import cpu_native_bf16, resolve_precision
+    from regvarbench.models.precision import MEETS_BUDGET, cpu_native_bf16, resolve_precision, speed_order
 
     # injected capability strings: native bf16 needs AVX-512 plus AVX-512 BF16 or AMX
     assert not cpu_native_bf16("AVX2", [])
     assert not cpu_native_bf16("AVX2", ["avx512_bf16"])
     assert not cpu_native_bf16("AVX512", [])
     assert cpu_native_bf16("AVX512", ["avx512_bf16"]) and cpu_native_bf16("AVX512", ["AMX_BF16"])
+    assert speed_order("cpu", "AVX2", []) == ("fp32", "fp64")
+    assert speed_order("cpu", "AVX512", ["amx_bf16"]) == ("bf16", "fp32", "fp64")
+    # auto: the fastest precision that meets the accuracy budget; bf16 is faster with AMX but misses it
+    assert "bf16" not in MEETS_BUDGET and "fp16" not in MEETS_BUDGET
     assert resolve_precision("auto", "cpu", "AVX2", []) == "fp32"
-    assert resolve_precision("auto", "cpu", "AVX512", ["amx_bf16"]) == "bf16"
+    assert resolve_precision("auto", "cpu", "AVX512", ["amx_bf16"]) == "fp32"
+    assert resolve_precision("bf16", "cpu", "AVX2", []) == "bf16"  # by name, anywhere
     assert resolve_precision("fp64", "cpu", "AVX512", ["amx_bf16"]) == "fp64"
-    # this machine: auto is bf16 only where the CPU has it natively (never on an AVX2-only CPU)
-    native = cpu_native_bf16()
-    assert resolve_precision("auto", "cpu") == ("bf16" if native else "fp32")
+    assert resolve_precision("auto", "cpu") == "fp32"  # this machine, whatever its CPU
     if torch.backends.cpu.get_cpu_capability() == "AVX2":
-        assert not native
+        assert not cpu_native_bf16()
     with pytest.raises(InputError, match="--precision"):
         resolve_precision("fp8", "cpu")
 
@@ -220,3 +224,19 @@ def test_precision_and_device_options(tmp_path, capsys):
     if not torch.cuda.is_available():
         assert cli.main(["score", "--model", model_dir, "--windows", str(path), "--device", "cuda",
                          "--outdir", str(tmp_path / "gpu")]) == 2
+
+
+def test_budget_figures_count_collapsed_scores_and_rank_agreement():
+    from regvarbench.models.precision import BUDGET_SPEARMAN, budget_figures
+
+    rng = np.random.default_rng(0)
+    exact = rng.normal(0, 1e-3, 500)
+    same = budget_figures(exact, exact + 1e-12 * rng.normal(size=500))
+    assert same["meets_budget"] and same["collapsed_to_zero"] == 0 and same["spearman"] > BUDGET_SPEARMAN
+    rounded = np.round(exact / 4e-4) * 4e-4  # bf16-like steps: small scores become exactly 0
+    figures = budget_figures(exact, rounded)
+    assert figures["collapsed_to_zero"] == int(np.sum((rounded == 0) & (exact != 0))) > 0
+    assert not figures["meets_budget"] and figures["spearman"] < BUDGET_SPEARMAN
+    assert figures["max_abs_diff"] == pytest.approx(np.abs(rounded - exact).max())
+    with pytest.raises(ValueError):
+        budget_figures(exact, exact[:10])

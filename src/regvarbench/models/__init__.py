@@ -23,6 +23,7 @@ from ..io import InputError
 FAMILIES = {"cnn": "regvarbench.models.cnn", "hf": "regvarbench.models.hf"}
 FAMILIES["motif"] = "regvarbench.models.motif"  # JASPAR PWM baseline, no training
 FAMILIES.update(enformer="regvarbench.models.tracks", borzoi="regvarbench.models.tracks")  # one-shot track models
+FAMILIES["trednet"] = "regvarbench.models.trednet_keras"  # published TREDNet, its Keras HDF5 files read by h5py
 
 
 class Adapter(Protocol):

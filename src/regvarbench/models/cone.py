@@ -4,13 +4,15 @@ A single-base change alters a convolutional network's activations only inside a 
 (the idea behind fastISM, Nair et al. 2022). So an alternative allele is scored by running the
 reference once, caching each stage's output, and recomputing only a fixed-width slice of every
 stage from the previous stage's cached reference values with the mutated slice pasted in. The
-global average pool is then corrected by the slice's summed difference, and the dense head runs
-on the corrected pooled vector.
+global average pool is then corrected by the slice's summed difference; the global max is the
+larger of the slice's maximum and the reference's maximum outside the slice (from running maxima
+of the reference's last stage, from the left and from the right: exact, max has no rounding);
+the dense head runs on the corrected pooled vector.
 
-Supported layout (``CNNSmall`` with ``global_pool="avg"``): stages of Conv1d (stride 1, dilation
-1, zero padding of any width), optional BatchNorm1d (eval mode with running statistics, i.e.
-affine), ReLU, optional MaxPool1d (stride = kernel, no padding, ceil_mode either way), dropout
-(identity in eval), then global average and the head. Anything else gives ``None`` from
+Supported layout (``CNNSmall`` with ``global_pool`` ``"avg"``, ``"max"`` or ``"max+avg"``): stages
+of Conv1d (stride 1, dilation 1, zero padding of any width), optional BatchNorm1d (eval mode with
+running statistics, i.e. affine), ReLU, optional MaxPool1d (stride = kernel, no padding,
+ceil_mode either way), dropout (identity in eval), then the global pooling and the head. Anything else gives ``None`` from
 :func:`build_cone_plan`, and the caller scores with full passes.
 
 Speed: batch norm is folded into the convolution, every stage runs as a 2-D convolution of
@@ -40,6 +42,7 @@ from torch import nn
 from .precision import autocast, compute_dtype
 
 CHANNELS_LAST = torch.channels_last
+GLOBAL_POOLS = ("avg", "max", "max+avg")  # CNNSmall's global poolings, in its order of concatenation
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ class Folded:
 def build_cone_plan(model: nn.Module) -> list[Stage] | None:
     """The model's stages if its layout is one cone reuse supports, else None."""
     features, head = getattr(model, "features", None), getattr(model, "head", None)
-    if not isinstance(features, nn.Sequential) or head is None or getattr(model, "global_pool", None) != "avg":
+    if (not isinstance(features, nn.Sequential) or head is None
+            or getattr(model, "global_pool", None) not in GLOBAL_POOLS):
         return None
     stages: list[Stage] = []
     conv: nn.Conv1d | None = None
@@ -205,16 +209,36 @@ def reference_pass(model: nn.Module, folded: list[Folded], x: torch.Tensor, code
     for i, f in enumerate(folded):
         h = _first_stage(f, table, codes) if i == 0 and table is not None else _stage(f, h, f.padding)
         acts.append(_blc(h))
-    pooled = acts[-1].mean(dim=1)
+    pooled = global_pool(acts[-1], model.global_pool)
     return acts, pooled, model.head(pooled).squeeze(1)
 
 
+def global_pool(last: torch.Tensor, kind: str) -> torch.Tensor:
+    """CNNSmall's global pooling of a (B, L, C) stage output: (B, C), or (B, 2C) for max+avg."""
+    if kind == "avg":
+        return last.mean(dim=1)
+    if kind == "max":
+        return last.amax(dim=1)
+    return torch.cat([last.amax(dim=1), last.mean(dim=1)], dim=1)
+
+
+def running_maxima(last: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Maxima of a (B, L, C) stage output over positions [0, i] and [i, L), each (B, L + 1, C)
+    with an -inf row at the open end, for the max outside a cone's slice."""
+    pad = torch.full_like(last[:, :1], float("-inf"))
+    from_left = torch.cat([pad, torch.cummax(last, dim=1).values], dim=1)  # [:, i] = max over [0, i)
+    from_right = torch.cat([torch.cummax(last.flip(1), dim=1).values.flip(1), pad], dim=1)  # [:, i] = max over [i, L)
+    return from_left, from_right
+
+
 def cone_logits(model: nn.Module, folded: list[Folded], acts: list[torch.Tensor], pooled_ref: torch.Tensor,
-                rows: torch.Tensor, pos: torch.Tensor, alt_column: torch.Tensor) -> torch.Tensor:
+                rows: torch.Tensor, pos: torch.Tensor, alt_column: torch.Tensor,
+                maxima: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """Alt logits for variants at ``pos`` of reference rows ``rows`` of ``acts`` (from reference_pass).
 
     ``alt_column`` (B, 1, 4) is the alternative base's one-hot column. The slice [lo, lo + w) of
-    each stage's input holds every position that can differ from the reference.
+    each stage's input holds every position that can differ from the reference. ``maxima``
+    (:func:`running_maxima` of ``acts[-1]``) is needed for a global max.
     """
     device = pos.device
     lo, w, new = pos, 1, alt_column
@@ -243,8 +267,17 @@ def cone_logits(model: nn.Module, folded: list[Folded], acts: list[torch.Tensor]
         lo, w, new = start, w_next, torch.relu(h)
     last = acts[-1]
     old = last[rows[:, None], lo[:, None] + torch.arange(w, device=device)]
-    correction = (new.to(pooled_ref.dtype) - old.to(pooled_ref.dtype)).sum(dim=1) / last.shape[1]
-    return model.head(pooled_ref[rows] + correction).squeeze(1)
+    kind = model.global_pool
+    parts = []
+    if kind in ("max", "max+avg"):
+        from_left, from_right = maxima
+        outside = torch.maximum(from_left[rows, lo], from_right[rows, lo + w])  # max over [0, lo) and [lo + w, L)
+        parts.append(torch.maximum(outside, new.amax(dim=1)).to(pooled_ref.dtype))
+    if kind in ("avg", "max+avg"):
+        channels = last.shape[2]
+        correction = (new.to(pooled_ref.dtype) - old.to(pooled_ref.dtype)).sum(dim=1) / last.shape[1]
+        parts.append(pooled_ref[rows, -channels:] + correction)
+    return model.head(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]).squeeze(1)
 
 
 # Largest number of rows per reference / cone batch. Fixed (not data-dependent) so outputs stay
@@ -314,6 +347,7 @@ def predict_variant_logits(model: nn.Module, stages: list[Stage], ref_codes: np.
             n = len(batch)
             padded = torch.from_numpy(_padded(batch, batch_size)).to(device)
             acts, pooled, logits = reference_pass(model, folded, one_hot_batch(padded, dtype), padded, table)
+            maxima = running_maxima(acts[-1]) if model.global_pool != "avg" else None
             ref_out[r0:r0 + n] = logits[:n].double().cpu().numpy()
             todo = order[bounds[b]:bounds[b + 1]]
             for c0 in range(0, len(todo), batch_size):
@@ -324,7 +358,8 @@ def predict_variant_logits(model: nn.Module, stages: list[Stage], ref_codes: np.
                 pos = torch.from_numpy(pos_all[fill]).to(device)
                 base = torch.from_numpy(alt_codes[fill, pos_all[fill]][:, None]).to(device)
                 column = one_hot_batch(base, dtype)[:, :, 0, :].permute(0, 2, 1)  # (B, 1, 4)
-                alt_out[chunk] = cone_logits(model, folded, acts, pooled, rows, pos, column)[:m].double().cpu().numpy()
+                alt_out[chunk] = cone_logits(model, folded, acts, pooled, rows, pos, column,
+                                             maxima)[:m].double().cpu().numpy()
     if len(multi):
         alt_out[multi] = plan_logits(model, stages, alt_codes[multi], batch_size, device, precision)
     alt_out[same] = ref_out[ref_index[same]]

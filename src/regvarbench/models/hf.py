@@ -15,6 +15,7 @@ tokenization (HyenaDNA) would drop everything past base ~510 of a 1 kb window.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import math
@@ -22,6 +23,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +32,13 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
-from transformers import (AutoModelForSequenceClassification, AutoTokenizer, EarlyStoppingCallback, Trainer,
-                          TrainerCallback, TrainingArguments)
+from transformers import (AutoModelForSequenceClassification, AutoTokenizer, EarlyStoppingCallback,
+                          EsmForSequenceClassification, Trainer, TrainerCallback, TrainingArguments)
+from transformers.models.esm.modeling_esm import (EsmAttention, EsmClassificationHead, EsmIntermediate, EsmLayer,
+                                                  EsmOutput, EsmSelfAttention)
 from transformers.trainer_callback import PrinterCallback
 
-from ..io import InputError, write_tsv
+from ..io import InputError, write_text_atomic, write_tsv
 from . import write_spec
 from .cnn import fit_length, sigmoid
 from .unavailable import ModelUnavailableError, first_line
@@ -44,6 +48,13 @@ log = logging.getLogger(__name__)
 FAMILY = "hf"
 CHECKPOINT_DIR = "checkpoint"
 DEFAULT_MAX_TOKENS = 512
+# Scoring batches of tokenizers whose token count varies with the sequence (BPE: DNABERT-2,
+# GENA-LM): token lengths rounded up to a multiple of this, padded and masked, so a handful of
+# lengths share batches instead of one part-filled batch per exact length ...
+LENGTH_STEP = 8
+# ... and at most this many rows per forward pass, so that the filler rows that keep every pass
+# the same shape (one part-filled batch per length) stay few
+VARIABLE_LENGTH_ROWS = 32
 # Errors transformers / huggingface_hub raise for a checkpoint that cannot be had: not on disk and
 # not fetchable (OSError), a malformed id (HFValidationError is a ValueError), remote code
 # needing a missing package (ImportError), a config without a classifier mapping (KeyError).
@@ -93,10 +104,28 @@ def load_pretrained(source: str, tokenizer_source: str | None = None, trust_remo
     return model, tokenizer
 
 
-def crop_to_tokens(seqs: list[str], tokenizer: Any, max_tokens: int) -> list[str]:
+def crop_to_tokens(seqs: list[str], tokenizer: Any, max_tokens: int,
+                   count: Callable[[list[str]], list[int]] | None = None) -> list[str]:
     """Centre-crop each sequence until its tokenization (special tokens included) fits max_tokens.
 
     The centre base (index len // 2, where variant windows put the variant) stays at the centre.
+
+    Parameters
+    ----------
+    seqs : list[str]
+        Sequences to fit.
+    tokenizer : PreTrainedTokenizerBase
+        The model's tokenizer (its special tokens set the budget).
+    max_tokens : int
+        Token budget, special tokens included.
+    count : callable, optional
+        Token counts without special tokens of a list of sequences, equal to the tokenizer's
+        (``HFAdapter`` passes its k-mer tokenizer's); default: tokenise with ``tokenizer``.
+
+    Returns
+    -------
+    list[str]
+        The sequences, each cropped around its centre where it was over budget.
     """
     budget = max_tokens - tokenizer.num_special_tokens_to_add(pair=False)
     if budget < 1:
@@ -104,7 +133,9 @@ def crop_to_tokens(seqs: list[str], tokenizer: Any, max_tokens: int) -> list[str
     out = list(seqs)
     todo = list(range(len(out)))
     while todo:
-        counts = [len(ids) for ids in tokenizer([out[i] for i in todo], add_special_tokens=False)["input_ids"]]
+        batch = [out[i] for i in todo]
+        counts = (count(batch) if count is not None
+                  else [len(ids) for ids in tokenizer(batch, add_special_tokens=False)["input_ids"]])
         longer = []
         for i, n in zip(todo, counts):
             if n > budget:
@@ -116,12 +147,273 @@ def crop_to_tokens(seqs: list[str], tokenizer: Any, max_tokens: int) -> list[str
     return out
 
 
+def _dna_codes() -> np.ndarray:
+    """Byte -> code table: A, C, G, T -> 0..3, N -> 4, every other byte -> 5."""
+    table = np.full(256, 5, dtype=np.int64)
+    for code, base in enumerate("ACGTN"):
+        table[ord(base)] = code
+    return table
+
+
+_DNA_CODES = _dna_codes()
+
+
+class KmerTokenizer:
+    """The input_ids of a non-overlapping k-mer tokenizer, computed with numpy, equal to its own.
+
+    Applies to vocabularies like the Nucleotide Transformer's: every k-mer over ACGT, the single
+    bases A, C, G, T and N, and special tokens made of other characters. Such a tokenizer
+    (EsmTokenizer: longest match first, left to right) cuts each run of ACGT into k-mers from the
+    run's start and its last ``len % k`` bases into single bases; an N is a token of its own and
+    restarts the frame. ``for_tokenizer`` builds one only for such a vocabulary and only if it
+    gives the tokenizer's own ids on a set of probe sequences; sequences with any character other
+    than A, C, G, T, N (uppercase) are left to the tokenizer (``ids`` gives None for them).
+    """
+
+    def __init__(self, k: int, kmer_ids: np.ndarray, base_ids: np.ndarray, prefix: list[int], suffix: list[int],
+                 keys: tuple[str, ...] = ("input_ids", "attention_mask")) -> None:
+        """
+        Parameters
+        ----------
+        k : int
+            k-mer length.
+        kmer_ids : np.ndarray
+            int64, shape (4**k,): token id of each k-mer, indexed by its base-4 number (A=0, C=1,
+            G=2, T=3, first base most significant).
+        base_ids : np.ndarray
+            int64, shape (5,): token ids of A, C, G, T, N.
+        prefix, suffix : list[int]
+            Special token ids before and after a sequence's tokens.
+        keys : tuple[str, ...]
+            The tokenizer's output keys ("input_ids" and possibly "attention_mask").
+        """
+        self.k = k
+        self.kmer_ids = np.asarray(kmer_ids, dtype=np.int64)
+        self.base_ids = np.asarray(base_ids, dtype=np.int64)
+        self.prefix = np.asarray(prefix, dtype=np.int64)
+        self.suffix = np.asarray(suffix, dtype=np.int64)
+        self.keys = keys
+        self._powers = 4 ** np.arange(k - 1, -1, -1, dtype=np.int64)
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer: Any) -> KmerTokenizer | None:
+        """A KmerTokenizer giving ``tokenizer``'s ids, or None where its vocabulary or output differs.
+
+        Parameters
+        ----------
+        tokenizer : PreTrainedTokenizerBase
+            The model's tokenizer.
+
+        Returns
+        -------
+        KmerTokenizer or None
+            None unless the vocabulary is k-mers plus single bases and every probe sequence
+            (``_probe_sequences``) gets the tokenizer's input_ids, with and without special tokens.
+        """
+        try:
+            vocab = tokenizer.get_vocab()
+        except (AttributeError, NotImplementedError):
+            return None
+        dna = {token for token in vocab if token and set(token) <= set("ACGTN")}
+        if not set("ACGTN") <= dna:
+            return None
+        longer = dna - set("ACGTN")
+        sizes = {len(token) for token in longer}
+        if len(sizes) > 1:
+            return None
+        k = sizes.pop() if sizes else 1
+        kmers = ["".join(p) for p in itertools.product("ACGT", repeat=k)]
+        if k > 1 and longer != set(kmers):  # also: no multi-base token holds an N
+            return None
+        probe = "ACGT" * 3
+        try:
+            whole = tokenizer(probe)
+            core = tokenizer(probe, add_special_tokens=False)["input_ids"]
+        except Exception:  # a tokenizer that cannot tokenise this probe is left to itself
+            return None
+        keys = tuple(whole.keys())
+        full = list(whole["input_ids"])
+        if not set(keys) <= {"input_ids", "attention_mask"} or not core:
+            return None
+        at = next((i for i in range(len(full) - len(core) + 1) if full[i:i + len(core)] == list(core)), None)
+        if at is None:
+            return None
+        prefix, suffix = full[:at], full[at + len(core):]
+        if len(prefix) + len(suffix) != tokenizer.num_special_tokens_to_add(pair=False):
+            return None
+        fast = cls(k, np.array([vocab[t] for t in kmers]), np.array([vocab[b] for b in "ACGTN"]), prefix, suffix,
+                   keys)
+        probes = _probe_sequences(k)
+        want = tokenizer(probes)
+        bare = tokenizer(probes, add_special_tokens=False)["input_ids"]
+        got = fast.ids(probes)
+        if any(g is None or g.tolist() != list(w) for g, w in zip(got, want["input_ids"])):
+            return None
+        if any(fast.core(p).tolist() != list(b) for p, b in zip(probes, bare)):
+            return None
+        if "attention_mask" in keys and any(set(m) != {1} for m in want["attention_mask"]):
+            return None
+        return fast
+
+    def core(self, seq: str) -> np.ndarray | None:
+        """Token ids of one sequence without special tokens, int64, shape (n_tokens,); None if it
+        holds a character other than A, C, G, T, N."""
+        try:
+            codes = _DNA_CODES[np.frombuffer(seq.encode("ascii"), dtype=np.uint8)]
+        except UnicodeEncodeError:
+            return None
+        n, k = len(codes), self.k
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        if codes.max() > 4:
+            return None
+        if k == 1:
+            return self.base_ids[codes]
+        is_n = codes == 4
+        pos = np.arange(n)
+        run_start = np.maximum.accumulate(np.where(is_n, pos + 1, 0))  # first base of the ACGT run
+        run_end = np.minimum.accumulate(np.where(is_n, pos, n)[::-1])[::-1]  # next N (or the end)
+        offset = (pos - run_start) % k
+        whole = run_end - (pos - offset) >= k  # inside a complete k-mer of its run
+        emit = is_n | ~whole | (offset == 0)
+        ids = self.base_ids[codes]
+        if n >= k:
+            starts = np.flatnonzero(~is_n & whole & (offset == 0))
+            windows = np.lib.stride_tricks.sliding_window_view(np.minimum(codes, 3), k)
+            ids[starts] = self.kmer_ids[windows[starts] @ self._powers]
+        return ids[emit]
+
+    def ids(self, seqs: list[str]) -> list[np.ndarray | None]:
+        """input_ids (special tokens included) per sequence, int64 arrays; None where ``core`` is None.
+
+        Sequences of A, C, G, T only are tokenised together, one array operation per length;
+        the others one by one (``core``).
+        """
+        out: list[np.ndarray | None] = [None] * len(seqs)
+        plain: dict[int, list[int]] = {}
+        for i, seq in enumerate(seqs):
+            if seq.isascii() and not seq.encode("ascii").translate(None, b"ACGT"):
+                plain.setdefault(len(seq), []).append(i)
+            else:
+                core = self.core(seq)
+                out[i] = None if core is None else np.concatenate([self.prefix, core, self.suffix])
+        for n, group in plain.items():
+            codes = _DNA_CODES[np.frombuffer("".join(seqs[i] for i in group).encode("ascii"), dtype=np.uint8)]
+            codes = codes.reshape(len(group), n)
+            whole = n // self.k * self.k
+            kmers = self.kmer_ids[codes[:, :whole].reshape(len(group), -1, self.k) @ self._powers]
+            rows = np.concatenate([np.broadcast_to(self.prefix, (len(group), len(self.prefix))), kmers,
+                                   self.base_ids[codes[:, whole:]],
+                                   np.broadcast_to(self.suffix, (len(group), len(self.suffix)))], axis=1)
+            for i, row in zip(group, rows):
+                out[i] = row
+        return out
+
+
+def _probe_sequences(k: int, seed: int = 0) -> list[str]:
+    """Fixed sequences that tell a k-mer tokenizer's framing apart: every length up to 3k + 2,
+    runs cut by single and repeated Ns, Ns at the ends, and a long random one."""
+    rng = np.random.default_rng(seed)
+    bases = np.array(list("ACGT"))
+    out = ["".join(rng.choice(bases, n)) for n in range(3 * k + 3)]
+    out += ["".join(rng.choice(np.array(list("ACGTN")), n, p=[0.2, 0.2, 0.2, 0.2, 0.2])) for n in range(1, 4 * k + 4)]
+    out += ["N", "NN", "N" * (k + 1), "A" * (k - 1) + "N" + "C" * (k + 1), "N" + "G" * (2 * k + 1) + "N",
+            "".join(rng.choice(bases, 500)) + "N" * 3 + "".join(rng.choice(bases, 7 * k + 1))]
+    return out
+
+
+def esm_cls_logits(model: Any, input_ids: torch.Tensor) -> torch.Tensor:
+    """Logits of an ``EsmForSequenceClassification`` on unpadded token ids, the last layer at <cls> only.
+
+    The classification head reads the first token's final hidden state. The last layer's keys and
+    values need every position, but its query, attention output and feed-forward block only the
+    first one, so they are computed for it alone. Everything else runs through the model's own
+    modules, except that the feed-forward GELU is torch's fused erf GELU (the same function as
+    ESM's ``x * 0.5 * (1 + erf(x / sqrt 2))``, in one pass instead of four). Agrees with
+    ``model(input_ids).logits`` to fp32 rounding (``_esm_cls_path`` checks it before it is used).
+
+    Parameters
+    ----------
+    model : EsmForSequenceClassification
+        In eval mode.
+    input_ids : torch.Tensor
+        int64, shape (rows, length), no padding tokens (no attention mask is needed).
+
+    Returns
+    -------
+    torch.Tensor
+        Logits, shape (rows, num_labels), the model's dtype.
+    """
+    esm = model.esm
+    hidden = esm.embeddings(input_ids=input_ids)
+    *first, last = esm.encoder.layer
+    for layer in first:
+        hidden = _esm_feed_forward(layer, layer.attention(hidden))  # no mask: every position is a token
+    attention, self_attention = last.attention, last.attention.self
+    normed = attention.LayerNorm(hidden)
+    rows, length = hidden.shape[:2]
+    size = self_attention.attention_head_size
+    query = self_attention.query(normed[:, :1]).view(rows, 1, -1, size).transpose(1, 2) * size ** -0.5
+    key = self_attention.key(normed).view(rows, length, -1, size).transpose(1, 2)
+    value = self_attention.value(normed).view(rows, length, -1, size).transpose(1, 2)
+    if self_attention.rotary_embeddings is not None:
+        query, key = self_attention.rotary_embeddings(query, key)  # the query keeps position 0's rotation
+    context = torch.nn.functional.scaled_dot_product_attention(query, key, value, scale=1.0)
+    out = _esm_feed_forward(last, attention.output(context.transpose(1, 2).reshape(rows, 1, -1), hidden[:, :1]))
+    if esm.encoder.emb_layer_norm_after is not None:
+        out = esm.encoder.emb_layer_norm_after(out)
+    return model.classifier(out)
+
+
+def _esm_feed_forward(layer: Any, hidden: torch.Tensor) -> torch.Tensor:
+    """An EsmLayer's feed-forward block (pre-LayerNorm, dense, GELU, dense, residual) on ``hidden``."""
+    inner = torch.nn.functional.gelu(layer.intermediate.dense(layer.LayerNorm(hidden)))
+    return layer.output(inner, hidden)
+
+
+def _esm_cls_path(model: Any) -> bool:
+    """Whether ``esm_cls_logits`` applies to ``model``: a plain transformers ESM classifier (no
+    remote code, no decoder, absolute or rotary positions) on which it gives the model's own logits
+    for a fixed random probe batch (atol 1e-5 + rtol 1e-4)."""
+    config = model.config
+    if (type(model) is not EsmForSequenceClassification or type(model.classifier) is not EsmClassificationHead
+            or config.is_decoder or getattr(config, "add_cross_attention", False)
+            or getattr(config, "position_embedding_type", "absolute") not in ("absolute", "rotary")
+            or not len(model.esm.encoder.layer)
+            or any((type(layer), type(layer.attention), type(layer.attention.self), type(layer.intermediate),
+                    type(layer.output)) != (EsmLayer, EsmAttention, EsmSelfAttention, EsmIntermediate, EsmOutput)
+                   for layer in model.esm.encoder.layer)):
+        return False
+    pad = config.pad_token_id if config.pad_token_id is not None else -1
+    length = max(2, min(24, config.max_position_embeddings - max(pad, 0) - 2))
+    ids = np.random.default_rng(0).integers(0, config.vocab_size, size=(2, length))
+    ids[ids == pad] = (pad + 1) % config.vocab_size
+    probe = torch.as_tensor(ids, dtype=torch.long, device=next(model.parameters()).device)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            want = model(input_ids=probe).logits.double()
+            got = esm_cls_logits(model, probe).double()
+    finally:
+        model.train(was_training)
+    return got.shape == want.shape and bool(torch.allclose(got, want, rtol=1e-4, atol=1e-5))
+
+
 class HFAdapter:
     """Enhancer probability = sigmoid(logit_1 - logit_0) of a 2-class sequence classifier.
 
-    Every forward pass has the same shape (``batch_size`` rows, padded to ``max_tokens``), so a
-    sequence's output does not depend on which sequences share its batch, nor on how a windows
-    table was chunked.
+    Scoring groups the sequences by token count: each forward pass holds ``batch_size`` rows of one
+    length (the last batch of a length filled with copies of its first row). Where the tokenizer
+    gives every window the same count (k-mer and character tokenizers) no batch holds a padding
+    token and none needs an attention mask; where counts vary (BPE) lengths are rounded up to a
+    multiple of ``LENGTH_STEP``, padded and masked by the tokenizer, at most
+    ``VARIABLE_LENGTH_ROWS`` rows per pass. Either way a sequence's output depends only on its own
+    tokens and the batch size, never on which sequences share its batch nor on how a windows table
+    was chunked. k-mer vocabularies (Nucleotide Transformer) are tokenised by ``KmerTokenizer``
+    (numpy, the tokenizer's own ids); plain transformers ESM classifiers run their last layer at
+    <cls> only (``esm_cls_logits``). Both are checked against the model's own tokenizer and forward
+    before use and left out where they would differ.
     """
 
     def __init__(self, model: Any, tokenizer: Any, spec: dict[str, Any], device: str = "cpu",
@@ -134,46 +426,146 @@ class HFAdapter:
         self.batch_size = batch_size
         self.max_tokens = int(spec.get("max_tokens") or DEFAULT_MAX_TOKENS)
 
-    def encode(self, seqs: list[str]) -> dict[str, torch.Tensor]:
-        """Token tensors padded to max_tokens, after fitting to input_length and centre-cropping."""
+    def kmer_tokenizer(self) -> KmerTokenizer | None:
+        """The numpy k-mer tokenizer for this adapter's tokenizer, or None (built and checked once)."""
+        cached = getattr(self, "_kmer_cache", None)
+        if cached is None or cached[0] is not self.tokenizer:
+            cached = self._kmer_cache = (self.tokenizer, KmerTokenizer.for_tokenizer(self.tokenizer))
+        return cached[1]
+
+    def uses_esm_cls_path(self) -> bool:
+        """Whether forward passes go through ``esm_cls_logits`` (checked once per model object)."""
+        cached = getattr(self, "_esm_cache", None)
+        if cached is None or cached[0] is not self.model:
+            cached = self._esm_cache = (self.model, _esm_cls_path(self.model))
+        return cached[1]
+
+    def length_step(self) -> int:
+        """1 when the tokenizer gives every ``input_length`` sequence of A, C, G, T the same token
+        count (k-mer and character tokenizers), else ``LENGTH_STEP`` (checked once on fixed probes)."""
+        cached = getattr(self, "_step_cache", None)
+        if cached is None or cached[0] is not self.tokenizer:
+            rng = np.random.default_rng(0)
+            n = int(self.spec.get("input_length") or 1000)
+            probes = ["".join(rng.choice(np.array(list("ACGT")), n)) for _ in range(4)]
+            counts = {len(row) for row in self.token_ids(probes)["input_ids"]}
+            cached = self._step_cache = (self.tokenizer, 1 if len(counts) == 1 else LENGTH_STEP)
+        return cached[1]
+
+    def _tokenize(self, seqs: list[str]) -> dict[str, list[list[int]]]:
+        """Unpadded encodings with special tokens, one list per key and sequence."""
+        fast = self.kmer_tokenizer()
+        if fast is None:
+            return {key: [list(row) for row in value] for key, value in self.tokenizer(seqs, truncation=False).items()}
+        rows = fast.ids(seqs)
+        ids = [None if row is None else row.tolist() for row in rows]
+        rest = [i for i, row in enumerate(ids) if row is None]
+        if rest:  # characters other than ACGTN: the tokenizer itself
+            for i, row in zip(rest, self.tokenizer([seqs[i] for i in rest], truncation=False)["input_ids"]):
+                ids[i] = list(row)
+        enc = {"input_ids": ids}
+        if "attention_mask" in fast.keys:
+            enc["attention_mask"] = [[1] * len(row) for row in ids]
+        return enc
+
+    def _count_tokens(self, seqs: list[str]) -> list[int]:
+        """Token counts without special tokens, as the tokenizer gives them."""
+        special = self.tokenizer.num_special_tokens_to_add(pair=False)
+        return [len(row) - special for row in self._tokenize(seqs)["input_ids"]]
+
+    def token_ids(self, seqs: list[str]) -> dict[str, list[list[int]]]:
+        """Unpadded encodings after uppercasing, fitting to input_length and centre-cropping to max_tokens.
+
+        Parameters
+        ----------
+        seqs : list[str]
+            DNA sequences (any case).
+
+        Returns
+        -------
+        dict[str, list[list[int]]]
+            The tokenizer's keys (``input_ids``, ``attention_mask``, ...), one id list per
+            sequence, each at most ``max_tokens`` long, special tokens included.
+        """
         seqs = [s.upper() for s in seqs]
         length = self.spec.get("input_length")
         if length:
             seqs = [fit_length(s, int(length)) for s in seqs]
         # tokenised once; only sequences whose tokens exceed max_tokens are cropped and tokenised again
-        enc = self.tokenizer(seqs, truncation=False)
-        ids = enc["input_ids"]
-        longer = [i for i, row in enumerate(ids) if len(row) > self.max_tokens]
+        enc = self._tokenize(seqs)
+        longer = [i for i, row in enumerate(enc["input_ids"]) if len(row) > self.max_tokens]
         if longer:
-            cropped = crop_to_tokens([seqs[i] for i in longer], self.tokenizer, self.max_tokens)
-            again = self.tokenizer(cropped, truncation=False)
-            for key in enc.keys():
+            count = self._count_tokens if self.kmer_tokenizer() is not None else None
+            cropped = crop_to_tokens([seqs[i] for i in longer], self.tokenizer, self.max_tokens, count=count)
+            again = self._tokenize(cropped)
+            for key in enc:
                 for j, i in enumerate(longer):
                     enc[key][i] = again[key][j]
+        return enc
+
+    def encode(self, seqs: list[str]) -> dict[str, torch.Tensor]:
+        """Token tensors padded to max_tokens, after fitting to input_length and centre-cropping."""
+        enc = self.token_ids(seqs)
         # padding an existing encoding is what we mean here; transformers' advice to fast tokenizers
         # (tokenise and pad in one call) would mean tokenising twice
         getattr(self.tokenizer, "deprecation_warnings", {})["Asking-to-pad-a-fast-tokenizer"] = True
         return dict(self.tokenizer.pad(enc, padding="max_length", max_length=self.max_tokens, return_tensors="pt"))
 
+    def _logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The model's logits for one batch of unpadded rows (no attention mask needed)."""
+        if set(batch) == {"input_ids"} and self.uses_esm_cls_path():
+            return esm_cls_logits(self.model, batch["input_ids"])
+        return self.model(**batch).logits
+
     def logit_differences(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        """logit_1 - logit_0 per sequence, float64."""
+        """logit_1 - logit_0 per sequence.
+
+        Parameters
+        ----------
+        seqs : list[str]
+            DNA sequences.
+        batch_size : int, optional
+            Rows of every forward pass (default: the adapter's ``batch_size``).
+
+        Returns
+        -------
+        np.ndarray
+            float64, shape (len(seqs),).
+        """
         size = batch_size or self.batch_size
-        enc = self.encode(seqs)
-        out = np.empty(len(seqs), dtype=np.float64)
+        enc = self.token_ids(list(seqs))
+        step = self.length_step()
+        if step > 1:
+            size = min(size, VARIABLE_LENGTH_ROWS)
+        lengths = np.array([len(row) for row in enc["input_ids"]], dtype=np.int64)
+        padded = -(-lengths // step) * step  # a function of the sequence's own length only
+        # one padded length per batch, in a fixed order: sequences by length, then as given
+        order = np.argsort(padded, kind="stable")
+        cuts = np.flatnonzero(np.diff(padded[order])) + 1
+        batches = [group[i:i + size] for group in np.split(order, cuts) for i in range(0, len(group), size)]
+        out = np.empty(len(lengths), dtype=np.float64)
+        # padding an existing encoding is what we mean (see encode)
+        getattr(self.tokenizer, "deprecation_warnings", {})["Asking-to-pad-a-fast-tokenizer"] = True
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.inference_mode():
-                for start in tqdm(range(0, len(seqs), size), desc="predict", unit="batch", disable=None, leave=False):
-                    batch = {k: v[start:start + size] for k, v in enc.items()}
-                    n = len(next(iter(batch.values())))
-                    if n < size:  # fill with copies of the first row: same shape for every batch
-                        batch = {k: torch.cat([v, v[:1].expand(size - n, *v.shape[1:])]) for k, v in batch.items()}
-                    logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits[:n]
+                for rows in tqdm(batches, desc="predict", unit="batch", disable=None, leave=False):
+                    n = len(rows)
+                    rows = np.concatenate([rows, np.repeat(rows[:1], size - n)])  # fixed shape: copies of row 0
+                    batch = {key: [value[i] for i in rows] for key, value in enc.items()}
+                    if step > 1:  # the tokenizer's own padding (side, pad id, attention mask)
+                        batch = dict(self.tokenizer.pad(batch, padding="max_length", max_length=int(padded[rows[0]]),
+                                                        return_tensors="pt"))
+                    else:
+                        batch = {key: torch.tensor(value, dtype=torch.long) for key, value in batch.items()}
+                    if "attention_mask" in batch and bool(batch["attention_mask"].all()):
+                        del batch["attention_mask"]  # all ones: None means the same, and is faster
+                    logits = self._logits({k: v.to(self.device) for k, v in batch.items()})[:n]
                     logits = logits.detach().to("cpu", torch.float64).numpy()
                     if logits.shape[1] != 2:
                         raise InputError(f"model {self.name}: expected a 2-class head, got {logits.shape[1]} outputs")
-                    out[start:start + n] = logits[:, 1] - logits[:, 0]
+                    out[rows[:n]] = logits[:, 1] - logits[:, 0]
         finally:
             self.model.train(was_training)
         return out
@@ -287,7 +679,7 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
         enc = tokenizer(seqs, truncation=True, max_length=config.max_tokens)
         return _Examples({k: list(v) for k, v in enc.items()}, y[split])
 
-    recorder = _CurveRecorder()
+    recorder = _CurveRecorder(runtime.accelerator.wait_for_everyone)
 
     class _Trainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -313,15 +705,20 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
     persistent = trainer_dir is not None
     with (contextlib.nullcontext(str(trainer_dir)) if persistent
           else tempfile.TemporaryDirectory(prefix="hf-trainer-")) as scratch, deterministic_algorithms(device):
-        last = _last_checkpoint(scratch) if persistent and resume else None
+        last = None
         if persistent:  # a checkpoint is only continued with the data and settings that wrote it
-            stamp = Path(scratch) / "fingerprint.txt"
-            if last is not None and (not stamp.is_file() or stamp.read_text() != fingerprint):
+            # read only once every process got here (process 0 has emptied the folder for --no-resume);
+            # process 0 replaces the stamp atomically, and only after every process has read it
+            runtime.accelerator.wait_for_everyone()
+            last = _last_checkpoint(scratch) if resume else None
+            stamp = Path(scratch) / FINGERPRINT_FILE
+            stamped = stamp.is_file() and stamp.read_text() == fingerprint
+            if last is not None and not stamped:
                 raise InputError(f"checkpoint {last} was written for other data or settings; "
                                  "remove it or use --no-resume")
-            if runtime.is_main:
-                stamp.parent.mkdir(parents=True, exist_ok=True)
-                stamp.write_text(fingerprint)
+            runtime.accelerator.wait_for_everyone()
+            if runtime.is_main and not stamped:
+                write_text_atomic(stamp, fingerprint)
         if last is not None:
             recorder.records = json.loads((last / CURVE_FILE).read_text())
             log.info("resuming from %s (after epoch %d)", last, len(recorder.records))
@@ -370,6 +767,7 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
 
 
 CURVE_FILE = "regvarbench_curve.json"  # the training curve so far, inside each Trainer checkpoint
+FINGERPRINT_FILE = "fingerprint.txt"  # beside the Trainer checkpoints: the data and settings they belong to
 
 
 def _last_checkpoint(folder: str | os.PathLike) -> Path | None:
@@ -382,9 +780,10 @@ def _last_checkpoint(folder: str | os.PathLike) -> Path | None:
 class _CurveRecorder(TrainerCallback):
     """Trainer callback: one training-curve row per evaluation (= per epoch)."""
 
-    def __init__(self) -> None:
+    def __init__(self, barrier: Any = None) -> None:
         self.losses: list[float] = []
         self.records: list[dict[str, float]] = []
+        self.barrier = barrier or (lambda: None)  # waits for every data-parallel process
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs) -> None:
         metrics = metrics or {}
@@ -396,10 +795,15 @@ class _CurveRecorder(TrainerCallback):
         log.info("epoch %d: train_loss %.4f valid_loss %.4f valid_auroc %.4f", *self.records[-1].values())
 
     def on_save(self, args, state, control, **kwargs) -> None:
-        """The curve so far goes into the checkpoint just written, so a resumed run has it."""
+        """The curve so far goes into the checkpoint just written, so a resumed run has it.
+
+        It also marks the checkpoint complete (_last_checkpoint takes only marked ones): written
+        atomically, and only after every process has written its share (its RNG state).
+        """
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        self.barrier()
         if folder.is_dir() and state.is_world_process_zero:
-            (folder / CURVE_FILE).write_text(json.dumps(self.records))
+            write_text_atomic(folder / CURVE_FILE, json.dumps(self.records))
 
     def on_log(self, args, state, control, logs=None, **kwargs) -> None:
         if logs and "loss" in logs:
@@ -417,10 +821,15 @@ class _TimeLimit(TrainerCallback):
         self.epoch_started = time.monotonic()
 
     def on_save(self, args, state, control, **kwargs) -> None:
+        from accelerate.utils import broadcast_object_list
+
         from ..runtime import TrainingPaused
 
         last = state.epoch is not None and state.epoch >= args.num_train_epochs
-        if control.should_training_stop or last or not self.runtime.out_of_time(time.monotonic() - self.epoch_started):
+        if control.should_training_stop or last:
+            return
+        # process 0's clock decides for all (processes deciding apart would part ways)
+        if not broadcast_object_list([self.runtime.out_of_time(time.monotonic() - self.epoch_started)])[0]:
             return
         self.runtime.accelerator.wait_for_everyone()  # every process past the checkpoint before any stops
         raise TrainingPaused(f"time limit of {self.runtime.time_limit:g} s: stopped after epoch {int(state.epoch)}; "

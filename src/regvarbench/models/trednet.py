@@ -19,9 +19,8 @@ phase two also sees phase one's last hidden layer (``phase2_features: prediction
 ``predictions`` gives TREDNet's choice), and it is a dense network rather than TREDNet's small
 CNN over the 1,924-long vector (a convolution over a few unordered tasks means nothing).
 
-Published weights (Keras HDF5 on Zenodo) cannot be loaded: their layer layout (2 kb input,
-1,924 outputs, Keras channels-last kernels) is not this network's; see docs/models.md for the
-mapping a converter would need.
+Published weights (Keras HDF5 on Zenodo) do not fit this network (2 kb input, 1,924 outputs,
+flatten + dense): family ``trednet`` (models/trednet_keras.py) reads them as they are.
 """
 
 from __future__ import annotations

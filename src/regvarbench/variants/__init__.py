@@ -17,7 +17,7 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 
-from ..io import InputError, open_text
+from ..io import INTERNAL_COLUMNS, MALFORMED_COLUMN, InputError, open_text
 
 # format name -> parser module (imported on demand)
 FORMATS = {
@@ -34,6 +34,7 @@ FORMATS = {
 
 PARSED_COLUMNS = ["chrom", "pos", "ref", "alt", "effect_log2", "pvalue", "row", "skip_reason", "skip_detail", "flag"]
 MALFORMED = "malformed_row"
+MAX_POSITION = 2 ** 53  # beyond it a float no longer holds every integer; no genome is that long
 NONFINITE_EFFECT = "nonfinite_effect"
 _MISSING = {"", "na", "nan", "null", "none", "."}
 
@@ -61,25 +62,31 @@ def read_delimited(path: str | os.PathLike, sep: str | None = None) -> pd.DataFr
             sep = "\t" if "\t" in header_line else ","
         quoting = csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL
         reader = csv.reader(_chain([header_line], lines), delimiter=sep, quoting=quoting)
-        header = [h.strip() for h in next(reader)]
-        while header and header[-1] == "":
-            header.pop()
-        if len(set(header)) != len(header) or "" in header:
-            raise InputError(f"{path}: header has empty or duplicated column names: {header}")
-        n = len(header)
-        records, malformed = [], []
-        for fields in reader:
-            problem = ""
-            if len(fields) > n and any(f.strip() for f in fields[n:]):
-                problem = f"{len(fields)} fields, header has {n}"
-            elif len(fields) < n:
-                problem = f"{len(fields)} fields, header has {n}"
-            fields = (fields + [""] * n)[:n]
-            records.append([f.strip() for f in fields])
-            malformed.append(problem)
-    frame = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header, dtype=object)
-    frame["_malformed"] = malformed
-    return frame
+        try:
+            header = [h.strip() for h in next(reader)]
+            while header and header[-1] == "":
+                header.pop()
+            if len(set(header)) != len(header) or "" in header:
+                raise InputError(f"{path}: header has empty or duplicated column names: {header}")
+            reserved = sorted(INTERNAL_COLUMNS & set(header))
+            if reserved:
+                raise InputError(f"{path}: reserved column name {reserved[0]!r} in the header; rename the column")
+            n = len(header)
+            records, malformed = [], []
+            for fields in reader:
+                problem = ""
+                if len(fields) > n and any(f.strip() for f in fields[n:]):
+                    problem = f"{len(fields)} fields, header has {n}"
+                elif len(fields) < n:
+                    problem = f"{len(fields)} fields, header has {n}"
+                fields = (fields + [""] * n)[:n]
+                records.append([f.strip() for f in fields])
+                malformed.append(problem)
+        except csv.Error as exc:  # e.g. an unclosed quote swallowing the rest of the file
+            raise InputError(f"{path} line {reader.line_num}: {exc} (an unclosed quote?)") from None
+    cells = list(zip(*records)) if records else [()] * len(header)
+    return pd.DataFrame(dict(zip(header, cells)) | {MALFORMED_COLUMN: malformed}, columns=[*header, MALFORMED_COLUMN],
+                        dtype=object)
 
 
 def _chain(first, rest):
@@ -103,10 +110,22 @@ def parse_float(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def parse_position(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Integer positions from text (``12.0`` accepted); anything else is ``bad`` and <NA>."""
+    """Integer positions from text (``12.0`` accepted); anything else is ``bad`` and <NA>.
+
+    Parameters
+    ----------
+    values:
+        Position texts.
+
+    Returns
+    -------
+    The positions (Int64, <NA> where bad) and the mask of unreadable ones: not a whole number,
+    not finite, or beyond ``MAX_POSITION`` in size.
+    """
     floats, bad = parse_float(values)
-    bad = bad | ~np.isfinite(floats) | (np.mod(np.nan_to_num(floats), 1) != 0)
-    pos = pd.array([None if b else int(f) for f, b in zip(floats, bad)], dtype="Int64")
+    with np.errstate(invalid="ignore"):
+        bad = bad | ~(np.abs(floats) < MAX_POSITION) | (np.mod(np.nan_to_num(floats), 1) != 0)
+    pos = pd.arrays.IntegerArray(np.where(bad, 0, floats).astype(np.int64), bad.copy())
     return pd.Series(pos, index=values.index), bad
 
 
@@ -125,29 +144,33 @@ def assemble(raw: pd.DataFrame, path, *, chrom: pd.Series, pos_text: pd.Series, 
         pvalue, bad_p = parse_float(pvalue_text)
         bad_p = bad_p | (pvalue < 0) | (pvalue > 1)
     effect = np.full(n, np.nan) if effect is None else np.asarray(effect, dtype=float)
+    # plain Python over the cells: as fast as pandas' string methods on big files, far faster on small ones
+    chrom_text = [str(c).strip() for c in chrom]
+    ref_text = [str(r).strip().upper() for r in ref]
+    alt_text = [str(a).strip().upper() for a in alt]
     problems: dict[str, np.ndarray] = {
-        "chrom": (chrom.astype(str).str.strip() == "").to_numpy(),
+        "chrom": np.array([c == "" for c in chrom_text], dtype=bool),
         "pos": bad_pos,
-        "ref": (ref.astype(str).str.strip() == "").to_numpy(),
-        "alt": (alt.astype(str).str.strip() == "").to_numpy(),
+        "ref": np.array([r == "" for r in ref_text], dtype=bool),
+        "alt": np.array([a == "" for a in alt_text], dtype=bool),
         "pvalue": bad_p,
         **(extra_bad or {}),
     }
+    named = [(f"unreadable {name}", np.asarray(mask, dtype=bool)) for name, mask in problems.items()]
     detail = []
-    for i in range(n):
-        parts = [raw["_malformed"].iat[i]] if raw["_malformed"].iat[i] else []
-        parts += [f"unreadable {name}" for name, mask in problems.items() if mask[i]]
+    for i, malformed in enumerate(raw[MALFORMED_COLUMN].tolist()):
+        parts = [malformed] if malformed else []
+        parts += [text for text, mask in named if mask[i]]
         detail.append("; ".join(parts))
-    detail = pd.Series(detail, index=raw.index, dtype=object)
     return pd.DataFrame({
-        "chrom": chrom.astype(str).str.strip().to_numpy(),
+        "chrom": chrom_text,
         "pos": pos.array,
-        "ref": ref.astype(str).str.strip().str.upper().to_numpy(),
-        "alt": alt.astype(str).str.strip().str.upper().to_numpy(),
+        "ref": ref_text,
+        "alt": alt_text,
         "effect_log2": effect,
         "pvalue": pvalue,
         "row": np.arange(n, dtype=np.int64),
-        "skip_reason": np.where(detail != "", MALFORMED, ""),
-        "skip_detail": detail.to_numpy(),
+        "skip_reason": [MALFORMED if d else "" for d in detail],
+        "skip_detail": detail,
         "flag": np.full(n, "", dtype=object),  # set by parsers that compute effects
     })

@@ -23,17 +23,18 @@ def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame
     """Parse an LD-block table; ``cell_line`` fills rows whose own ``cell_line`` is empty."""
     raw = read_delimited(path)
     require_columns(raw, ["block_id", "chrom", "pos", "ref", "alt", "is_causal"], path)
-    text = raw["is_causal"].astype(str).str.strip().str.lower()
-    causal = text.isin(_TRUE).to_numpy()
-    bad_causal = ~(text.isin(_TRUE) | text.isin(_FALSE)).to_numpy()
-    bad_block = (raw["block_id"].astype(str).str.strip() == "").to_numpy()
-    check_one_causal(raw["block_id"].astype(str).str.strip()[~bad_block & ~bad_causal], causal[~bad_block & ~bad_causal], path)
+    text = [str(v).strip().lower() for v in raw["is_causal"]]
+    causal = np.array([t in _TRUE for t in text], dtype=bool)
+    bad_causal = np.array([t not in _TRUE and t not in _FALSE for t in text], dtype=bool)
+    block_ids = pd.Series([str(b).strip() for b in raw["block_id"]], index=raw.index, dtype=object)
+    bad_block = (block_ids == "").to_numpy()
+    check_one_causal(block_ids[~bad_block & ~bad_causal], causal[~bad_block & ~bad_causal], path)
     effect, bad_effect = (parse_float(raw["effect_log2"]) if "effect_log2" in raw.columns
                           else (None, np.zeros(len(raw), dtype=bool)))
     out = assemble(raw, path, chrom=raw["chrom"], pos_text=raw["pos"], ref=raw["ref"], alt=raw["alt"],
                    effect=effect, pvalue_text=raw["pvalue"] if "pvalue" in raw.columns else None,
                    extra_bad={"is_causal": bad_causal, "block_id": bad_block, "effect_log2": bad_effect})
-    out["block_id"] = raw["block_id"].astype(str).str.strip().to_numpy()
+    out["block_id"] = block_ids.to_numpy()
     out["is_causal"] = causal.astype(np.int64)
     if "cell_line" in raw.columns:
         cells = raw["cell_line"].astype(str).str.strip()
@@ -43,9 +44,11 @@ def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame
 
 def check_one_causal(block_ids: pd.Series, causal: np.ndarray, path) -> None:
     """InputError naming every block (up to 10) that has no causal variant or more than one."""
-    counts = pd.Series(causal.astype(int), index=block_ids.to_numpy()).groupby(level=0, sort=True).sum()
-    wrong = counts[counts != 1]
-    if len(wrong):
-        listed = ", ".join(f"{b!r} ({n} causal)" for b, n in list(wrong.items())[:10])
+    counts: dict[str, int] = {}
+    for block, is_causal in zip(block_ids, causal):
+        counts[block] = counts.get(block, 0) + int(is_causal)
+    wrong = sorted((b, n) for b, n in counts.items() if n != 1)
+    if wrong:
+        listed = ", ".join(f"{b!r} ({n} causal)" for b, n in wrong[:10])
         raise InputError(f"{path}: every LD block needs exactly one causal variant (is_causal); "
                          f"{len(wrong)} block(s) do not: {listed}")

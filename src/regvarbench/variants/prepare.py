@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..genome import Genome
-from ..io import InputError, open_text, require_columns, write_tsv
+from ..io import InputError, read_table, require_columns, write_tsv
 from . import FORMATS, NONFINITE_EFFECT, get_parser
 from .liftover import LIFTOVER_REASONS, SOURCE_COLUMNS, ChainLifter, lift_rows, needs_liftover
 
@@ -111,8 +111,7 @@ def read_samplesheet(path: str | Path) -> list[DatasetSpec]:
     path = Path(path)
     if not path.exists():
         raise InputError(f"samplesheet not found: {path}")
-    with open_text(path) as fh:
-        sheet = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    sheet = read_table(path, sep=",", dtype=str, keep_default_na=False).fillna("")  # short rows: empty cells
     sheet.columns = [c.strip() for c in sheet.columns]
     require_columns(sheet, SAMPLESHEET_COLUMNS, path)
     specs = []
@@ -136,9 +135,17 @@ def check_spec(spec: DatasetSpec, where: str) -> DatasetSpec:
     """InputError for a dataset name unfit for file names, an unknown format or a missing file."""
     if not _DATASET_NAME.match(spec.dataset):
         raise InputError(f"{where}: dataset name {spec.dataset!r} must be letters, digits, '.', '_' or '-'")
-    get_parser(spec.format)
-    if not spec.path.is_file():
-        raise InputError(f"{where}: variant file not found: {spec.path}")
+    try:
+        get_parser(spec.format)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    try:
+        if spec.path.is_dir():
+            raise InputError(f"{where}: variant file {spec.path} is a directory, not a file")
+        if not spec.path.is_file():
+            raise InputError(f"{where}: variant file not found: {spec.path}")
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise InputError(f"{where}: variant file {spec.path}: {exc.strerror or exc}") from None
     return spec
 
 

@@ -68,7 +68,7 @@ def pair_rows(raw: pd.DataFrame, kind: pd.Series, median: np.ndarray, fc: np.nda
     reason = np.full(n, "", dtype=object)
     detail = np.full(n, "", dtype=object)
     flag = np.full(n, "", dtype=object)
-    keys = raw[PAIR_KEY].astype(str).agg("|".join, axis=1).to_numpy()
+    keys = ["|".join(cells) for cells in zip(*(raw[c].astype(str) for c in PAIR_KEY))]
     groups: dict[str, list[int]] = {}
     for i, key in enumerate(keys):
         groups.setdefault(key, []).append(i)

@@ -24,7 +24,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ..io import InputError, open_text
+from ..io import MALFORMED_COLUMN, InputError, open_text
 from . import assemble
 
 SYMBOLIC = "symbolic_allele"
@@ -67,7 +67,7 @@ def read_records(path: str | os.PathLike) -> pd.DataFrame:
     if not header_seen:
         raise InputError(f"{path}: no '#CHROM' header line; not a VCF")
     return pd.DataFrame(entries, columns=["chrom", "pos", "id", "ref", "alt", "row", "allele_index", "n_alts",
-                                          "_malformed"])
+                                          MALFORMED_COLUMN])
 
 
 def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame:

@@ -49,7 +49,7 @@ def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame
     effect, bad_effect = parse_float(raw[EFFECT])
     out = assemble(raw, path, chrom=raw[CHROM], pos_text=raw[POS], ref=ref, alt=alt, effect=effect,
                    pvalue_text=raw[P], extra_bad={EFFECT: bad_effect})
-    oligo = np.array([w != "" for w in why]) & (out["skip_reason"] == "").to_numpy()
+    oligo = np.array([w != "" for w in why], dtype=bool) & (out["skip_reason"] == "").to_numpy()
     out["skip_reason"] = np.where(oligo, OLIGO_REASON, out["skip_reason"])
     out["skip_detail"] = np.where(oligo, why, out["skip_detail"])
     out["flag"] = np.where(~np.isfinite(effect) & (out["skip_reason"] == ""), "missing_effect", "")

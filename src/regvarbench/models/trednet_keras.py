@@ -1,0 +1,237 @@
+"""Published TREDNet (family ``trednet``): its two Keras HDF5 phases, read without TensorFlow.
+
+TREDNet (Hudaiberdiev et al. 2023, PNAS; okurman/TREDNet) scores a 2 kb sequence in two steps:
+phase one maps the (2000, 4) one-hot sequence to 1,924 chromatin-feature probabilities, phase
+two maps that vector, as a (1924, 1) input, to the probability that the sequence is an enhancer
+of one cell line. That probability is each allele's output here (the study's score), and the
+variant score is ``log2(alt / ref)`` as for every probability model (``regvarbench.score``).
+Both phases are rebuilt layer by layer from the published files by :mod:`.keras_h5`.
+
+Spec keys (all optional but ``cell_line``, which picks the published phase two):
+
+- ``phase_one``, ``phase_two``: a local path, a ``file://`` URL, or an ``https://`` URL. Default:
+  the published files in ``PUBLISHED``. Nothing is downloaded: an ``https://`` URL is looked up
+  by its file name in the weights directory (``weights_dir``, else ``$REGVARBENCH_WEIGHTS``, else
+  ``~/.cache/regvarbench/weights``), and a missing file fails with a message naming the model,
+  the URL and the path to fill (:class:`MissingWeightsError`, which ``train --skip-unavailable``
+  treats as an unavailable model).
+- ``phase_one_md5``, ``phase_two_md5``: checked when given; the published files' md5s (from the
+  Kipoi ``model.yaml`` files of okurman/TREDNet) are checked whenever their URLs are used.
+- ``phase_one_arch``: a Keras architecture JSON, for a weights-only phase-one file (Kipoi ships
+  phase one as ``phase_one_model.json`` plus weights).
+
+Sequences shorter than the model's 2,000 bp are N-padded around their centre (all-zero
+one-hot columns), as the study fed its 1 kb windows to TREDNet: the default. With ``score
+--genome`` and windows that carry loci, each window is embedded in its genome flanks instead
+(``uses_genome_context``; :func:`.tracks.flanked_input`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..dna import one_hot
+from ..genome import Genome
+from ..io import InputError
+from .cnn import fit_length
+from .keras_h5 import KerasModel, read_keras_h5
+from .precision import autocast, compute_dtype, resolve_precision
+from .tracks import flanked_input
+from .unavailable import ModelUnavailableError
+
+FAMILY = "trednet"
+SCORE_KIND = "log2ratio"
+DEFAULT_BATCH_SIZE = 64
+WEIGHTS_ENV = "REGVARBENCH_WEIGHTS"
+# published files: key -> (URL, md5), from kipoi/TREDNet/*/model.yaml of okurman/TREDNet
+PUBLISHED = {
+    "phase_one": ("https://zenodo.org/record/6463875/files/TREDNet_weights_phase_one.hdf5",
+                  "1e38d75e3596d404efcfb47614b8d49f"),
+    "phase_one_arch": ("https://ftp.ncbi.nlm.nih.gov/pub/Dcode/TREDNet/phase_one_model.json",
+                       "299b7d6df3e226f7b6992cc6b50d5d0e"),
+    "HepG2": ("https://zenodo.org/record/8161621/files/TREDNet_weights_phase_two_HepG2.hdf5",
+              "8da5c7d5a5f5b6399d10650698ff20c3"),
+    "K562": ("https://zenodo.org/record/8161621/files/TREDNet_weights_phase_two_K562.hdf5",
+             "856100181cd41268eacc5cb5c893870b"),
+    "islet": ("https://zenodo.org/record/6463875/files/TREDNet_weights_phase_two_islets.hdf5",
+              "3d4343887c011bdf8188b29258f5438d"),
+}
+PUBLISHED_MD5 = {url: md5 for url, md5 in PUBLISHED.values()}
+
+
+class MissingWeightsError(ModelUnavailableError):
+    """A published weights file is not on disk (nothing is downloaded at run time)."""
+
+    def __init__(self, model: str, source: str, path: Path) -> None:
+        self.model, self.source, self.path = model, source, path
+        self.detail = f"not found at {path}"
+        InputError.__init__(self, f"model {model}: weights file {source} not found at {path}; download it there "
+                                  f"(or set {WEIGHTS_ENV}, or the spec's weights_dir, to the directory holding it)")
+
+
+class TREDNetAdapter:
+    """Enhancer probability of published TREDNet: phase one (2 kb -> 1,924) then phase two (-> 1)."""
+
+    uses_genome_context = True  # score --genome: predict_in_context embeds windows in their flanks
+
+    def __init__(self, phase_one: KerasModel, phase_two: KerasModel, spec: dict[str, Any], device: str = "cpu",
+                 precision: str = "fp32") -> None:
+        if len(phase_one.input_shape) != 2 or phase_one.input_shape[1] != 4 or phase_one.input_shape[0] is None:
+            raise InputError(f"{phase_one.source}: phase one must read (length, 4) one-hot, not {phase_one.input_shape}")
+        if phase_two.input_shape != (*phase_one.output_shape, 1) or phase_two.output_shape != (1,):
+            raise InputError(f"{phase_two.source}: phase two reads {phase_two.input_shape} -> {phase_two.output_shape}; "
+                             f"expected {(*phase_one.output_shape, 1)} -> (1,) after phase one {phase_one.source}")
+        self.phase_one, self.phase_two = phase_one.to(device).eval(), phase_two.to(device).eval()
+        self.spec = spec
+        self.name = str(spec.get("model_name", FAMILY))
+        self.device = device
+        self.input_length = int(phase_one.input_shape[0])
+        self.batch_size = int(spec.get("batch_size") or DEFAULT_BATCH_SIZE)
+        self.set_precision(precision)
+
+    def set_precision(self, precision: str) -> str:
+        """Use ``precision`` (``auto`` resolved for this device) from now on; returns the concrete one."""
+        self.precision = resolve_precision(precision, self.device)
+        dtype = compute_dtype(self.precision)
+        self.phase_one.to(dtype=dtype)
+        self.phase_two.to(dtype=dtype)
+        return self.precision
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Phase-two enhancer probabilities, shape (n,), of a (n, 4, length) one-hot tensor."""
+        features = self.phase_one(x.transpose(1, 2))  # Keras reads (n, length, 4)
+        return self.phase_two(features.unsqueeze(-1))[:, 0]
+
+    def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Enhancer probabilities in [0, 1], float64, shape (n,), of N-padded (or centre-cropped) sequences."""
+        return self._predict(lambda i: fit_length(seqs[i].upper(), self.input_length), len(seqs), batch_size)
+
+    def predict_in_context(self, seqs: list[str], loci: list[tuple[str, int, str]], genome: Genome,
+                           batch_size: int | None = None) -> np.ndarray:
+        """As ``predict``, each window embedded in its genome flanks; ``loci`` holds each window's
+        (chrom, window_start, strand)."""
+        if len(loci) != len(seqs):
+            raise ValueError(f"{len(seqs)} sequences but {len(loci)} loci")
+        return self._predict(lambda i: flanked_input(genome, seqs[i], *loci[i], self.input_length),
+                             len(seqs), batch_size)
+
+    def _predict(self, make_input, n_seqs: int, batch_size: int | None) -> np.ndarray:
+        """Forward passes over ``make_input(i)`` (an input_length string), one fixed-shape batch at a time."""
+        out = np.empty(n_seqs, dtype=np.float64)
+        size = batch_size or self.batch_size
+        dtype = compute_dtype(self.precision)
+        with torch.inference_mode(), autocast(self.precision, self.device):
+            for start in tqdm(range(0, n_seqs, size), desc="predict", unit="batch", disable=None, leave=False):
+                chunk = [make_input(i) for i in range(start, min(start + size, n_seqs))]
+                n = len(chunk)
+                chunk += [chunk[0]] * (size - n)  # same shape for every batch
+                x = torch.from_numpy(one_hot(chunk)).to(self.device, dtype)
+                out[start:start + n] = self.forward(x)[:n].to("cpu", torch.float64).numpy()
+        return out
+
+
+def resolve_weights(model: str, source: str, md5: str | None = None,
+                    weights_dir: str | os.PathLike | None = None) -> Path:
+    """The local file for a weights path or URL, its md5 checked when one is known.
+
+    Parameters
+    ----------
+    model : str
+        Model name, for messages.
+    source : str
+        A local path, a ``file://`` URL, or an ``http(s)://`` URL (looked up by file name in the
+        weights directory; nothing is downloaded).
+    md5 : str, optional
+        Expected md5 hex digest; the published files' own are used for their URLs.
+    weights_dir : str or PathLike, optional
+        Directory of downloaded weights; default ``$REGVARBENCH_WEIGHTS``, else
+        ``~/.cache/regvarbench/weights``.
+
+    Returns
+    -------
+    pathlib.Path
+        The existing local file.
+
+    Raises
+    ------
+    MissingWeightsError
+        The file is not on disk (the message names the model, the URL and the path to fill).
+    InputError
+        The file's md5 differs from the expected one.
+    """
+    url = urlparse(source)
+    if url.scheme == "file":
+        path = Path(unquote(url.path))
+    elif url.scheme in ("http", "https"):
+        folder = weights_dir or os.environ.get(WEIGHTS_ENV) or Path.home() / ".cache" / "regvarbench" / "weights"
+        path = Path(folder).expanduser() / Path(unquote(url.path)).name
+    else:
+        path = Path(source).expanduser()
+    if not path.is_file():
+        raise MissingWeightsError(model, source, path)
+    md5 = md5 or PUBLISHED_MD5.get(source)
+    if md5:
+        digest = _md5(path)
+        if digest != md5.lower():
+            raise InputError(f"model {model}: {path} has md5 {digest}, expected {md5} for {source} "
+                             "(a partial or different download?)")
+    return path
+
+
+def _md5(path: Path) -> str:
+    """md5 hex digest of a file, read in 4 MiB blocks."""
+    digest = hashlib.md5()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def phase_two_source(cell_line: str | None) -> str:
+    """The published phase-two URL of a cell line (HepG2, K562, islet)."""
+    cells = [k for k in PUBLISHED if not k.startswith("phase_one")]
+    match = next((k for k in cells if cell_line and k.lower() == str(cell_line).lower()), None)
+    if match is None:
+        raise InputError(f"trednet: no published phase two for cell line {cell_line!r} (published: {', '.join(cells)}); "
+                         "give the spec a 'phase_two' file")
+    return PUBLISHED[match][0]
+
+
+def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None = None, device: str = "cpu") -> TREDNetAdapter:
+    """Adapter for published TREDNet from a spec (see the module docstring); ``weights`` is unused.
+
+    Parameters
+    ----------
+    spec : dict
+        ``cell_line`` and optionally ``phase_one``, ``phase_two``, ``phase_one_arch``, their
+        ``*_md5``, ``weights_dir``, ``model_name``, ``batch_size``.
+    weights : path, optional
+        Ignored (the two phases are named by the spec).
+    device : str
+        Torch device.
+
+    Returns
+    -------
+    TREDNetAdapter
+        ``predict(seqs)`` -> (n,) float64 enhancer probabilities; fp32 arithmetic, as Keras.
+    """
+    spec = {**spec, "family": FAMILY}
+    spec.setdefault("score_kind", SCORE_KIND)
+    name = str(spec.get("model_name", FAMILY))
+    folder = spec.get("weights_dir")
+    one = str(spec.get("phase_one") or PUBLISHED["phase_one"][0])
+    two = str(spec.get("phase_two") or phase_two_source(spec.get("cell_line")))
+    arch = spec.get("phase_one_arch")
+    arch_path = resolve_weights(name, str(arch), spec.get("phase_one_arch_md5"), folder) if arch else None
+    phase_one = read_keras_h5(resolve_weights(name, one, spec.get("phase_one_md5"), folder), arch=arch_path)
+    phase_two = read_keras_h5(resolve_weights(name, two, spec.get("phase_two_md5"), folder))
+    spec.setdefault("input_length", int(phase_one.input_shape[0]))
+    return TREDNetAdapter(phase_one, phase_two, spec, device=device)
