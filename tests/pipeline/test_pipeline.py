@@ -218,15 +218,22 @@ def test_resume_reruns_nothing(test_run, nextflow):
     assert re.search(r"Cached process", proc.stdout)
 
 
-def test_same_inputs_same_tables(test_run, nextflow, tmp_path):
-    """A second run from scratch, training without pauses, gives byte-identical scores and
-    correlation tables (so a paused and resumed TRAIN equals an uninterrupted one)."""
-    _, outdir, _ = test_run
-    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "--outdir", str(tmp_path / "results"))
+def test_same_inputs_same_tables(test_run, nextflow):
+    """Training without pauses gives byte-identical scores and correlation tables (so a paused and
+    resumed TRAIN equals an uninterrupted one, and everything after it is deterministic). The rerun
+    resumes the first run's cache: TRAIN's command line differs (no time limit, no checkpoint
+    folder), so TRAIN and all that depends on it run again; the steps before it are shared (each
+    is deterministic by its own tests, e.g. test_simulate's same-seed bytes)."""
+    workdir, outdir, _ = test_run
+    rerun = workdir / "results_unpaused"
+    proc = run_nextflow(nextflow, workdir, "-profile", "test", "--outdir", str(rerun), "-resume")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    retrained = re.findall(r"Submitted process > \S+:TRAIN \((cnn_small__\w+)\)", proc.stdout)
+    assert sorted(retrained) == ["cnn_small__HepG2", "cnn_small__K562"], proc.stdout[-3000:]
+    assert re.search(r"Submitted process > \S+:SCORE \(cnn_small\.", proc.stdout), proc.stdout[-3000:]
     for rel in ("evaluation/tables/scored_variants.tsv", "evaluation/tables/correlation_by_dataset.tsv",
                 "regions/HepG2/HepG2.split.tsv", "variants/sim_raqtl_HepG2.variants.tsv"):
-        assert (outdir / rel).read_bytes() == (tmp_path / "results" / rel).read_bytes(), rel
+        assert (outdir / rel).read_bytes() == (rerun / rel).read_bytes(), rel
 
 
 def test_auto_precision_meets_the_budget(test_run, record_property):

@@ -13,7 +13,7 @@ from regvarbench.models import load_model
 from regvarbench.models.probe import features, last_linear
 from regvarbench.score import score_windows
 
-from .test_models_hf import build_esm_checkpoint
+from .test_models_hf import build_esm_checkpoint, offline  # noqa: F401 (fixture)
 from .test_models_hf import synthetic_split as hf_split
 from .test_models_hf import variant_windows
 from .test_train import synthetic_split
@@ -83,8 +83,9 @@ def test_evaluate_pairs_oneshot_models_by_name(tmp_path):
     assert meta.loc["z", "family"] == "unknown"
 
 
-def test_unavailable_checkpoint_is_skipped_with_a_marker(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_unavailable_checkpoint_is_skipped_with_a_marker(tmp_path, offline, capsys):  # noqa: F811
+    # offline: the hub flags are read at import; the variable alone left every lookup retrying the
+    # closed network until it timed out (90 s)
     data = write_tsv(hf_split(), tmp_path / "HepG2.split.tsv")
     argv = ["oneshot", "--data", str(data), "--model-name", "nt_absent", "--family", "hf",
             "--source", "regvarbench-tests/absent-checkpoint", "--outdir", str(tmp_path / "out")]
