@@ -15,6 +15,7 @@ from regvarbench.io import read_tsv, write_tsv
 from regvarbench.models import load_model
 
 from .test_models_hf import build_esm_checkpoint
+from .test_score import saturation_windows
 from .test_models_hf import synthetic_split as hf_split
 from .test_train import synthetic_split
 
@@ -99,12 +100,7 @@ def test_auto_scoring_precision_on_the_gpu_is_exact_fp32(tmp_path):
     from regvarbench.score import score_windows, set_precision
 
     assert resolve_precision("auto", "cuda") == "fp32"
-    rng = np.random.default_rng(1)
-    region = "".join(rng.choice(list("ACGT"), 260))
-    rows = [(f"sm{i}{b}", region[i:i + 200], region[i:i + 100] + b + region[i + 101:i + 200])
-            for i in range(20) for b in "ACGT" if b != region[i + 100]]
-    windows = pd.DataFrame({"variant_id": [r[0] for r in rows], "dataset": "sat", "cell_line": "HepG2",
-                            "ref_seq": [r[1] for r in rows], "alt_seq": [r[2] for r in rows], "n_padded": 0})
+    windows = saturation_windows(n_refs=4, length=200, seed=1)
     spec = {"model_name": "rand", "architecture": "cnn_small", "input_length": 200, "seed": 2}
     cpu = load_model(spec)
     set_precision(cpu, "fp64")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,34 @@ def load_network(family: str, source: str, model_name: str) -> torch.nn.Module:
         raise ModelUnavailableError(model_name, source, first_line(exc)) from exc
 
 
+def input_maker(seqs: list[str], length: int, loci: list[tuple[str, int, str]] | None = None,
+                genome: Genome | None = None) -> Callable[[int], str]:
+    """The ``length``-bp model input of window ``i``, built on demand (one batch at a time).
+
+    Parameters
+    ----------
+    seqs : list[str]
+        The windows as make-windows wrote them.
+    length : int
+        The model's input length.
+    loci : list of (chrom, window_start, strand), optional
+        Each window's locus; with ``genome`` the input is the window in its genome flanks
+        (:func:`flanked_input`), without them the window N-padded or centre-cropped (``fit_length``).
+    genome : Genome, optional
+        Where the flanks come from.
+
+    Returns
+    -------
+    callable
+        ``make(i) -> str``.
+    """
+    if genome is None:
+        return lambda i: fit_length(seqs[i].upper(), length)
+    if loci is None or len(loci) != len(seqs):
+        raise ValueError(f"{len(seqs)} sequences but {0 if loci is None else len(loci)} loci")
+    return lambda i: flanked_input(genome, seqs[i], *loci[i], length)
+
+
 def flanked_input(genome: Genome, seq: str, chrom: str, window_start: int, strand: str, length: int) -> str:
     """The ``length``-bp model input of a window at ``window_start`` (0-based) on ``chrom``.
 
@@ -178,17 +207,13 @@ class TrackAdapter:
 
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
         """Summed selected-track predictions (>= 0), float64, shape (n,), of N-padded sequences."""
-        return self._predict(lambda i: fit_length(seqs[i].upper(), self.input_length),
-                             [len(s) for s in seqs], batch_size)
+        return self._predict(input_maker(seqs, self.input_length), [len(s) for s in seqs], batch_size)
 
     def predict_in_context(self, seqs: list[str], loci: list[tuple[str, int, str]], genome: Genome,
                            batch_size: int | None = None) -> np.ndarray:
         """As ``predict``, each window embedded in its genome flanks; ``loci`` holds each window's
         (chrom, window_start, strand)."""
-        if len(loci) != len(seqs):
-            raise ValueError(f"{len(seqs)} sequences but {len(loci)} loci")
-        return self._predict(lambda i: flanked_input(genome, seqs[i], *loci[i], self.input_length),
-                             [len(s) for s in seqs], batch_size)
+        return self._predict(input_maker(seqs, self.input_length, loci, genome), [len(s) for s in seqs], batch_size)
 
     def _predict(self, make_input, lengths: list[int], batch_size: int | None) -> np.ndarray:
         """Forward passes over ``make_input(i)`` (an input_length string), built one batch at a time."""

@@ -41,10 +41,9 @@ from tqdm import tqdm
 from ..dna import one_hot
 from ..genome import Genome
 from ..io import InputError
-from .cnn import fit_length
 from .keras_h5 import KerasModel, read_keras_h5
 from .precision import autocast, compute_dtype, resolve_precision
-from .tracks import flanked_input
+from .tracks import input_maker
 from .unavailable import ModelUnavailableError
 
 FAMILY = "trednet"
@@ -112,16 +111,13 @@ class TREDNetAdapter:
 
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
         """Enhancer probabilities in [0, 1], float64, shape (n,), of N-padded (or centre-cropped) sequences."""
-        return self._predict(lambda i: fit_length(seqs[i].upper(), self.input_length), len(seqs), batch_size)
+        return self._predict(input_maker(seqs, self.input_length), len(seqs), batch_size)
 
     def predict_in_context(self, seqs: list[str], loci: list[tuple[str, int, str]], genome: Genome,
                            batch_size: int | None = None) -> np.ndarray:
         """As ``predict``, each window embedded in its genome flanks; ``loci`` holds each window's
         (chrom, window_start, strand)."""
-        if len(loci) != len(seqs):
-            raise ValueError(f"{len(seqs)} sequences but {len(loci)} loci")
-        return self._predict(lambda i: flanked_input(genome, seqs[i], *loci[i], self.input_length),
-                             len(seqs), batch_size)
+        return self._predict(input_maker(seqs, self.input_length, loci, genome), len(seqs), batch_size)
 
     def _predict(self, make_input, n_seqs: int, batch_size: int | None) -> np.ndarray:
         """Forward passes over ``make_input(i)`` (an input_length string), one fixed-shape batch at a time."""
