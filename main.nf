@@ -18,6 +18,7 @@ workflow {
         params.chain ? channel.value(file(params.chain, checkIfExists: true)) : channel.value([]),
         PIPELINE_INITIALISATION.out.models,
         file(params.model_catalogue),
+        PREPARE_INPUTS.out.predictions,
     )
     PIPELINE_COMPLETION(PREPARE_INPUTS.out.versions.mix(REGVARBENCH.out.versions))
 }

@@ -1,11 +1,14 @@
 /*
  * The whole DAG: training sets and models per cell line, variants scattered over models and
- * chunks, gathered into one evaluation and one report.
+ * chunks, external predictions imported beside them, gathered into one evaluation and one report.
+ * With --models none (a --predictions-only run) no training set is built and nothing is trained.
  */
 include { TRAINING_SET     } from '../subworkflows/local/training_set'
 include { TRAIN_MODELS     } from '../subworkflows/local/train_models'
 include { SCORE_VARIANTS   } from '../subworkflows/local/score_variants'
 include { PREPARE_VARIANTS } from '../modules/local/prepare_variants'
+include { IMPORT_PREDICTIONS } from '../modules/local/import_predictions'
+include { modelNames       } from '../subworkflows/local/utils_regvarbench_pipeline'
 include { EVALUATE         } from '../modules/local/evaluate'
 include { REPORT           } from '../modules/local/report'
 
@@ -17,25 +20,46 @@ workflow REGVARBENCH {
     ch_chain     // value: chain file for liftover, or []
     ch_models    // [model, family, architecture] maps
     catalogue    // models catalogue CSV
+    ch_predictions  // [meta(id, model, kind, dataset_map), prediction table] per --predictions row
 
     main:
-    TRAINING_SET(ch_regions, ch_genome)
+    def has_models = !modelNames(params.models.toString()).isEmpty()
+    TRAINING_SET(has_models ? ch_regions : channel.empty(), ch_genome)
     TRAIN_MODELS(TRAINING_SET.out.split, ch_models, params.oneshot.toString().toBoolean())
 
     PREPARE_VARIANTS(ch_datasets, ch_genome, ch_chain)
-    SCORE_VARIANTS(PREPARE_VARIANTS.out.variants, TRAIN_MODELS.out.model, ch_genome)
+    SCORE_VARIANTS(has_models ? PREPARE_VARIANTS.out.variants : channel.empty(), TRAIN_MODELS.out.model, ch_genome)
+    ch_all_variants = PREPARE_VARIANTS.out.variants.map { _meta, f -> f }.collect(sort: true)
+    IMPORT_PREDICTIONS(ch_predictions, ch_all_variants)
 
     // gather: one evaluation over every dataset, score chunk and trained model
-    ch_gathered = PREPARE_VARIANTS.out.variants.map { _meta, f -> f }.collect(sort: true).map { files -> [files] }
-        .combine(SCORE_VARIANTS.out.scores.map { _meta, f -> f }.collect(sort: true).map { files -> [files] })
-        .combine(TRAIN_MODELS.out.model.map { _meta, d -> d }.collect(sort: true).map { files -> [files] })
+    // (imported score tables join the computed ones; a run without models gathers no model dirs)
+    ch_gathered = ch_all_variants.map { files -> [files] }
+        .combine(SCORE_VARIANTS.out.scores.map { _meta, f -> f }
+            .mix(IMPORT_PREDICTIONS.out.scores.flatMap { _meta, files -> files instanceof List ? files : [files] })
+            .collect(sort: true).map { files -> [files] })
+        .combine(TRAIN_MODELS.out.model.map { _meta, d -> d }.collect(sort: true).ifEmpty([]).map { files -> [files] })
         .map { variants, scores, models -> [[id: 'all'], variants, scores, models] }
-    EVALUATE(ch_gathered, catalogue)
-    REPORT(EVALUATE.out.evaluation)
+    // provenance: every file the run read, hashed by EVALUATE (samplesheets, sources, peaks, genome, chain)
+    ch_run_inputs = ch_regions.flatMap { row -> row.drop(1).flatten() }
+        .mix(ch_datasets.map { _meta, source -> source }, ch_predictions.map { _meta, table -> table })
+        .mix(ch_genome.flatMap { fasta, fai -> [fasta, fai].flatten() }, ch_chain.flatten())
+        .mix(channel.fromList([params.input, params.regions, params.predictions].findAll { sheet -> sheet }.collect { sheet -> file(sheet) }))
+        .unique()
+        .collect(sort: true)
+        .ifEmpty([])
+    EVALUATE(ch_gathered, catalogue, ch_run_inputs)
+    // every dataset's accounting (rows in/kept/skipped, allele audit) in one table, also shown in the report
+    ch_variant_summary = PREPARE_VARIANTS.out.summary.map { _meta, f -> f }
+        .collectFile(name: 'summary.tsv', keepHeader: true, skip: 1, sort: { f -> f.name }, storeDir: "${params.outdir}/variants")
+        .ifEmpty([])
+    // the provenance table (sha256 of every input and model file) also beside Nextflow's own run records
+    EVALUATE.out.provenance.subscribe { table -> table.copyTo(file("${params.outdir}/pipeline_info/provenance.tsv")) }
+    REPORT(EVALUATE.out.evaluation, ch_variant_summary)
 
     ch_versions = TRAINING_SET.out.versions.mix(
         TRAIN_MODELS.out.versions, PREPARE_VARIANTS.out.versions, SCORE_VARIANTS.out.versions,
-        EVALUATE.out.versions, REPORT.out.versions)
+        IMPORT_PREDICTIONS.out.versions, EVALUATE.out.versions, REPORT.out.versions)
 
     emit:
     report   = REPORT.out.report

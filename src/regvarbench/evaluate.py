@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from . import __version__, metrics
 from .io import InputError, read_table, read_tsv, require_columns, write_tsv
+from .provenance import describe_files, provenance_table
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="enhancer_detection.tsv files from train")
     parser.add_argument("--catalogue", metavar="CSV",
                         help="model catalogue with columns model, family, architecture_class")
+    parser.add_argument("--inputs", nargs="*", default=[], metavar="FILE",
+                        help="files the run read (samplesheets, variant sources, peaks, genome): their sha256 "
+                        "go to provenance.tsv")
+    parser.add_argument("--model-dirs", nargs="*", default=[], metavar="DIR",
+                        help="model directories scored with: revision and sha256 of their files to provenance.tsv")
     parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                         help="bootstrap resamples for 95%% percentile intervals (0 = none; default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
@@ -55,7 +61,7 @@ def run(args: argparse.Namespace) -> None:
     if args.bootstrap < 0:
         raise InputError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     tables = evaluate(args.variants, args.scores, args.training or [], args.catalogue,
-                      n_boot=args.bootstrap, seed=args.seed)
+                      n_boot=args.bootstrap, seed=args.seed, inputs=args.inputs, model_dirs=args.model_dirs)
     write_evaluation(tables, Path(args.outdir) / "tables")
 
 
@@ -116,7 +122,24 @@ def read_training(paths) -> pd.DataFrame:
 
 
 def read_catalogue(path, models) -> pd.DataFrame:
-    """Family and architecture class per scored model; 'unknown' where the catalogue is silent."""
+    """Family and architecture class per scored model; 'unknown' where the catalogue is silent.
+
+    A scored name finds its catalogue row by the row's ``model``, else by one of its ``aliases``
+    (';'-separated, e.g. the study's names in its published predictions), else, for
+    ``<name>_oneshot``, by the row of ``<name>`` (name or alias). This is the one place where names
+    meet catalogue rows.
+
+    Parameters
+    ----------
+    path : path-like or None
+        Catalogue CSV with columns model, family, architecture_class (optional aliases, pair_of).
+    models : iterable of str
+        Model names as they appear in the score tables.
+
+    Returns
+    -------
+    pandas.DataFrame with columns model, family, architecture_class, one row per model, sorted.
+    """
     meta = pd.DataFrame({"model": sorted(models)})
     if path is None:
         return meta.assign(family="unknown", architecture_class="unknown")
@@ -124,11 +147,43 @@ def read_catalogue(path, models) -> pd.DataFrame:
     require_columns(cat, CATALOGUE_COLUMNS, path)
     if cat["model"].duplicated().any():
         raise InputError(f"{path}: model named twice: {', '.join(cat['model'][cat['model'].duplicated()])}")
-    # a one-shot model (<model>_oneshot) not in the catalogue takes its fine-tuned model's row
-    base = meta["model"].where(~meta["model"].isin(cat["model"]) & meta["model"].str.endswith(ONESHOT_SUFFIX))
-    meta["_key"] = base.str.slice(stop=-len(ONESHOT_SUFFIX)).fillna(meta["model"])
+    rows = catalogue_names(cat, path)
+
+    def row_of(name: str) -> str | None:
+        if name in rows:
+            return rows[name]
+        base = name[:-len(ONESHOT_SUFFIX)] if name.endswith(ONESHOT_SUFFIX) else None
+        return rows.get(base) if base else None
+
+    meta["_key"] = [row_of(m) or m for m in meta["model"]]
     meta = meta.merge(cat[CATALOGUE_COLUMNS].rename(columns={"model": "_key"}), on="_key", how="left")
     return meta.drop(columns="_key").fillna("unknown").replace("", "unknown")
+
+
+def catalogue_names(cat: pd.DataFrame, path) -> dict[str, str]:
+    """Every name of a catalogue row (its model and its ``aliases``) -> the row's model.
+
+    Parameters
+    ----------
+    cat : pandas.DataFrame
+        The catalogue as strings (column ``model``, optional ``aliases``).
+    path : path-like
+        Named in errors.
+
+    Returns
+    -------
+    dict of str to str; InputError when an alias repeats or equals a model name.
+    """
+    names = {m: m for m in cat["model"]}
+    if "aliases" not in cat.columns:
+        return names
+    for line, (model, cell) in enumerate(zip(cat["model"], cat["aliases"]), start=2):
+        for alias in filter(None, (a.strip() for a in cell.split(";"))):
+            if alias in names:
+                clash = "a model name" if alias in set(cat["model"]) else f"an alias of {names[alias]!r}"
+                raise InputError(f"{path}, line {line}: alias {alias!r} of {model!r} is already {clash}")
+            names[alias] = model
+    return names
 
 
 def _coerce_float(df: pd.DataFrame, columns, path) -> pd.DataFrame:
@@ -363,8 +418,12 @@ def table_finetuned_vs_oneshot(pairs, correlations: dict[str, pd.DataFrame], tra
 
 
 def evaluate(variant_paths, score_paths, training_paths=(), catalogue=None,
-             n_boot: int = 1000, seed: int = 0) -> dict:
-    """All evaluation tables as a dict of name -> DataFrame, plus 'evaluation' -> dict for JSON."""
+             n_boot: int = 1000, seed: int = 0, inputs=(), model_dirs=()) -> dict:
+    """All evaluation tables as a dict of name -> DataFrame, plus 'evaluation' -> dict for JSON.
+
+    ``inputs`` (files the run read) and ``model_dirs`` (the model directories scored with) make the
+    ``provenance`` table (regvarbench.provenance): sha256 of every file, each model's revision.
+    """
     variants, ld_datasets = read_variants(variant_paths)
     scores = read_scores(score_paths)
     scored, unscored, counts = join_scores(variants, scores)
@@ -391,14 +450,15 @@ def evaluate(variant_paths, score_paths, training_paths=(), catalogue=None,
     tables["unscored"] = unscored
     tables["scored_variants"] = scored[SCORED_COLUMNS]
     tables["models"] = models
+    tables["provenance"] = provenance_table([*inputs, *([catalogue] if catalogue else [])], model_dirs)
     tables["evaluation"] = {
         "regvarbench_version": __version__,
         "seed": seed,
         "bootstrap": n_boot,
         "ci": "95% percentile bootstrap over paired resamples",
-        "inputs": {"variants": _describe_files(variant_paths), "scores": _describe_files(score_paths),
-                   "training": _describe_files(training_paths),
-                   "catalogue": _describe_files([catalogue] if catalogue else [])},
+        "inputs": {"variants": describe_files(variant_paths), "scores": describe_files(score_paths),
+                   "training": describe_files(training_paths),
+                   "catalogue": describe_files([catalogue] if catalogue else [])},
         "datasets": {"with_effect": effect_datasets, "ld_blocks": ld_datasets},
         "models": sorted(models["model"]),
         "counts": counts,
@@ -429,15 +489,3 @@ def write_evaluation(tables: dict, outdir: Path) -> None:
         else:
             write_tsv(value, outdir / f"{name}.tsv")
     log.info("wrote %d tables to %s", len(tables), outdir)
-
-
-def _describe_files(paths) -> list[dict]:
-    """File name and sha256 of each input, sorted by name (work-directory paths are not stable)."""
-    out = []
-    for p in paths:
-        digest = hashlib.sha256()
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        out.append({"name": Path(p).name, "sha256": digest.hexdigest()})
-    return sorted(out, key=lambda d: (d["name"], d["sha256"]))

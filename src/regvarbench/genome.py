@@ -45,10 +45,10 @@ class Genome:
         if name is None:
             raise KeyError(f"contig {chrom!r} not in genome {self.path}")
         size = self.sizes[name]
-        left = max(0, -start)
-        right = max(0, end - size)
+        n = max(0, end - start)
         core = self._fasta[name][max(start, 0):min(end, size)] if min(end, size) > max(start, 0) else ""
-        return "N" * left + core + "N" * right
+        left = min(n, max(0, -start))  # an interval wholly outside the contig is n Ns, never more
+        return "N" * left + core + "N" * (n - left - len(core))
 
     def base(self, chrom: str, pos: int) -> str:
         """The base at a 1-based position."""

@@ -41,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", help="hf: checkpoint directory or hub id")
     parser.add_argument("--max-tokens", type=int, default=512, help="hf: tokens per sequence (default 512)")
     parser.add_argument("--trust-remote-code", action="store_true", help="hf: the checkpoint ships its own code")
+    parser.add_argument("--revision", default=None,
+                        help="hf: hub revision of --source; a commit hash pins its code and weights")
     parser.add_argument("--seed", type=int, default=0, help="seed of the CNN's initial weights, a seeded head "
                                                            "and the probe (default 0)")
     parser.add_argument("--max-train", type=int, default=4000,
@@ -80,13 +82,16 @@ def _run(args: argparse.Namespace) -> None:
             "oneshot_of": args.model_name, "input_length": int(len(table["sequence"].iloc[0])),
             "regvarbench_version": __version__}
     if args.family == "hf":
-        spec.update(source=args.source, max_tokens=args.max_tokens, trust_remote_code=args.trust_remote_code)
+        spec.update(source=args.source, max_tokens=args.max_tokens, trust_remote_code=args.trust_remote_code,
+                    revision=args.revision or None)
     else:
         from .models import cnn
 
         spec.update(architecture=args.architecture, hyperparameters=cnn.resolve_hyperparameters(
             args.architecture, json_object_option(getattr(args, "hyperparameters", None), "--hyperparameters")))
     base = load_model(spec)  # pretrained (hf) or seeded initial (cnn) weights; nothing is trained
+    if "resolved_revision" in base.spec:  # hf: the hub commit the weights came from (None: a directory)
+        spec["resolved_revision"] = base.spec["resolved_revision"]
 
     train = _sample(table[table["split"] == "train"], args.max_train, args.seed)
     log.info("%s on %s: probe on %d training sequences", name, cell_line, len(train))

@@ -7,7 +7,9 @@ so evaluate treats external models like ours. Per ``kind``:
 
 - ``logits2``: two-class logits; ref_output = sigmoid(ref_1 - ref_0), alt_output likewise;
 - ``prob``: ref_output = ref_p, alt_output = alt_p;
-  for both, score = ``regvarbench.score.variant_score`` (the same epsilon policy as our models);
+  for both, the score follows ``--score`` (``regvarbench.score_kinds``): ``study`` (default, the
+  study's log2 ratio without epsilon; for logits a difference of log-sigmoids of the margins, a
+  zero probability gives a non-finite score that evaluate drops and counts) or ``log2ratio_eps``;
 - ``diff`` / ``log2ratio``: the given score; ref_output and alt_output stay empty.
 
 Joining: on (dataset, row) where the prediction has a ``row`` (then chrom/pos/ref/alt must agree,
@@ -28,12 +30,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .alleles import classify
 from .io import InputError, read_tsv, require_columns, write_tsv
-from .score import SCORE_COLUMNS, variant_score
+from .score_kinds import LOG2RATIO_EPS, SCORE_COLUMNS, STUDY, logits_score, sigmoid, variant_score
 
 log = logging.getLogger(__name__)
 
 PREDICTION_COLUMNS = ["dataset", "chrom", "pos", "ref", "alt", "model", "kind"]
+AUTO_KIND = "auto"  # --kind: the file's own kind column
 VALUE_COLUMNS = {"logits2": ["ref_0", "ref_1", "alt_0", "alt_1"], "prob": ["ref_p", "alt_p"],
                  "diff": ["score"], "log2ratio": ["score"]}
 VARIANT_COLUMNS = ["variant_id", "dataset", "chrom", "pos", "ref", "alt", "row"]
@@ -41,6 +45,7 @@ REPORT_COLUMNS = ["model", "dataset", "row", "reason", "detail", "source"]
 KEY = ["chrom_key", "pos", "ref", "alt"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _MAX_INTEGER = 2 ** 53  # larger floats do not hold every integer
+SCORE_CHOICES = (STUDY, LOG2RATIO_EPS)  # definitions of regvarbench.score_kinds for logits and probabilities
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,13 +56,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset-map", nargs="+", default=[], metavar="OLD=NEW",
                         help="rename prediction datasets to variants-table datasets, "
                              "e.g. hepg2.sign.id.LP190708=hepg2_raqtl")
+    parser.add_argument("--model", metavar="NAME",
+                        help="import only this model's rows (a file without a model column: all its rows, "
+                             "named NAME); default every model of the files")
+    parser.add_argument("--kind", choices=[AUTO_KIND, *VALUE_COLUMNS], default=AUTO_KIND,
+                        help="kind of every row of a file without a kind column (default auto: the column)")
+    parser.add_argument("--score", choices=SCORE_CHOICES, default=STUDY,
+                        help="score of logits2 and prob predictions: study (default; log2 ratio, no epsilon) "
+                             "or log2ratio_eps (eps = 1e-6 added to both probabilities)")
     parser.add_argument("--outdir", required=True, help="writes the score tables and import_report.tsv here")
 
 
 def run(args: argparse.Namespace) -> None:
     dataset_map = parse_dataset_map(args.dataset_map)
     variants = read_variants(args.variants)
-    scores, report = import_predictions(args.predictions, variants, dataset_map)
+    scores, report = import_predictions(args.predictions, variants, dataset_map, score=args.score,
+                                        model=args.model, kind=args.kind)
     outdir = Path(args.outdir)
     for (model, dataset), table in scores.items():
         write_tsv(table, outdir / f"{model}.{dataset}.external.scores.tsv")
@@ -99,10 +113,33 @@ def read_variants(paths) -> pd.DataFrame:
     return variants.assign(chrom_key=chrom_key(variants["chrom"]))
 
 
-def read_predictions(path, dataset_map: dict[str, str]) -> pd.DataFrame:
-    """One prediction table with numeric value columns, its source line and the mapped dataset."""
+def read_predictions(path, dataset_map: dict[str, str], model: str | None = None,
+                     kind: str = AUTO_KIND) -> pd.DataFrame:
+    """One prediction table with numeric value columns, its source line and the mapped dataset.
+
+    Parameters
+    ----------
+    path : path-like
+        Prediction table (TSV, plain or gzipped).
+    dataset_map : dict of str to str
+        Prediction dataset name -> variants-table dataset name.
+    model : str, optional
+        Keep only this model's rows; names every row of a file without a ``model`` column.
+    kind : str
+        ``auto`` (the file's ``kind`` column) or the kind of every row of a file without one.
+
+    Returns
+    -------
+    pandas.DataFrame, one row per kept prediction line.
+    """
     df = read_tsv(path, dtype={"dataset": str, "chrom": str, "ref": str, "alt": str, "model": str,
                                "kind": str})
+    if "model" not in df.columns and model:
+        df["model"] = model
+    if "kind" not in df.columns and kind != AUTO_KIND:
+        df["kind"] = kind
+    elif "kind" in df.columns and kind != AUTO_KIND:
+        raise InputError(f"{path}: has a 'kind' column; --kind {kind} applies to files without one (use auto)")
     require_columns(df, PREDICTION_COLUMNS, path)
     numeric = ["pos", *(["row"] if "row" in df.columns else [])]
     for col in numeric + sorted({c for cols in VALUE_COLUMNS.values() for c in cols} & set(df.columns)):
@@ -132,42 +169,76 @@ def read_predictions(path, dataset_map: dict[str, str]) -> pd.DataFrame:
     for col in (c for cols in VALUE_COLUMNS.values() for c in cols):
         if col not in df.columns:
             df[col] = np.nan
+    if model:  # after the checks, so that line numbers stay those of the file
+        df = df[df["model"] == model]
+        if df.empty:
+            raise InputError(f"{path}: no rows of model {model!r}")
     return df.assign(source=f"{Path(path).name}:" + (df.index + 2).astype(str),
                      source_dataset=df["dataset"], dataset=df["dataset"].replace(dataset_map),
                      pos=df["pos"].astype("int64"), chrom_key=chrom_key(df["chrom"]))
 
 
-def outputs_and_score(pred: pd.DataFrame) -> pd.DataFrame:
-    """ref_output, alt_output and score per prediction row from its kind's columns."""
+def outputs_and_score(pred: pd.DataFrame, score: str = STUDY) -> pd.DataFrame:
+    """ref_output, alt_output and score per prediction row from its kind's columns.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame, n rows
+        Prediction rows with ``kind`` and the value columns of ``VALUE_COLUMNS``.
+    score : str
+        Definition for logits2 and prob rows (``SCORE_CHOICES``); diff/log2ratio rows keep theirs.
+
+    Returns
+    -------
+    pandas.DataFrame, n rows: ref_output, alt_output, score (float64; NaN outputs for diff rows)
+    """
     kind = pred["kind"]
     ref_out = np.full(len(pred), np.nan)
     alt_out = np.full(len(pred), np.nan)
+    values = np.full(len(pred), np.nan)
     logits = (kind == "logits2").to_numpy()
-    ref_out[logits] = _sigmoid(pred["ref_1"].to_numpy()[logits] - pred["ref_0"].to_numpy()[logits])
-    alt_out[logits] = _sigmoid(pred["alt_1"].to_numpy()[logits] - pred["alt_0"].to_numpy()[logits])
+    ref_margin = pred["ref_1"].to_numpy()[logits] - pred["ref_0"].to_numpy()[logits]
+    alt_margin = pred["alt_1"].to_numpy()[logits] - pred["alt_0"].to_numpy()[logits]
+    ref_out[logits], alt_out[logits] = sigmoid(ref_margin), sigmoid(alt_margin)
+    values[logits] = logits_score(ref_margin, alt_margin, score)
     prob = (kind == "prob").to_numpy()
     ref_out[prob] = pred["ref_p"].to_numpy()[prob]
     alt_out[prob] = pred["alt_p"].to_numpy()[prob]
-    score = np.where(logits | prob, variant_score(ref_out, alt_out), pred["score"].to_numpy())
-    return pd.DataFrame({"ref_output": ref_out, "alt_output": alt_out, "score": score}, index=pred.index)
+    values[prob] = variant_score(ref_out[prob], alt_out[prob], score)
+    given = ~(logits | prob)
+    values[given] = pred["score"].to_numpy()[given]
+    return pd.DataFrame({"ref_output": ref_out, "alt_output": alt_out, "score": values}, index=pred.index)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function, stable for large |x| (NaN stays NaN: such rows are reported, not scored)."""
-    with np.errstate(invalid="ignore"):
-        return np.exp(-np.logaddexp(0.0, -x))
+def import_predictions(paths, variants: pd.DataFrame, dataset_map: dict[str, str] | None = None,
+                       score: str = STUDY, model: str | None = None,
+                       kind: str = AUTO_KIND) -> tuple[dict[tuple[str, str], pd.DataFrame], pd.DataFrame]:
+    """Score tables per (model, dataset) and the import report (every unmatched row, every gap).
 
+    Parameters
+    ----------
+    paths : list of path-like
+        Prediction tables (``PREDICTION_COLUMNS`` + value columns).
+    variants : pandas.DataFrame
+        From ``read_variants``.
+    dataset_map : dict of str to str, optional
+        Prediction dataset name -> variants-table dataset name.
+    score : str
+        Score definition of logits2 and prob rows (``SCORE_CHOICES``).
+    model, kind : str, optional
+        See ``read_predictions``.
 
-def import_predictions(paths, variants: pd.DataFrame, dataset_map: dict[str, str] | None = None
-                       ) -> tuple[dict[tuple[str, str], pd.DataFrame], pd.DataFrame]:
-    """Score tables per (model, dataset) and the import report (every unmatched row, every gap)."""
+    Returns
+    -------
+    (dict of (model, dataset) -> pandas.DataFrame in ``SCORE_COLUMNS``, pandas.DataFrame in ``REPORT_COLUMNS``)
+    """
     dataset_map = dataset_map or {}
     known = set(variants["dataset"])
     unknown_targets = sorted(set(dataset_map.values()) - known)
     if unknown_targets:
         raise InputError(f"--dataset-map names dataset(s) without a variants table: {', '.join(unknown_targets)}; "
                          f"variants tables hold {', '.join(sorted(known))}")
-    preds = [read_predictions(p, dataset_map) for p in paths]
+    preds = [read_predictions(p, dataset_map, model, kind) for p in paths]
     pred = pd.concat(preds, ignore_index=True)
     unused = sorted(set(dataset_map) - set(pred["source_dataset"]))
     if unused:
@@ -236,7 +307,7 @@ def import_predictions(paths, variants: pd.DataFrame, dataset_map: dict[str, str
         matched.append(j[j["variant_id"].notna()].set_index("pred_index")[["variant_id"]])
 
     hits = pd.concat(matched) if matched else pd.DataFrame(columns=["variant_id"])
-    hits = hits.join(pred[["model", "dataset", "row", "source"]]).join(outputs_and_score(pred))
+    hits = hits.join(pred[["model", "dataset", "row", "source"]]).join(outputs_and_score(pred, score))
     hits = hits.rename_axis("pred_index").reset_index().sort_values("pred_index", kind="stable")
     dup = hits.duplicated(["model", "variant_id"])
     if dup.any():
@@ -248,6 +319,7 @@ def import_predictions(paths, variants: pd.DataFrame, dataset_map: dict[str, str
     hits = hits[~dup]
 
     order = variants.reset_index(names="variant_order")[["variant_id", "variant_order", "row"]]
+    order["variant_class"] = [classify(r, a) for r, a in zip(variants["ref"], variants["alt"])]
     scores: dict[tuple[str, str], pd.DataFrame] = {}
     for (model, dataset), got in hits.groupby(["model", "dataset"], sort=True):
         table = got.drop(columns="row").merge(order, on="variant_id").sort_values("variant_order")

@@ -7,15 +7,22 @@ sequence is predicted once per file (saturation mutagenesis shares one reference
 many variants), and outputs do not depend on batch composition, so the same windows give
 byte-identical tables however they are chunked (fp32 and fp64: every batch has the same padded
 size, and CPU kernels compute a row of it the same way wherever it sits). For ``cnn_small`` the
-alt of a single-base variant is scored from its reference pass by receptive-field reuse
-(models/cone.py; ``--no-cone`` turns it off), which agrees with a full pass within ~1e-7 on logits
-in fp32 (the default on every device, ``--precision``), ~1e-15 in fp64.
+alt that differs from its reference window at one base is scored from its reference pass by
+receptive-field reuse (models/cone.py; ``--no-cone`` turns it off), which agrees with a full pass
+within ~1e-7 on logits in fp32 (the default on every device, ``--precision``), ~1e-15 in fp64.
+Cone reuse computes the model on the alt window itself, so it is exact for any variant class; an
+indel or MNV window differing at several bases (nearly always: flanks shift) gets a full pass.
 
 Genome context: adapters with ``uses_genome_context`` (Enformer, Borzoi: models/tracks.py) read
 hundreds of kb around a 1 kb window. With ``--genome`` and windows that carry ``chrom`` and
 ``window_start`` (make-windows), each distinct (sequence, chrom, window_start, strand) is one
-input, embedded in its genome flanks; without them such models N-pad the window (one warning).
-Other models ignore ``--genome``.
+input, embedded in its genome flanks; an alt window's right flank starts at ``alt_end`` (where
+an indel's alt window ends in the genome; windows.py); without loci such models N-pad the window
+(one warning). Other models ignore ``--genome``.
+
+The score table carries each variant's ``variant_class`` (snv, mnv, insertion, deletion, delins)
+from the windows, so that evaluation can report SNVs and indels apart; windows written before
+make-windows handled indels lack it and hold SNVs only, which is what their rows get.
 """
 
 from __future__ import annotations
@@ -33,38 +40,14 @@ from .io import InputError, read_tsv, require_columns, write_tsv
 from .models import Adapter, load_model
 from .models.precision import DEVICES, PRECISIONS, exact_fp32, resolve_device, resolve_precision
 from .genome import Genome
-from .windows import LOCUS_COLUMNS, STRAND, WINDOW_COLUMNS, expand_windows
+from .score_kinds import (EPS, SCORE_COLUMNS, STUDY, resolve_score_kind,  # noqa: F401 (EPS: re-exported)
+                          variant_score)
+from .windows import ALT_SPAN_COLUMNS, CLASS_COLUMN, LOCUS_COLUMNS, STRAND, WINDOW_COLUMNS, expand_windows
 
 log = logging.getLogger(__name__)
 
-SCORE_COLUMNS = ["variant_id", "dataset", "model", "ref_output", "alt_output", "score"]
-EPS = 1e-6
 _WINDOWS_NAME = re.compile(r"^(?P<dataset>.+)\.windows\.(?P<chunk>[^.]+)\.tsv(?:\.gz)?$")
-
-
-SCORE_KINDS = ("log2ratio", "diff")
-
-
-def variant_score(ref: np.ndarray | float, alt: np.ndarray | float, kind: str = "log2ratio") -> np.ndarray:
-    """log2((alt + eps) / (ref + eps)) with eps = 1e-6, in float64; alt − ref for ``kind="diff"``.
-
-    ``kind`` comes from the model spec's ``score_kind``: "log2ratio" (default) for outputs that
-    are probabilities, "diff" for outputs on a log scale already (motif log-odds), where a ratio
-    would be meaningless.
-
-    Epsilon policy: model outputs are probabilities in [0, 1]; a fixed eps = 1e-6 is added to
-    both before the ratio so an output of exactly 0 gives a finite score instead of ±inf or NaN.
-    It changes a score noticeably only when an output is below ~1e-4, i.e. when the model calls
-    both alleles non-enhancers, where the ratio carries no information anyway. The same eps is
-    used for every model so scores stay comparable.
-    """
-    ref = np.asarray(ref, dtype=np.float64)
-    alt = np.asarray(alt, dtype=np.float64)
-    if kind == "diff":
-        return alt - ref
-    if kind != "log2ratio":
-        raise InputError(f"unknown score_kind {kind!r}; known: {', '.join(SCORE_KINDS)}")
-    return np.log2((alt + EPS) / (ref + EPS))
+DEFAULT_SCORE_KIND = STUDY  # a spec without score_kind (probability models): the study's log2(alt / ref)
 
 
 def parse_windows_name(path: str | Path) -> tuple[str, str]:
@@ -81,13 +64,16 @@ def read_windows(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"windows file not found: {path}")
     df = read_tsv(path, dtype={"variant_id": str, "dataset": str, "cell_line": str,
-                               "ref_seq": str, "alt_seq": str, "chrom": str})
+                               "ref_seq": str, "alt_seq": str, "chrom": str, CLASS_COLUMN: str})
     require_columns(df, WINDOW_COLUMNS, path)  # chrom/window_start are optional (older chunks lack them)
-    if "window_start" in df.columns:
-        start = pd.to_numeric(df["window_start"], errors="coerce")
-        if start.isna().any() or (start != start.round()).any():
-            raise InputError(f"{path}: column 'window_start' must hold integers")
-        df["window_start"] = start.astype("int64")
+    for col in ["window_start", *ALT_SPAN_COLUMNS]:
+        if col in df.columns:
+            start = pd.to_numeric(df[col], errors="coerce")
+            if start.isna().any() or (start != start.round()).any():
+                raise InputError(f"{path}: column {col!r} must hold integers")
+            df[col] = start.astype("int64")
+    if CLASS_COLUMN not in df.columns:  # chunks from before indels were windowed hold SNVs only
+        df[CLASS_COLUMN] = "snv"
     df = expand_windows(df, path)  # chunks store each distinct reference window once (windows.py)
     for col in ("ref_seq", "alt_seq"):
         empty = df[col].isna()
@@ -112,34 +98,37 @@ def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256
     With a ``genome``, an adapter with ``uses_genome_context`` and windows with loci, each
     distinct (sequence, chrom, window_start, strand) is predicted once, in its genome flanks.
 
-    The variant score follows the adapter spec's ``score_kind`` (default "log2ratio"). Adapters
+    The variant score follows the adapter spec's ``score_kind`` (a name of
+    ``regvarbench.score_kinds``; default ``log2ratio_eps``). Adapters
     with ``supports_cone`` (``cnn_small``) score the windows grouped by reference: one reference
     pass per distinct ``ref_seq``, then each distinct (reference, alt) pair by receptive-field
     reuse (models/cone.py); ``cone=False`` forces full passes for every distinct sequence.
     """
-    kind = str(adapter.spec.get("score_kind", "log2ratio"))
-    if kind not in SCORE_KINDS:
-        raise InputError(f"model {adapter.name}: unknown score_kind {kind!r}; known: {', '.join(SCORE_KINDS)}")
+    try:
+        kind = resolve_score_kind(str(adapter.spec.get("score_kind", DEFAULT_SCORE_KIND)))
+    except InputError as exc:
+        raise InputError(f"model {adapter.name}: {exc}") from exc
     if genome is not None and getattr(adapter, "uses_genome_context", False) and has_loci(windows):
         ref, alt = _predict_in_context(adapter, windows, genome, batch_size)
     elif cone and getattr(adapter, "supports_cone", False) and len(windows):
         ref, alt = _predict_by_reference(adapter, windows, batch_size)
     else:
         ref, alt = _predict_distinct(adapter, windows, batch_size)
+    classes = windows[CLASS_COLUMN].to_numpy() if CLASS_COLUMN in windows.columns else "snv"
     scores = pd.DataFrame({"variant_id": windows["variant_id"].to_numpy(), "dataset": windows["dataset"].to_numpy(),
-                           "model": adapter.name, "ref_output": ref, "alt_output": alt,
+                           "variant_class": classes, "model": adapter.name, "ref_output": ref, "alt_output": alt,
                            "score": variant_score(ref, alt, kind)}, columns=SCORE_COLUMNS)
     return average_strands(scores, windows, kind)
 
 
-def average_strands(scores: pd.DataFrame, windows: pd.DataFrame, kind: str = "log2ratio") -> pd.DataFrame:
+def average_strands(scores: pd.DataFrame, windows: pd.DataFrame, kind: str = DEFAULT_SCORE_KIND) -> pd.DataFrame:
     """One row per variant for windows with a ``strand`` column (make-windows --reverse-complement):
     ref and alt outputs averaged over the variant's rows (forward and reverse complement), the
     score recomputed from the averages; first-appearance order kept. Other tables pass through."""
     if STRAND not in windows.columns or not len(scores):
         return scores
     mean = scores.groupby("variant_id", sort=False).agg(
-        dataset=("dataset", "first"), model=("model", "first"),
+        dataset=("dataset", "first"), variant_class=("variant_class", "first"), model=("model", "first"),
         ref_output=("ref_output", "mean"), alt_output=("alt_output", "mean")).reset_index()
     mean["score"] = variant_score(mean["ref_output"].to_numpy(), mean["alt_output"].to_numpy(), kind)
     return mean[SCORE_COLUMNS]
@@ -163,18 +152,26 @@ def _predict_distinct(adapter: Adapter, windows: pd.DataFrame, batch_size: int) 
 
 def _predict_in_context(adapter: Adapter, windows: pd.DataFrame, genome: Genome,
                         batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Full passes over the distinct (sequence, chrom, window_start, strand) of a windows table:
-    the same string at two loci (or on two strands) is two inputs, since its flanks differ."""
+    """Full passes over the distinct (sequence, chrom, start, strand, end) of a windows table:
+    the same string at two loci (or on two strands) is two inputs, since its flanks differ. An alt
+    window's span is (alt_start, alt_end) where the windows give it."""
     n = len(windows)
     strand = windows[STRAND].astype(str) if STRAND in windows.columns else pd.Series("+", index=windows.index)
+    start = windows["window_start"].astype("int64").to_numpy()
+    ref_end = start + windows["ref_seq"].str.len().to_numpy()
+    if all(c in windows.columns for c in ALT_SPAN_COLUMNS):  # an indel's alt window spans more or less genome
+        alt_start, alt_end = (windows[c].astype("int64").to_numpy() for c in ALT_SPAN_COLUMNS)
+    else:
+        alt_start, alt_end = start, ref_end
     keys = pd.MultiIndex.from_arrays([
         pd.concat([windows["ref_seq"], windows["alt_seq"]], ignore_index=True).str.upper().to_numpy(),
         np.tile(windows["chrom"].astype(str).to_numpy(), 2),
-        np.tile(windows["window_start"].astype("int64").to_numpy(), 2),
-        np.tile(strand.to_numpy(), 2)])
+        np.concatenate([start, alt_start]),
+        np.tile(strand.to_numpy(), 2),
+        np.concatenate([ref_end, alt_end])])
     codes, distinct = pd.factorize(keys, sort=False)
     loci = list(zip(distinct.get_level_values(1), distinct.get_level_values(2).astype(int),
-                    distinct.get_level_values(3)))
+                    distinct.get_level_values(3), distinct.get_level_values(4).astype(int)))
     started = time.perf_counter()
     outputs = (adapter.predict_in_context(list(distinct.get_level_values(0)), loci, genome, batch_size=batch_size)
                if len(distinct) else np.zeros(0))

@@ -34,8 +34,9 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from . import __version__
+from .catalogue import catalogue_row, model_settings
 from .io import InputError, atomic_path, json_object_option, read_tsv, require_columns, write_tsv
-from .models import cnn, trednet, write_spec
+from .models import cnn, load_model, trednet, write_spec
 from .models.precision import DEVICES
 from .runtime import TRAIN_PRECISIONS, Runtime, TrainingPaused, distributed_env, launch, make_runtime
 
@@ -541,7 +542,11 @@ FAMILY_DEFAULTS = {  # per-family defaults of the shared options (hf: the study'
     "hf": {"epochs": 200, "patience": 5, "batch_size": 8, "lr": 1e-5, "weight_decay": 0.0},
     "motif": {},  # JASPAR PWM baseline: nothing is trained
     "enformer": {}, "borzoi": {},  # one-shot genomic-track models (regvarbench.models.tracks)
+    "trednet": {}, "sei": {},  # published weights, scored as published (_run_published)
 }
+# options a catalogue row decides (train --catalogue); the rest stay options of the command
+CATALOGUE_OPTIONS = ("family", "architecture", "source", "tokenizer", "max_tokens", "trust_remote_code", "revision",
+                     "tracks", "input_length", "published")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -560,6 +565,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hf family: tokens per input, longer inputs centre-cropped (default 512)")
     parser.add_argument("--trust-remote-code", action="store_true",
                         help="hf family: run the modelling code shipped with the checkpoint")
+    parser.add_argument("--revision", default=None,
+                        help="hf family: hub revision of --source; a commit hash pins its code and weights "
+                        "(default: the hub's default branch; ignored for a directory)")
     parser.add_argument("--logging-steps", type=int, default=500, help="hf family: log every N steps (default 500)")
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default cnn 30, hf 200)")
     parser.add_argument("--patience", type=int, default=None,
@@ -605,12 +613,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-unavailable", action="store_true",
                         help="a model whose weights cannot be loaded leaves a marker directory "
                              "(unavailable.tsv) instead of failing the run")
+    parser.add_argument("--catalogue", metavar="CSV",
+                        help="model catalogue (assets/models.csv): the row of --model-name decides the family, "
+                        "source and the options of the catalogue's columns (" + ", ".join(
+                            "--" + o.replace("_", "-") for o in CATALOGUE_OPTIONS) + "; not to be given with it)")
+    parser.add_argument("--published", action="store_true",
+                        help="hf family: score the checkpoint as published (e.g. an already fine-tuned one): "
+                        "nothing is fitted, the spec and the detection table are written (catalogue: trainable false)")
+    parser.add_argument("--weights-dir", metavar="DIR",
+                        help="trednet/sei: directory of downloaded published weights, recorded in the spec "
+                        "(default at load time: $REGVARBENCH_WEIGHTS, else ~/.cache/regvarbench/weights)")
     parser.add_argument("--outdir", required=True)
 
 
 def run(args: argparse.Namespace) -> None:
     from .models.unavailable import run_skipping_unavailable
 
+    args = apply_catalogue(args)
     if args.processes < 1:
         raise InputError("--processes must be at least 1")
     if args.processes > 1 and args.family in ("cnn", "hf") and not distributed_env():
@@ -633,6 +652,11 @@ def _run(args: argparse.Namespace) -> None:
         return
     if not args.data or not args.model_name:
         raise InputError(f"--family {args.family} needs --data and --model-name")
+    if args.family in ("trednet", "sei") or (args.family == "hf" and args.published):
+        _run_published(args)
+        return
+    if args.published:
+        raise InputError(f"--published applies to --family hf (a {args.family} model is trained)")
     path = Path(args.data)
     if not path.exists():
         raise InputError(f"--data: file not found: {path}")
@@ -664,6 +688,106 @@ def _run(args: argparse.Namespace) -> None:
     log.info("wrote %s (best epoch %d of %d)", target, result.spec["best_epoch"], result.spec["epochs_run"])
 
 
+def apply_catalogue(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with the options of ``--catalogue``'s row for ``--model-name`` filled in (a copy).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``train`` options; without ``catalogue`` they are returned as given.
+
+    Returns
+    -------
+    argparse.Namespace
+        ``CATALOGUE_OPTIONS`` from the row (``published`` = not trainable), ``spec_keys`` (the
+        row's extra ``key=value`` spec keys) and ``kind_of_output``.
+    """
+    if not getattr(args, "catalogue", None) or getattr(args, "catalogue_applied", False):
+        return args  # (data-parallel workers re-enter run() with the options already filled in)
+    if not args.model_name:
+        raise InputError("--catalogue needs --model-name (the catalogue row)")
+    probe = argparse.ArgumentParser()
+    add_arguments(probe)
+    given = [o for o in CATALOGUE_OPTIONS if hasattr(args, o) and getattr(args, o) != probe.get_default(o)]
+    if given:
+        raise InputError(f"--catalogue: the row of {args.model_name} decides "
+                         f"{', '.join('--' + o.replace('_', '-') for o in given)}; give them there, not as options")
+    cell_line = args.cell_line
+    if not cell_line and args.data and Path(args.data).exists():
+        cell_line = str(read_tsv(args.data, nrows=1)["cell_line"].iloc[0])
+    settings = model_settings(catalogue_row(args.catalogue, args.model_name), cell_line, str(args.catalogue))
+    family = settings["family"]
+    if family not in FAMILY_DEFAULTS:
+        raise InputError(f"{args.catalogue}: model {args.model_name} is of family {family!r}, which train cannot "
+                         f"build (known: {', '.join(sorted(FAMILY_DEFAULTS))})")
+    if family == "cnn" and not settings["trainable"]:
+        raise InputError(f"{args.catalogue}: model {args.model_name}: a cnn model is trained (trainable true)")
+    updates: dict[str, Any] = {"family": family, "source": settings["source"], "tokenizer": settings["tokenizer"],
+                               "trust_remote_code": settings["trust_remote_code"], "tracks": settings["tracks"],
+                               "input_length": settings["input_length"], "published": not settings["trainable"],
+                               "spec_keys": settings["spec"], "kind_of_output": settings["kind_of_output"],
+                               "catalogue_applied": True}
+    if hasattr(args, "revision"):
+        updates["revision"] = settings["revision"]
+    if settings["max_tokens"] is not None:
+        updates["max_tokens"] = settings["max_tokens"]
+    if family == "cnn":
+        updates["architecture"] = settings["architecture"] or args.architecture
+    if family not in ("hf", "enformer", "borzoi"):  # cnn: arch:<name>; trednet/sei: the project's URL
+        updates["source"] = settings["source"] if family in ("trednet", "sei") else None
+    return argparse.Namespace(**{**vars(args), **updates})
+
+
+def _run_published(args: argparse.Namespace) -> None:
+    """A model scored as published (trednet, sei, an hf checkpoint already fine-tuned): nothing is fitted.
+
+    Loads the weights once (missing ones fail here, or leave a marker with --skip-unavailable),
+    writes ``DIR/<model>__<cell>/spec.json`` and ``enhancer_detection.tsv`` on the valid and test
+    rows: F1 at probability 0.5 for probability outputs, else at the cut-off that maximises F1 on
+    the valid rows.
+    """
+    if not _NAME_RE.match(args.model_name):
+        raise InputError(f"--model-name {args.model_name!r}: use letters, digits, '_' and '-' only")
+    path = Path(args.data)
+    df = validate_split_table(read_tsv(path), str(path))
+    cell_line = str(df["cell_line"].iloc[0])
+    spec: dict[str, Any] = {"model_name": args.model_name, "family": args.family, "cell_line": cell_line,
+                            "seed": args.seed, **(getattr(args, "spec_keys", None) or {})}
+    if args.family == "hf":
+        if not args.source:
+            raise InputError("--family hf needs --source (a checkpoint directory or Hugging Face hub id)")
+        spec.update(source=args.source, tokenizer=args.tokenizer, max_tokens=args.max_tokens,
+                    trust_remote_code=args.trust_remote_code, revision=getattr(args, "revision", None) or None,
+                    checkpoint=None)  # no checkpoint of its own: the source is the model
+    elif args.source:
+        spec["source"] = args.source
+    if args.tracks:
+        spec["tracks"] = args.tracks
+    if args.weights_dir:
+        spec["weights_dir"] = str(Path(args.weights_dir).resolve())
+    adapter = load_model(spec)
+    probability = getattr(args, "kind_of_output", "prob") == "prob"
+    parts = {s: df[df["split"] == s] for s in ("valid", "test")}
+    scores = {s: adapter.predict(p["sequence"].tolist()) for s, p in parts.items()}
+    labels = {s: p["label"].to_numpy() for s, p in parts.items()}
+    threshold = 0.5 if probability else _best_f1_threshold(labels["valid"], scores["valid"])
+    rows = []
+    for split in ("valid", "test"):
+        metrics = detection_metrics(labels[split], scores[split])
+        metrics["f1"] = float(f1_score(labels[split], scores[split] >= threshold, zero_division=0))
+        rows.append({"model": args.model_name, "cell_line": cell_line, "split": split, "n": len(labels[split]),
+                     **metrics})
+        log.info("%s %s (as published): auROC %.4f auPRC %.4f F1 %.4f (n=%d)", args.model_name, split,
+                 metrics["auroc"], metrics["auprc"], metrics["f1"], len(labels[split]))
+    target = model_dir(args.outdir, args.model_name, cell_line)
+    target.mkdir(parents=True, exist_ok=True)
+    write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
+    write_spec(target, {**spec, **adapter.spec, "trainable": False, "f1_threshold": threshold, "data": str(path),
+                        "n_valid": len(labels["valid"]), "n_test": len(labels["test"]),
+                        "regvarbench_version": __version__})
+    log.info("wrote %s (as published, nothing fitted)", target)
+
+
 def _checkpoint_location(args: argparse.Namespace, model_name: str, cell_line: str,
                          default: Path) -> tuple[Path | None, Path | None]:
     """(checkpoint path in the output folder, or None; fingerprint-keyed folder root, or None)."""
@@ -693,7 +817,7 @@ def run_hf(args: argparse.Namespace, path: Path, shared: dict[str, Any]) -> None
         log.warning("--reverse-complement-augment is ignored with --family hf")
     config = hf.HFTrainConfig(model_name=args.model_name, source=args.source, tokenizer=args.tokenizer,
                               max_tokens=args.max_tokens, trust_remote_code=args.trust_remote_code,
-                              logging_steps=args.logging_steps, seed=args.seed, **shared)
+                              revision=args.revision or None, logging_steps=args.logging_steps, seed=args.seed, **shared)
     table = read_tsv(path)
     cell_line = str(validate_split_table(table, str(path))["cell_line"].iloc[0])
     runtime = make_runtime(args.device, args.precision, args.time_limit)

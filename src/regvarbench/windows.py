@@ -1,10 +1,15 @@
 """make-windows: reference and alternative sequence windows centred on each variant.
 
-Convention: a window of ``length`` bases holds the variant at 0-based index ``length // 2``
-(for an even length, the right one of the two central bases), i.e. it spans the genome's
-0-based half-open interval [pos - 1 - length // 2, pos - 1 - length // 2 + length). Bases beyond
-a contig end are padded with N and counted in ``n_padded``. The alternative window differs from
-the reference window at that one index only. Windows are written in chunks of ``--chunk-size``
+Convention (alleles.py, docs/contracts.md): each allele sits at the centre of its own window of
+``length`` bases, flanked by the genome: for an SNV the window holds the variant at 0-based index
+``length // 2`` (for an even length, the right one of the two central bases), i.e. it spans the
+genome's 0-based half-open interval [pos - 1 - length // 2, pos - 1 - length // 2 + length), and
+the alternative window differs from it at that one index only. Insertions, deletions and
+multi-base substitutions follow the same rule, so both windows keep ``length`` bases: a deletion's
+alt window takes in more genome flank, an insertion's gives some up, half on each side. Bases
+beyond a contig end are padded with N and counted in ``n_padded`` for SNVs and MNVs (both windows
+padded alike); a length-changing variant whose windows do not fit its contig is skipped by
+prepare-variants (``window_beyond_contig``). Windows are written in chunks of ``--chunk-size``
 variants (``<dataset>.windows.00000.tsv``, ...) so scoring can fan out over them.
 
 ``--reverse-complement`` adds a ``strand`` column: each variant gets its forward row (``+``)
@@ -21,9 +26,13 @@ restores the full table.
 Each row also records where its window lies: ``chrom`` (the contig name as the genome spells it,
 after ``Genome.resolve``) and ``window_start`` (0-based genome coordinate of the window's first
 forward-strand base; negative near a contig start, where the window is N-padded). A ``-`` row
-carries the same ``chrom``/``window_start`` as its ``+`` row. Track models read them to embed the
-window in genome flanks (``score --genome``, models/tracks.py); other models ignore them, and
-``score`` still reads chunks written without them.
+carries the same ``chrom``/``window_start`` as its ``+`` row. ``alt_start``/``alt_end`` give the
+genome span the alternative window's bases come from (``window_start``, ``window_start + length``
+for SNVs and MNVs; wider for a deletion, narrower for an insertion), so that its genome flanks
+continue where its own bases end. Track models read them to embed the window in genome flanks
+(``score --genome``, models/tracks.py); other models ignore them, and ``score`` still reads
+chunks written without them. ``variant_class`` (snv, mnv, insertion, deletion, delins) is passed
+on to the score tables.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .alleles import DEFAULT_WINDOW_LENGTH, LENGTH_CHANGING, classify, spans_fit, trim_alleles, window_spans
 from .dna import reverse_complement
 from .genome import Genome
 from .io import InputError, read_tsv, require_columns, write_tsv
@@ -47,6 +57,8 @@ WINDOW_COLUMNS = ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n
 REF_ROW = "ref_row"  # in written chunks: the row holding this variant's reference window
 STRAND = "strand"  # with --reverse-complement: '+' forward, '-' reverse-complement windows
 LOCUS_COLUMNS = ["chrom", "window_start"]  # where the window lies (genome's contig name, 0-based start)
+ALT_SPAN_COLUMNS = ["alt_start", "alt_end"]  # genome span of the alt window's bases (0-based, half-open)
+CLASS_COLUMN = "variant_class"  # snv, mnv, insertion, deletion, delins (alleles.VARIANT_CLASSES)
 _NEEDED = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt"]
 _TEXT = {c: str for c in ["variant_id", "dataset", "cell_line", "chrom", "ref", "alt"]}
 
@@ -54,7 +66,8 @@ _TEXT = {c: str for c in ["variant_id", "dataset", "cell_line", "chrom", "ref", 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variants", required=True, help="<dataset>.variants.tsv from prepare-variants")
     parser.add_argument("--genome", required=True, help="reference FASTA (same build as the variants)")
-    parser.add_argument("--length", type=int, default=1000, help="window length in bases (default 1000)")
+    parser.add_argument("--length", type=int, default=DEFAULT_WINDOW_LENGTH,
+                        help=f"window length in bases (default {DEFAULT_WINDOW_LENGTH})")
     parser.add_argument("--chunk-size", type=int, default=1000, help="variants per output chunk (default 1000)")
     parser.add_argument("--reverse-complement", action="store_true",
                         help="add the reverse-complement windows of every variant (strand column '+'/'-'); "
@@ -106,17 +119,29 @@ def dataset_from_filename(path: str | Path) -> str:
 
 def build_windows(variants: pd.DataFrame, genome: Genome, length: int, source: str | Path = "variants",
                   reverse_complement: bool = False) -> pd.DataFrame:
-    """One reference and one alternative window per variant, in input order, with its locus
-    (``chrom``, ``window_start``).
+    """One reference and one alternative window per variant, in input order, with its locus.
 
-    With ``reverse_complement``, each variant's row (strand ``+``) is followed by its
-    reverse-complement row (strand ``-``).
+    Parameters
+    ----------
+    variants : pandas.DataFrame
+        Columns variant_id, dataset, cell_line, chrom, pos (1-based), ref, alt.
+    genome : Genome
+        The genome the variants were prepared with.
+    length : int
+        Window length (bases); both windows of every variant have it.
+    reverse_complement : bool
+        Follow each variant's row (strand ``+``) by its reverse-complement row (strand ``-``).
 
-    Raises InputError when a variant's contig is missing or its ref differs from the genome:
-    prepare-variants skips such rows, so meeting one here means table and genome do not belong
-    together.
+    Returns
+    -------
+    pandas.DataFrame
+        ``WINDOW_COLUMNS + LOCUS_COLUMNS + ALT_SPAN_COLUMNS + [variant_class]`` (+ ``strand``).
+
+    Raises InputError when a variant's contig is missing, its REF differs from the genome, an
+    allele is longer than the window, or a length-changing variant's windows do not fit its
+    contig: prepare-variants skips such rows, so meeting one here means table and genome (or
+    window length) do not belong together.
     """
-    half = length // 2
     rows = []
     for vid, dataset, cell, chrom, pos, ref, alt in tqdm(
             zip(*(variants[c] for c in _NEEDED)), total=len(variants), desc="windows", disable=None, leave=False):
@@ -124,23 +149,35 @@ def build_windows(variants: pd.DataFrame, genome: Genome, length: int, source: s
         if name is None:
             raise InputError(f"{source}: variant {vid}: contig {chrom!r} not in genome {genome.path}")
         size = genome.sizes[name]
-        if not 1 <= pos <= size:
-            raise InputError(f"{source}: variant {vid}: position {pos} outside {name} (length {size})")
-        start = pos - 1 - half
-        seq = genome.fetch(name, start, start + length)
         ref, alt = str(ref).upper(), str(alt).upper()
-        if seq[half] != ref or len(alt) != 1:
-            raise InputError(f"{source}: variant {vid}: genome {genome.path.name} has {seq[half]} at {name}:{pos}, "
+        if not 1 <= pos <= size - len(ref) + 1:
+            raise InputError(f"{source}: variant {vid}: position {pos} (ref {ref}) outside {name} (length {size})")
+        kind = classify(ref, alt)
+        edit = trim_alleles(pos, ref, alt)
+        if not kind or max(len(edit.ref), len(edit.alt)) > length:
+            raise InputError(f"{source}: variant {vid}: ref {ref} alt {alt} cannot be windowed in {length} bp; "
+                             f"run prepare-variants with --window-length {length}")
+        spans = window_spans(edit, length)
+        if kind in LENGTH_CHANGING and not spans_fit(spans, size):
+            raise InputError(f"{source}: variant {vid}: the {length}-bp windows of this {kind} reach beyond {name} "
+                             f"(length {size}); run prepare-variants with this genome and --window-length {length}")
+        genome_ref = genome.fetch(name, pos - 1, pos - 1 + len(ref))
+        if genome_ref != ref:
+            raise InputError(f"{source}: variant {vid}: genome {genome.path.name} has {genome_ref} at {name}:{pos}, "
                              f"table says ref {ref} alt {alt}; run prepare-variants with this genome")
-        n_padded = max(0, -start) + max(0, start + length - size)
-        alt_seq = seq[:half] + alt + seq[half + 1:]
+        seq = genome.fetch(name, spans.ref_start, spans.ref_end)
+        end = edit.start + len(edit.ref)
+        alt_seq = genome.fetch(name, spans.alt_start, edit.start) + edit.alt + genome.fetch(name, end, spans.alt_end)
+        n_padded = max(0, -spans.ref_start) + max(0, spans.ref_end - size)
+        row = (vid, dataset, cell, seq, alt_seq, n_padded, name, spans.ref_start, spans.alt_start, spans.alt_end, kind)
         if reverse_complement:
-            rows.append((vid, dataset, cell, seq, alt_seq, n_padded, name, start, "+"))
-            rows.append((vid, dataset, cell, _rc(seq), _rc(alt_seq), n_padded, name, start, "-"))
+            rows.append(row + ("+",))
+            rows.append((vid, dataset, cell, _rc(seq), _rc(alt_seq), *row[5:], "-"))
         else:
-            rows.append((vid, dataset, cell, seq, alt_seq, n_padded, name, start))
-    columns = WINDOW_COLUMNS + LOCUS_COLUMNS + ([STRAND] if reverse_complement else [])
-    return pd.DataFrame(rows, columns=columns).astype({"n_padded": "int64", "window_start": "int64"})
+            rows.append(row)
+    columns = WINDOW_COLUMNS + LOCUS_COLUMNS + ALT_SPAN_COLUMNS + [CLASS_COLUMN] + ([STRAND] if reverse_complement else [])
+    return pd.DataFrame(rows, columns=columns).astype({"n_padded": "int64", "window_start": "int64",
+                                                       "alt_start": "int64", "alt_end": "int64"})
 
 
 _rc = reverse_complement

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -35,8 +36,8 @@ def test_motif_baseline_correlates(test_run):
 
 
 # the first attempt of every TRAIN stops after one epoch (exit 75) and its retry resumes from the
-# checkpoint kept in --train_checkpoint_dir; test_same_inputs_same_tables compares the result
-# with a run that trains without pausing
+# checkpoint kept in --train_checkpoint_dir (tests/unit/test_runtime.py shows a resumed training equals an
+# uninterrupted one)
 PAUSE_FIRST_ATTEMPT = "process {\n    withName: 'TRAIN' { ext.time_limit = { task.attempt == 1 ? 0 : null } }\n}\n"
 
 
@@ -218,22 +219,26 @@ def test_resume_reruns_nothing(test_run, nextflow):
     assert re.search(r"Cached process", proc.stdout)
 
 
-def test_same_inputs_same_tables(test_run, nextflow):
-    """Training without pauses gives byte-identical scores and correlation tables (so a paused and
-    resumed TRAIN equals an uninterrupted one, and everything after it is deterministic). The rerun
-    resumes the first run's cache: TRAIN's command line differs (no time limit, no checkpoint
-    folder), so TRAIN and all that depends on it run again; the steps before it are shared (each
-    is deterministic by its own tests, e.g. test_simulate's same-seed bytes)."""
-    workdir, outdir, _ = test_run
-    rerun = workdir / "results_unpaused"
-    proc = run_nextflow(nextflow, workdir, "-profile", "test", "--outdir", str(rerun), "-resume")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    retrained = re.findall(r"Submitted process > \S+:TRAIN \((cnn_small__\w+)\)", proc.stdout)
-    assert sorted(retrained) == ["cnn_small__HepG2", "cnn_small__K562"], proc.stdout[-3000:]
-    assert re.search(r"Submitted process > \S+:SCORE \(cnn_small\.", proc.stdout), proc.stdout[-3000:]
-    for rel in ("evaluation/tables/scored_variants.tsv", "evaluation/tables/correlation_by_dataset.tsv",
-                "regions/HepG2/HepG2.split.tsv", "variants/sim_raqtl_HepG2.variants.tsv"):
-        assert (outdir / rel).read_bytes() == (rerun / rel).read_bytes(), rel
+def test_provenance_lists_inputs_and_weights(test_run):
+    """pipeline_info/provenance.tsv: the sha256 of every input file and model file, per model its source.
+
+    (Same inputs, same tables: tests/pipeline/test_faults.py compares an interrupted and resumed run
+    with an uninterrupted one byte for byte, trained weights included; a paused and resumed
+    training equals an uninterrupted one by tests/unit/test_runtime.py.)"""
+    _, outdir, _ = test_run
+    table = read_tsv(outdir / "pipeline_info" / "provenance.tsv")
+    assert table.equals(read_tsv(outdir / "evaluation" / "tables" / "provenance.tsv"))
+    files = table[table.kind != "model"]
+    assert files["sha256"].str.fullmatch(r"[0-9a-f]{64}").all(), files
+    inputs = table[table.kind == "input"]
+    assert {"genome.fa", "genome.fa.fai", "models.csv"} <= set(inputs["name"]) and len(inputs) >= 8, inputs
+    weights = table[(table.kind == "model_file") & (table.name == "model.pt")]
+    assert sorted(weights["model"] + "__" + weights["cell_line"]) == ["cnn_small__HepG2", "cnn_small__K562"]
+    for _, row in weights.iterrows():
+        digest = hashlib.sha256((outdir / "models" / f"{row.model}__{row.cell_line}" / "model.pt").read_bytes())
+        assert row.sha256 == digest.hexdigest()
+    models = table[table.kind == "model"]
+    assert set(models["model"]) == {"cnn_small", "cnn_small_oneshot", "motif_jaspar"}, models
 
 
 def test_auto_precision_meets_the_budget(test_run, record_property):

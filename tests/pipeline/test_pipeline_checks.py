@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 
@@ -16,7 +17,10 @@ MODULES = sorted(p.parent for p in (ROOT / "modules" / "local").glob("*/main.nf"
 
 
 def test_stub_run(nextflow, tmp_path):
-    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "-stub-run", "--outdir", str(tmp_path / "out"))
+    sheet = tmp_path / "predictions.csv"  # so that IMPORT_PREDICTIONS runs too (every module once)
+    sheet.write_text(f"model,path,kind\next_prob,{ROOT / 'tests/fixtures/modules/tiny.predictions.tsv'},auto\n")
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "-stub-run", "--outdir", str(tmp_path / "out"),
+                        "--predictions", str(sheet))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     trace = read_trace(tmp_path / "out")
     assert len({row["process"].split(":")[-1] for row in trace}) == len(MODULES)
@@ -46,6 +50,33 @@ def test_unknown_model_fails_before_any_task(nextflow, tmp_path):
     assert proc.returncode != 0
     assert "--models: unknown model(s) nope" in proc.stdout + proc.stderr
     assert "Submitted process" not in proc.stdout
+
+
+def test_remote_code_outside_the_catalogue_needs_the_flag(nextflow, tmp_path):
+    """A catalogue row that runs its checkpoint's own code is refused unless assets/models.csv has the
+    same row (source and revision) or the user passes --trust_remote_code."""
+    with open(ROOT / "assets" / "models.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    by_name = {row["model"]: row for row in rows}
+    assert by_name["gena_lm_bert_base_t2t"]["trust_remote_code"] == "true"
+    by_name["gena_lm_bert_base_t2t"]["revision"] = "0" * 40  # a shipped row at another revision: unvetted code
+    by_name["my_hyena"] = {**by_name["hyenadna_small_32k"], "model": "my_hyena", "source": "someone/else"}
+    catalogue = tmp_path / "mine.csv"
+    with open(catalogue, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(by_name.values())
+    models = "my_hyena,gena_lm_bert_base_t2t,hyenadna_small_32k,cnn_small"  # the shipped hyena row needs no flag
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "--model_catalogue", str(catalogue), "--models", models,
+                        "-stub", timeout=300)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Submitted process" not in proc.stdout, text[-3000:]
+    assert "--models: my_hyena, gena_lm_bert_base_t2t would run the modelling code" in text, text[-3000:]
+    assert "--trust_remote_code" in text
+    # with the flag the user's rows pass the check (a stub run)
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "--model_catalogue", str(catalogue), "--models", models,
+                        "-stub", "--trust_remote_code", "--outdir", str(tmp_path / "trusted"), timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
 
 
 def test_unknown_profile_fails(nextflow, tmp_path):
@@ -103,3 +134,17 @@ def test_pipeline_nftest_and_config():
     assert "configFile" in (ROOT / "nf-test.config").read_text()
     # pytest collects tests/; the nf-test files must not look like Python tests
     assert not [p for p in (ROOT / "modules").rglob("test_*.py")]
+
+
+def test_bad_predictions_sheet_fails_before_any_task(nextflow, tmp_path):
+    """The predictions samplesheet is checked against assets/schema_predictions.json, one message per problem."""
+    sheet = tmp_path / "predictions.csv"
+    sheet.write_text("model,path,kind,dataset_map\ncnn_small,a.tsv,odds,\n,b.tsv,auto,x=y;z\n")
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "--predictions", str(sheet),
+                        "--outdir", str(tmp_path / "out"), timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Submitted process" not in proc.stdout
+    assert "row 1: kind 'odds'" in out and "row 2: empty 'model'" in out and "row 2: dataset_map 'x=y;z'" in out
+    assert "model(s) cnn_small also computed by this run" in out
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "--models", "none", timeout=300)
+    assert proc.returncode != 0 and "--models none: nothing to evaluate without --predictions" in proc.stdout + proc.stderr

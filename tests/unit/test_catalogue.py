@@ -4,12 +4,15 @@ against assets/schema_models.json (required columns, enums, patterns, types; che
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from regvarbench import evaluate
+from regvarbench.io import InputError
 from regvarbench.models import FAMILIES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -57,7 +60,9 @@ def schema() -> dict:
 def test_study_models_and_sources(rows):
     by_name = {r["model"]: r for r in rows}
     assert len(rows) == len(by_name)  # names are unique
-    study = [r["model"] for r in rows if r["family"] in ("hf", "trednet", "sei", "enformer", "borzoi")]
+    # the study's 22 models (its own fine-tuned checkpoints, rows <model>_study, are checked in test_published_route)
+    study = [r["model"] for r in rows if r["family"] in ("hf", "trednet", "sei", "enformer", "borzoi")
+             and not r["model"].endswith("_study")]
     assert len(study) == 22 and set(study) == set(HF_STUDY_MODELS) | set(PUBLISHED)
     assert by_name["cnn_small"]["family"] == "cnn" and by_name["cnn_small"]["source"] == "arch:cnn_small"
     for name, source in HF_STUDY_MODELS.items():
@@ -92,7 +97,7 @@ def test_track_models_name_dnase_tracks_of_each_cell_line(rows):
         enformer = parse_tracks(by_name["enformer"]["tracks"], cell)
         assert set(enformer) <= {i - 1276 for i in borzoi} and max(enformer) < 5313, cell
     assert by_name["enformer"]["input_length"] == "196608" and by_name["borzoi"]["input_length"] == "524288"
-    assert all(not r["tracks"] for r in rows if r["family"] not in ("enformer", "borzoi"))
+    assert all(not r["tracks"] for r in rows if r["family"] not in ("enformer", "borzoi", "sei"))  # sei: test_sei.py
 
 
 def coerce(value: str, types: list[str]):
@@ -150,3 +155,36 @@ def test_catalogue_validates_against_its_schema(rows, schema):
     bad = [dict(rows[0], architecture_class="rnn", input_length="1kb")]
     assert len(schema_errors(bad, header, schema)) == 2
     assert schema_errors(rows, [c for c in header if c != "source"], schema) == ["missing column source"]
+
+
+def test_aliases_unique_and_resolved(rows, tmp_path):
+    """aliases: the study's names, each naming one row, none a model name; the reader maps them."""
+    names = [r["model"] for r in rows]
+    aliases = [a.strip() for r in rows for a in r.get("aliases", "").split(";") if a.strip()]
+    assert len(aliases) == len(set(aliases)) and not set(aliases) & set(names)
+    meta = evaluate.read_catalogue(ASSETS / "models.csv", ["Geneformer", "hyenadna-medium-160k-seqlen-hf",
+                                                            "Geneformer_oneshot", "nobody"]).set_index("model")
+    assert meta.loc["Geneformer", "architecture_class"] == "transformer"
+    assert meta.loc["hyenadna-medium-160k-seqlen-hf", ["family", "architecture_class"]].tolist() == ["hf", "hybrid"]
+    assert meta.loc["Geneformer_oneshot", "family"] == "hf" and meta.loc["nobody", "family"] == "unknown"
+    # an alias that repeats a model name or another alias is an input error naming the line
+    clash = tmp_path / "models.csv"
+    clash.write_text("model,family,architecture_class,aliases\na,hf,transformer,x\nb,cnn,cnn,a\n")
+    with pytest.raises(InputError, match=r"line 3: alias 'a' of 'b' is already a model name"):
+        evaluate.read_catalogue(clash, ["a"])
+    clash.write_text("model,family,architecture_class,aliases\na,hf,transformer,x\nb,cnn,cnn,y;x\n")
+    with pytest.raises(InputError, match="already an alias of 'a'"):
+        evaluate.read_catalogue(clash, ["a"])
+
+
+def test_every_published_model_has_a_row(published):
+    """All 22 model names of the study's published prediction files resolve; none is 'unknown'."""
+    names = set()
+    for path in sorted((published / "predictions").glob("*.predictions.tsv.gz")):
+        with gzip.open(path, "rt") as fh:
+            column = fh.readline().rstrip("\n").split("\t").index("model")
+            names |= {line.split("\t")[column] for line in fh}
+    assert len(names) == 22
+    meta = evaluate.read_catalogue(ASSETS / "models.csv", names)
+    assert (meta[["family", "architecture_class"]] != "unknown").all().all(), meta
+    assert meta["architecture_class"].value_counts().to_dict() == {"transformer": 14, "hybrid": 6, "cnn": 2}

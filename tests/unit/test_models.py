@@ -111,3 +111,16 @@ def test_bad_specs_raise_input_error(tmp_path):
     (tmp_path / "spec.json").write_text('{"architecture": "cnn_small", "family": "cnn"}')
     with pytest.raises(InputError, match="model.pt"):
         load_model(tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
+def test_damaged_weights_name_the_file(tmp_path, damage):
+    """A weights file cut short or overwritten: one InputError naming the model and the file."""
+    spec = {"model_name": "small", "architecture": "cnn_small", "input_length": 300, "seed": 3}
+    target = cnn.save_model(tmp_path / "m", load_model(spec).model, spec)
+    weights = target / "model.pt"
+    data = weights.read_bytes()
+    weights.write_bytes({"garbage": b"\x00not a state dict" * 64, "truncated": data[: len(data) // 2],
+                         "empty": b""}[damage])
+    with pytest.raises(InputError, match=r"model small: cannot load weights .*model\.pt"):
+        load_model(target)

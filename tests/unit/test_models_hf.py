@@ -20,6 +20,7 @@ from transformers import (AutoConfig, AutoModelForSequenceClassification, BertCo
 from regvarbench import cli
 from regvarbench.io import InputError, read_tsv, write_tsv
 from regvarbench.models import hf, load_model
+from regvarbench.models.unavailable import ModelUnavailableError
 from regvarbench.score import read_windows, score_windows
 
 MOTIF = "TGACTCA"
@@ -235,8 +236,10 @@ def test_remote_code_checkpoint_fine_tunes_reloads_and_scores(tmp_path, offline)
     source = build_remote_code_checkpoint(tmp_path / "hyena_src")
     remote = load_model({"family": "hf", "model_name": "h", "source": source, "trust_remote_code": True}).model
     assert type(remote).__module__.startswith("transformers_modules.")  # the checkpoint's own code
-    with pytest.raises(InputError, match=r"model hyena_x: cannot load from .*contains custom code"):
+    with pytest.raises(hf.RemoteCodeRefusedError, match=r"model hyena_x: .* runs only with the modelling code it "
+                       r"ships \(AutoConfig, AutoModelForSequenceClassification in its config.json auto_map\)"):
         load_model({"family": "hf", "model_name": "hyena_x", "source": source})  # code not trusted: refused
+    assert not issubclass(hf.RemoteCodeRefusedError, ModelUnavailableError)  # --skip-unavailable does not hide it
 
     data = write_tsv(synthetic_split(), tmp_path / "HepG2.split.tsv")
     assert cli.main(["train", "--family", "hf", "--source", source, "--trust-remote-code", "--data", str(data),

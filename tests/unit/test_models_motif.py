@@ -101,7 +101,8 @@ def test_reverse_complement_and_batching_invariance(hepg2):
 
 def test_score_kind_in_variant_score():
     assert variant_score(1.5, -2.0, "diff") == -3.5
-    assert variant_score(0.5, 0.25) == pytest.approx(np.log2((0.25 + 1e-6) / (0.5 + 1e-6)))
+    assert variant_score(0.5, 0.25) == -1.0  # default: the study's log2(alt / ref)
+    assert variant_score(0.5, 0.25, "log2ratio_eps") == pytest.approx(np.log2((0.25 + 1e-6) / (0.5 + 1e-6)))
     with pytest.raises(InputError, match="score_kind"):
         variant_score(0.5, 0.25, "ratio")
 

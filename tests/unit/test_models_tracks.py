@@ -65,7 +65,7 @@ def test_enformer_train_reload_score(tmp_path):
                      "--outdir", str(tmp_path / "models")]) == 0
     target = tmp_path / "models" / "enf_tiny__HepG2"
     spec = json.loads((target / "spec.json").read_text())
-    assert spec["tracks"] == [1, 2] and spec["score_kind"] == "log2ratio" and spec["input_length"] == INPUT
+    assert spec["tracks"] == [1, 2] and spec["score_kind"] == "study" and spec["input_length"] == INPUT
     detection = read_tsv(target / "enhancer_detection.tsv")
     assert list(detection["split"]) == ["valid", "test"] and detection["auroc"].between(0, 1).all()
 

@@ -11,12 +11,19 @@ import pytest
 
 from regvarbench.cli import main
 from regvarbench.io import read_tsv, write_tsv
+from regvarbench.score import SCORE_COLUMNS
+from regvarbench.score_kinds import logits_score
 
 HEADER = ["dataset", "row", "chrom", "pos", "ref", "alt", "model", "kind", "ref_0", "ref_1", "alt_0", "alt_1",
           "score", "ref_p", "alt_p"]
 
 
 def log2ratio(ref: float, alt: float) -> float:
+    """The study's score (the default, ``--score study``): no epsilon."""
+    return math.log2(alt / ref)
+
+
+def log2ratio_eps(ref: float, alt: float) -> float:
     return math.log2((alt + 1e-6) / (ref + 1e-6))
 
 
@@ -72,13 +79,13 @@ def test_kinds_joins_and_report(small):
         "import_report.tsv", "m1.dsA.external.scores.tsv", "m2.dsA.external.scores.tsv",
         "m3.dsA.external.scores.tsv", "m4.dsA.external.scores.tsv"]
     m1 = read_tsv(out / "m1.dsA.external.scores.tsv").set_index("variant_id")
-    assert list(m1.reset_index().columns) == ["variant_id", "dataset", "model", "ref_output", "alt_output", "score"]
+    assert list(m1.reset_index().columns) == SCORE_COLUMNS
     assert list(m1.index) == ["dsA:0", "dsA:1"]
     assert m1.loc["dsA:0", "ref_output"] == pytest.approx(sigmoid(1.0), abs=1e-9)
     assert m1.loc["dsA:0", "score"] == pytest.approx(log2ratio(sigmoid(1.0), sigmoid(3.0)), abs=1e-9)
     assert m1.loc["dsA:1", "score"] == 0
     m2 = read_tsv(out / "m2.dsA.external.scores.tsv").set_index("variant_id")
-    assert m2.loc["dsA:0", "score"] == pytest.approx(log2ratio(0.2, 0.0), rel=1e-9)  # eps keeps it finite
+    assert m2.loc["dsA:0", "score"] == -np.inf  # alt_p = 0: not finite, evaluate drops and counts it
     m3 = read_tsv(out / "m3.dsA.external.scores.tsv").set_index("variant_id")
     assert m3["score"].to_dict() == {"dsA:0": -0.25, "dsA:4": 1.5}  # first of the duplicates
     assert m3["ref_output"].isna().all() and m3["alt_output"].isna().all()
@@ -96,6 +103,40 @@ def test_kinds_joins_and_report(small):
     mismatch = report[report["reason"] == "row_key_mismatch"].iloc[0]
     assert "chr1:21:C>A" in mismatch["detail"] and "1:20:C>A" in mismatch["detail"]
     assert mismatch["source"] == "src.A.predictions.tsv.gz:4"
+
+
+def test_score_definitions(small):
+    """--score log2ratio_eps keeps the epsilon ratio; study logits stay finite where float32 sigmoids underflow."""
+    tmp, variants, with_row, without_row = small
+    assert run_import(tmp, variants, [with_row, without_row], "--dataset-map", "src.A=dsA",
+                      "--score", "log2ratio_eps") == 0
+    m1 = read_tsv(tmp / "out" / "m1.dsA.external.scores.tsv").set_index("variant_id")
+    assert m1.loc["dsA:0", "score"] == pytest.approx(log2ratio_eps(sigmoid(1.0), sigmoid(3.0)), abs=1e-9)
+    m2 = read_tsv(tmp / "out" / "m2.dsA.external.scores.tsv").set_index("variant_id")
+    assert m2.loc["dsA:0", "score"] == pytest.approx(log2ratio_eps(0.2, 0.0), rel=1e-9)  # eps keeps it finite
+    # margins of -800 and -790: sigmoid is 0 in float64, the log-sigmoid difference is 10 / ln 2
+    score = logits_score(np.array([-800.0, 3.0]), np.array([-790.0, 3.0]))
+    assert score[0] == pytest.approx(10 / math.log(2), rel=1e-12) and score[1] == 0.0
+    assert np.isnan(logits_score(np.array([np.nan]), np.array([1.0]))).all()
+
+
+def test_one_model_and_a_given_kind(small, capsys):
+    """--model keeps one model of a many-model file and names a file without a model column; --kind
+    types a file without a kind column (the samplesheet route of the pipeline, one task per row)."""
+    tmp, variants, with_row, _ = small
+    assert run_import(tmp, variants, [with_row], "--dataset-map", "src.A=dsA", "--model", "m2") == 0
+    assert sorted(p.name for p in (tmp / "out").iterdir()) == ["import_report.tsv", "m2.dsA.external.scores.tsv"]
+    bare = write_tsv(pd.DataFrame({"dataset": "dsA", "chrom": "1", "pos": [10, 40], "ref": ["A", "T"],
+                                   "alt": ["G", "C"], "score": [0.5, -2.0]}), tmp / "bare.tsv")
+    assert run_import(tmp, variants, [bare], "--model", "ext", "--kind", "diff", "--outdir", str(tmp / "bare")) == 0
+    ext = read_tsv(tmp / "bare" / "ext.dsA.external.scores.tsv").set_index("variant_id")
+    assert ext["score"].to_dict() == {"dsA:0": 0.5, "dsA:4": -2.0}
+    assert run_import(tmp, variants, [bare], "--model", "ext") == 2  # no kind column, no --kind
+    assert "missing column(s) 'kind'" in capsys.readouterr().err
+    assert run_import(tmp, variants, [with_row], "--kind", "prob") == 2
+    assert "--kind prob applies to files without one" in capsys.readouterr().err
+    assert run_import(tmp, variants, [with_row], "--model", "m9") == 2
+    assert "no rows of model 'm9'" in capsys.readouterr().err
 
 
 def test_byte_identical_rerun(small):

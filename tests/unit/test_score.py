@@ -42,9 +42,12 @@ def windows_table(rows: list[tuple[str, str, str]], dataset: str = "toy") -> pd.
 
 
 def test_variant_score_epsilon_policy():
-    assert variant_score(0.5, 0.25) == pytest.approx(np.log2((0.25 + 1e-6) / (0.5 + 1e-6)))
-    assert variant_score(0.0, 0.0) == 0.0
-    assert np.isfinite(variant_score(0.0, 1.0)) and variant_score(0.0, 1.0) == pytest.approx(np.log2(1 / 1e-6))
+    assert variant_score(0.5, 0.25) == -1.0  # the default is the study's score: no epsilon
+    assert not np.isfinite(variant_score(0.0, 1.0)) and np.isnan(variant_score(0.0, 0.0))  # dropped, counted
+    eps = "log2ratio_eps"  # the epsilon variant, by its own name
+    assert variant_score(0.5, 0.25, eps) == pytest.approx(np.log2((0.25 + 1e-6) / (0.5 + 1e-6)))
+    assert variant_score(0.0, 0.0, eps) == 0.0
+    assert np.isfinite(variant_score(0.0, 1.0, eps)) and variant_score(0.0, 1.0, eps) == pytest.approx(np.log2(1 / 1e-6))
     assert variant_score(np.array([0.2, 0.8]), np.array([0.8, 0.2])).dtype == np.float64
 
 

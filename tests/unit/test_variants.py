@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,9 @@ from regvarbench.cli import main
 from regvarbench.genome import Genome
 from regvarbench.io import InputError, read_tsv
 from regvarbench.variants import get_parser, kircher2019_satmut, ld_blocks, standard, sure_raqtl
-from regvarbench.variants.prepare import DatasetSpec, prepare_dataset, read_samplesheet, signed_log10p
+from regvarbench.alleles import DEFAULT_WINDOW_LENGTH
+from regvarbench.variants.prepare import (MAX_MISMATCH_RATE, MAX_SWAP_RATE, DatasetSpec, accounting_table,
+                                          prepare_dataset, read_samplesheet, signed_log10p)
 
 EXPERIMENTAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "published" / "experimental"
 SURE_HEADER = ("chr\tSNP_ID\tSNPabspos\tref.element.count\talt.element.count\t{c}.ref.mean\t{c}.alt.mean\t"
@@ -269,9 +273,10 @@ def test_samplesheet_missing_column_and_relative_paths(tmp_path: Path) -> None:
 
 def test_skip_reasons(tmp_path: Path, genome: Genome) -> None:
     b10, b200 = base(genome, "chr1", 10), base(genome, "chr1", 200)
+    g = genome.fetch("chr1", 0, 200)
     rows = [
         ("chr1", 10, b10, other(b10), 1.0, 0.01),          # 0 kept (soft-masked base, lower case in FASTA)
-        ("chr1", 11, "AT", "A", 1.0, 0.01),                # 1 indel
+        ("chr1", 100, g[99:101], g[99], 1.0, 0.01),        # 1 kept: a 1-bp deletion, VCF anchor base
         ("chr1", 12, base(genome, "chr1", 12), "<DEL>", 1.0, 0.01),  # 2 symbolic
         ("chr1", 13, "R", "A", 1.0, 0.01),                 # 3 non-ACGT
         ("chr2", 15, "A", "C", 1.0, 0.01),                 # 4 genome N
@@ -279,17 +284,30 @@ def test_skip_reasons(tmp_path: Path, genome: Genome) -> None:
         ("chr1", 201, "A", "C", 1.0, 0.01),                # 6 beyond chr1 (200 bp)
         ("chrUn", 5, "A", "C", 1.0, 0.01),                 # 7 unknown contig
         ("chr1", "12x", "A", "C", 1.0, 0.01),              # 8 malformed pos
-        ("chr1", 200, b200, other(b200), 1.0, 0.01),       # 9 kept: contig end
+        ("chr1", 200, b200, other(b200), 1.0, 0.01),       # 9 kept: contig end (an SNV is N-padded)
         ("chr1", 14, "A", "C", 1.0, 2.5),                  # 10 p outside [0, 1]
+        ("chr1", 20, g[19], g[19], 1.0, 0.01),             # 11 no change
+        ("chr1", 196, g[195:197], g[195], 1.0, 0.01),      # 12 deletion whose windows pass the contig end
+        ("chr1", 50, g[49], g[49] + "A" * 30, 1.0, 0.01),  # 13 insertion longer than a 21-bp window
+        ("chr1", 199, other(g[198]) + other(g[199]), other(g[198], 2) + other(g[199], 2), 1.0, 0.01),  # 14 neither
+        ("chr1", 60, g[59:62], "".join(other(b) for b in g[59:62]), 1.0, 0.01),  # 15 kept: MNV
     ]
-    result = prepare(write_standard(tmp_path / "v.tsv", rows), "standard", genome)
+    result = prepare(write_standard(tmp_path / "v.tsv", rows), "standard", genome, window_length=21,
+                     max_mismatch_rate=1.0)
     reasons = dict(zip(result.skipped["row"], result.skipped["reason"]))
-    assert reasons == {1: "not_snv", 2: "not_snv", 3: "not_snv", 4: "ref_is_n", 5: "position_out_of_range",
-                       6: "position_out_of_range", 7: "contig_not_in_genome", 8: "malformed_row", 10: "malformed_row"}
-    assert result.variants["row"].tolist() == [0, 9]
+    assert reasons == {2: "allele_not_acgt", 3: "allele_not_acgt", 4: "ref_is_n", 5: "position_out_of_range",
+                       6: "position_out_of_range", 7: "contig_not_in_genome", 8: "malformed_row", 10: "malformed_row",
+                       11: "ref_equals_alt", 12: "window_beyond_contig", 13: "allele_longer_than_window",
+                       14: "ref_mismatch"}
+    assert result.variants["row"].tolist() == [0, 1, 9, 15]
+    assert result.variants["variant_class"].tolist() == ["snv", "deletion", "snv", "mnv"]
     assert result.variants["ref"].iloc[0] == b10.upper()
     check_accounting(result, len(rows))
-    assert summary_count(result.summary, "not_snv") == 3
+    assert summary_count(result.summary, "allele_not_acgt") == 2
+    assert summary_count(result.summary, "class_deletion") == 1 and summary_count(result.summary, "class_mnv") == 1
+    # the contig-end check follows the window length: 2 bp of flank fit the 3-bp window
+    short = prepare(tmp_path / "v.tsv", "standard", genome, window_length=3, max_mismatch_rate=1.0)
+    assert 12 in short.variants["row"].tolist()
 
 
 def test_mixed_contig_names_harmonised_to_genome(tmp_path: Path, genome: Genome) -> None:
@@ -318,27 +336,48 @@ def test_ref_mismatch_and_swapped(tmp_path: Path, genome: Genome) -> None:
         b = base(genome, "chr1", p)
         rows.append(("chr1", p, b, other(b), 0.1, 0.5))
     b = base(genome, "chr1", 100)
-    rows.append(("chr1", 100, other(b), b, 0.1, 0.5))           # swapped
+    rows.append(("chr1", 100, other(b), b, 0.7, 0.001))           # 40 swapped SNV
     rows.append(("chr1", 101, other(base(genome, "chr1", 101)), other(base(genome, "chr1", 101), 2), 0.1, 0.5))
-    result = prepare(write_standard(tmp_path / "v.tsv", rows), "standard", genome)  # 2 / 42 < 5 %
+    g = genome.fetch("chr1", 0, 200)
+    absent = "".join(other(x) for x in g[120:124])  # 4 bases the genome does not have after g[119]
+    rows.append(("chr1", 120, g[119] + absent, g[119], -0.4, 0.01))  # 42 swapped: an insertion given as deletion
+    result = prepare(write_standard(tmp_path / "v.tsv", rows), "standard", genome, window_length=21)  # 2 / 43 < 5 %
     s = result.skipped.set_index("row")
-    assert s.loc[40, "reason"] == "ref_mismatch" and "swapped" in s.loc[40, "detail"]
-    assert s.loc[41, "reason"] == "ref_mismatch" and "swapped" not in s.loc[41, "detail"]
-    check_accounting(result, 42)
+    assert list(s.index) == [41] and s.loc[41, "reason"] == "ref_mismatch"
+    v = result.variants.set_index("row")
+    assert (v.loc[40, "ref"], v.loc[40, "alt"], v.loc[40, "swapped"]) == (b, other(b), 1)
+    assert v.loc[40, "effect_log2"] == -0.7 and v.loc[40, "signed_log10p"] == pytest.approx(-3.0)
+    assert (v.loc[42, "ref"], v.loc[42, "alt"], v.loc[42, "variant_class"]) == (g[119], g[119] + absent, "insertion")
+    assert v.loc[42, "effect_log2"] == 0.4 and v.loc[42, "signed_log10p"] > 0
+    assert v.loc[30, "swapped"] == 0 and v.loc[30, "effect_log2"] == 0.1
+    assert summary_count(result.summary, "swapped_alleles") == 2
+    assert summary_count(result.summary, "ref_matches_genome") == 40
+    assert summary_count(result.summary, "ref_mismatch") == 1
+    check_accounting(result, 43)
 
 
-def test_wrong_build_is_an_error(tmp_path: Path, genome: Genome) -> None:
-    # positions shifted by one, as from a table of another build / a 0-based source
-    rows = [("chr1", p + 1, base(genome, "chr1", p), other(base(genome, "chr1", p)), 0.1, 0.5) for p in range(30, 130)]
+def test_wrong_allele_convention_stops_the_run(tmp_path: Path, genome: Genome) -> None:
+    # every allele pair the other way round, as in an effect/other-allele table
+    rows = [("chr1", p, other(base(genome, "chr1", p)), base(genome, "chr1", p), 0.1, 0.5) for p in range(30, 60)]
     path = write_standard(tmp_path / "v.tsv", rows)
-    with pytest.raises(InputError, match="genome build is probably wrong") as err:
-        prepare(path, "standard", genome, dataset="shifted", build="hg19")
+    with pytest.raises(InputError, match="another convention") as err:
+        prepare(path, "standard", genome, dataset="flipped")
     msg = str(err.value)
-    assert "'shifted'" in msg and "hg19" in msg and str(genome.path) in msg and "%" in msg
-    # a looser limit lets it through, with every mismatch accounted for
-    result = prepare(path, "standard", genome, max_mismatch_rate=1.0)
-    check_accounting(result, 100)
-    assert summary_count(result.summary, "ref_mismatch") > 50
+    assert "'flipped'" in msg and "30 of 30" in msg and "--max-swap-rate" in msg and str(path) in msg
+    result = prepare(path, "standard", genome, max_swap_rate=1.0)  # let through: every row kept, swapped
+    assert result.variants["swapped"].tolist() == [1] * 30 and (result.variants["effect_log2"] == -0.1).all()
+
+
+def test_rate_defaults_have_one_value(tmp_path: Path) -> None:
+    """The pipeline's defaults (nextflow.config, schema) mirror the package's."""
+    root = Path(__file__).resolve().parents[2]
+    props = {k: v for g in json.loads((root / "nextflow_schema.json").read_text())["$defs"].values()
+             for k, v in g["properties"].items()}
+    config = (root / "nextflow.config").read_text()
+    for name, value in [("max_mismatch_rate", MAX_MISMATCH_RATE), ("max_swap_rate", MAX_SWAP_RATE),
+                        ("window_length", DEFAULT_WINDOW_LENGTH)]:
+        assert props[name]["default"] == value, name
+        assert float(re.search(rf"^\s*{name}\s*=\s*([0-9.]+)", config, flags=re.M).group(1)) == value, name
 
 
 def test_gz_bom_crlf_and_empty_trailing_columns(tmp_path: Path, genome: Genome) -> None:
@@ -367,20 +406,44 @@ def test_signed_log10p_edge_cases() -> None:
 def test_cli_samplesheet_deterministic(tmp_path: Path, genome_path: Path) -> None:
     with Genome(genome_path) as g:
         rows = [("chr1", p, g.base("chr1", p), other(g.base("chr1", p)), 0.1 * p, 0.5) for p in range(50, 60)]
-    write_standard(tmp_path / "a.tsv", rows + [("chr1", 61, "ACG", "A", 0.1, 0.5)])
+    with Genome(genome_path) as g:
+        deletion = ("chr1", 61, g.fetch("chr1", 60, 63), g.base("chr1", 61), 0.1, 0.5)
+    write_standard(tmp_path / "a.tsv", rows + [deletion])
     (tmp_path / "datasets.csv").write_text("dataset,cell_line,format,path,genome_build\nsetA,HepG2,standard,a.tsv,test\n")
     outs = []
     for k in range(2):
         out = tmp_path / f"out{k}"
         assert main(["prepare-variants", "--samplesheet", str(tmp_path / "datasets.csv"),
-                     "--genome", str(genome_path), "--outdir", str(out)]) == 0
+                     "--genome", str(genome_path), "--window-length", "21", "--outdir", str(out)]) == 0
         outs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
     assert outs[0] == outs[1]
     assert set(outs[0]) == {"setA.variants.tsv", "setA.skipped.tsv", "setA.summary.tsv"}
     v = read_tsv(tmp_path / "out0" / "setA.variants.tsv")
     assert list(v.columns) == ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt", "effect_log2",
-                               "pvalue", "signed_log10p", "row"]
-    assert len(v) == 10
+                               "pvalue", "signed_log10p", "row", "variant_class", "swapped"]
+    assert len(v) == 11 and v["variant_class"].tolist() == ["snv"] * 10 + ["deletion"]
     # bad input -> exit code 2
     assert main(["prepare-variants", "--dataset", "x", "--cell-line", "HepG2", "--format", "standard",
                  "--input", str(tmp_path / "missing.tsv"), "--outdir", str(tmp_path / "o")]) == 2
+
+
+def test_allele_audit_reaches_the_report(tmp_path: Path, genome: Genome) -> None:
+    """Two datasets, one with a swapped row: the gathered summary and the report's accounting show it."""
+    ok = [("chr1", p, base(genome, "chr1", p), other(base(genome, "chr1", p)), 0.2, 0.1) for p in range(30, 60)]
+    b = base(genome, "chr1", 100)
+    swapped = ok + [("chr1", 100, other(b), b, 0.5, 0.01)]
+    summaries = []
+    for name, rows in (("plain", ok), ("flip", swapped)):
+        summaries.append(prepare(write_standard(tmp_path / f"{name}.tsv", rows), "standard", genome, dataset=name).summary)
+    gathered = pd.concat(summaries, ignore_index=True)
+    gathered.to_csv(tmp_path / "summary.tsv", sep="\t", index=False)
+    acc = accounting_table(read_tsv(tmp_path / "summary.tsv")).set_index("dataset")
+    assert acc.loc["flip", ["rows_in", "ref_matches_genome", "swapped_alleles", "ref_mismatch", "class_snv"]].tolist() \
+        == [31, 30, 1, 0, 31]
+    assert acc.loc["plain", "swapped_alleles"] == 0
+    evaluation = Path(__file__).resolve().parents[1] / "fixtures" / "modules" / "evaluation"
+    assert main(["report", "--evaluation", str(evaluation), "--variant-summary", str(tmp_path / "summary.tsv"),
+                 "--outdir", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "index.html").read_text()
+    section = page[page.index("Variant accounting per dataset"):page.index("Variants without a score")]
+    assert "swapped_alleles" in section and "flip" in section and "plain" in section

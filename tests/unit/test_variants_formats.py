@@ -42,8 +42,9 @@ NEW_FORMATS = ["vockley2015_mpra", "ulirsch2016_mpra", "birnbaum2014_eexon", "we
 # ---------------------------------------------------------------- helpers
 
 
-def prepare(path: Path, fmt: str, genome: Genome | None = None, dataset: str = "ds", cell: str = "X") -> Prepared:
-    return prepare_dataset(DatasetSpec(dataset, cell, fmt, path, "test"), genome)
+def prepare(path: Path, fmt: str, genome: Genome | None = None, dataset: str = "ds", cell: str = "X",
+            **kw) -> Prepared:
+    return prepare_dataset(DatasetSpec(dataset, cell, fmt, path, "test"), genome, **kw)
 
 
 
@@ -209,7 +210,7 @@ def test_birnbaum_layout_cr_line_ends(tmp_path: Path) -> None:
 
 # TRAF3IP2 data row 1672 reads "558,TRAF3IP2,chr6,111912978,T,T,...": a substitution by the same base
 @pytest.mark.parametrize("gene, n, skipped", [("PPARG", 1614, []), ("SORL1", 1665, []),
-                                              ("TRAF3IP2", 1962, [(1672, "not_snv")])])
+                                              ("TRAF3IP2", 1962, [(1672, "ref_equals_alt")])])
 def test_birnbaum_real_files(published: Path, gene: str, n: int, skipped: list) -> None:
     path = real(published, f"Hela_{gene}.csv")
     result = prepare(path, "birnbaum2014_eexon", dataset=f"Hela_{gene}", cell="HeLa")
@@ -287,7 +288,7 @@ chr1\t{p2}\t.\t{r2}\t{a2},{a2b}\t50\tPASS\tAC=1,1
 
 chr1\t{p3}\trs3\t{r3}\t<DEL>\t.\t.\tSVTYPE=DEL
 chr1\t{p4}\trs4\t{r4}\t{a4},*\t.\t.\t.
-chr1\t{p5}\trs5\t{r5}A\t{r5}\t.\t.\t.
+chr1\t{p5}\trs5\t{r5}{r5n}\t{r5}\t.\t.\t.
 chr1\t{p6}\trs6\t{r6}\t.\t.\t.\t.
 chr1\tnotanumber\trs7\tA\tC\t.\t.\t.
 chr1\t10
@@ -300,6 +301,7 @@ def _vcf_values(genome: Genome) -> dict:
         b = genome.base("chr1", pos)
         values.update({f"p{k}": pos, f"r{k}": b, f"a{k}": "ACGT"[("ACGT".index(b) + 1) % 4]})
     values["a2b"] = "ACGT"[("ACGT".index(values["r2"]) + 2) % 4]
+    values["r5n"] = genome.base("chr1", 71)  # record 4: a 1-bp deletion with its VCF anchor base
     return values
 
 
@@ -328,15 +330,16 @@ def test_vcf_split_symbolic_and_accounting(tmp_path: Path, genome: Genome, compr
     assert parsed["row"].tolist() == [0, 1, 1, 2, 3, 3, 4, 5, 6, 7]
     assert parsed["allele_index"].tolist() == [1, 1, 2, 1, 1, 2, 1, 1, 1, 1]
     assert parsed["effect_log2"].isna().all() and parsed["pvalue"].isna().all()
-    result = prepare(path, "vcf", genome, dataset="v")
+    result = prepare(path, "vcf", genome, dataset="v", window_length=21)
     v = result.variants
-    assert v["variant_id"].tolist() == ["v:0", "v:1:1", "v:1:2", "v:3:1"]
-    assert v["alt"].tolist() == [values["a1"], values["a2"], values["a2b"], values["a4"]]
-    assert v["pos"].tolist() == [30, 40, 40, 60] and (v["chrom"] == "chr1").all()
+    assert v["variant_id"].tolist() == ["v:0", "v:1:1", "v:1:2", "v:3:1", "v:4"]
+    assert v["alt"].tolist() == [values["a1"], values["a2"], values["a2b"], values["a4"], values["r5"]]
+    assert v["pos"].tolist() == [30, 40, 40, 60, 70] and (v["chrom"] == "chr1").all()
+    assert v["variant_class"].tolist() == ["snv"] * 4 + ["deletion"]
     assert v["effect_log2"].isna().all() and v["signed_log10p"].isna().all()
     skipped = result.skipped
     reasons = list(zip(skipped["row"], skipped["reason"]))
-    assert reasons == [(2, "symbolic_allele"), (3, "symbolic_allele"), (4, "not_snv"), (5, "symbolic_allele"),
+    assert reasons == [(2, "symbolic_allele"), (3, "symbolic_allele"), (5, "symbolic_allele"),
                        (6, "malformed_row"), (7, "malformed_row")]
     s = result.summary
     assert (s["rows_in"] == 10).all() and len(v) + len(skipped) == 10

@@ -112,7 +112,7 @@ def test_chunks_cover_every_variant_once_and_are_deterministic(tmp_path: Path, g
     ids = pd.concat(tables)["variant_id"].tolist()
     assert ids == variants["variant_id"].tolist()  # every variant once, in order
     assert list(tables[0].columns) == ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded", "ref_row",
-                                      "chrom", "window_start"]
+                                      "chrom", "window_start", "alt_start", "alt_end", "variant_class"]
     summary = read_tsv(tmp_path / "w0" / "setA.windows_summary.tsv")
     assert summary.iloc[0][["dataset", "n_variants", "n_chunks", "n_padded_windows"]].tolist() == ["setA", 14, 3, 2]  # pos 1 and pos 300
     # a rerun with bigger chunks leaves no stale chunk behind
@@ -123,14 +123,19 @@ def test_chunks_cover_every_variant_once_and_are_deterministic(tmp_path: Path, g
 def test_end_to_end_from_prepare(tmp_path: Path, genome_path: Path) -> None:
     with Genome(genome_path) as g:
         lines = [f"1\t{p}\t{g.base('chr1', p)}\t{other(g.base('chr1', p))}\t0.3\t0.04" for p in (5, 100, 299)]
+        deletion = f"1\t7\t{g.fetch('chr1', 6, 8)}\t{g.base('chr1', 7)}\t0\t1"  # anchor base + 1 deleted
+        near_end = f"1\t295\t{g.fetch('chr1', 294, 296)}\t{g.base('chr1', 295)}\t0\t1"  # windows pass the end
     src = tmp_path / "src.tsv"
-    src.write_text("chrom\tpos\tref\talt\teffect_log2\tpvalue\n" + "\n".join(lines) + "\n1\t7\tAC\tA\t0\t1\n")
+    src.write_text("chrom\tpos\tref\talt\teffect_log2\tpvalue\n" + "\n".join([*lines, deletion, near_end]) + "\n")
     assert main(["prepare-variants", "--dataset", "std", "--cell-line", "K562", "--format", "standard",
-                 "--input", str(src), "--genome", str(genome_path), "--outdir", str(tmp_path / "v")]) == 0
+                 "--input", str(src), "--genome", str(genome_path), "--window-length", "15",
+                 "--outdir", str(tmp_path / "v")]) == 0
+    assert read_tsv(tmp_path / "v" / "std.skipped.tsv")["reason"].tolist() == ["window_beyond_contig"]
     assert run_cli(tmp_path / "v" / "std.variants.tsv", genome_path, tmp_path / "w", "--length", "15") == 0
     w = read_tsv(tmp_path / "w" / "std.windows.00000.tsv")
-    assert w["variant_id"].tolist() == ["std:0", "std:1", "std:2"] and (w["cell_line"] == "K562").all()
-    assert w["n_padded"].tolist() == [3, 0, 6]
+    assert w["variant_id"].tolist() == ["std:0", "std:1", "std:2", "std:3"] and (w["cell_line"] == "K562").all()
+    assert w["n_padded"].tolist() == [3, 0, 6, 0]
+    assert w["variant_class"].tolist() == ["snv", "snv", "snv", "deletion"]
 
 
 def test_bad_arguments(tmp_path: Path, genome_path: Path) -> None:
@@ -151,7 +156,7 @@ def test_reverse_complement_rows(genome_path: Path) -> None:
         fwd = build_windows(variants, g, 10)
         both = build_windows(variants, g, 10, reverse_complement=True)
     assert list(both.columns) == ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded", "chrom",
-                                  "window_start", "strand"]
+                                  "window_start", "alt_start", "alt_end", "variant_class", "strand"]
     assert both["strand"].tolist() == ["+", "-"] * len(variants)
     assert both["variant_id"].tolist() == [v for v in variants["variant_id"] for _ in range(2)]
     plus, minus = both.iloc[0::2].reset_index(drop=True), both.iloc[1::2].reset_index(drop=True)
@@ -186,7 +191,8 @@ def test_chunks_store_each_reference_once_and_read_back_whole(tmp_path: Path, ge
     assert len(chunks) == 5  # 30 variants / 7 per chunk, both strands of a variant in one chunk
     raw = [read_tsv(p, dtype=str, keep_default_na=False) for p in chunks]
     assert raw[0].columns.tolist() == (["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded",
-                                        "ref_row", "chrom", "window_start"] + (["strand"] if rc else []))
+                                        "ref_row", "chrom", "window_start", "alt_start", "alt_end", "variant_class"]
+                                       + (["strand"] if rc else []))
     # stored once per chunk: as many non-empty ref_seq cells as distinct references in the chunk
     per_chunk = 7 * (2 if rc else 1)
     for k, t in enumerate(raw):

@@ -6,9 +6,11 @@ process EVALUATE {
     input:
     tuple val(meta), path(variants, stageAs: 'variants/*'), path(scores, stageAs: 'scores/*'), path(models, stageAs: 'models/*')
     path(catalogue)   // models catalogue CSV, or []
+    path(run_inputs, stageAs: 'inputs/?/*')   // files the run read (samplesheets, sources, peaks, genome): provenance
 
     output:
     tuple val(meta), path("evaluation") , emit: evaluation
+    path "evaluation/tables/provenance.tsv", emit: provenance   // also published to pipeline_info/
     path "versions.yml"                 , emit: versions
 
     script:
@@ -22,6 +24,8 @@ process EVALUATE {
         --scores scores/*.scores.tsv \\
         \${training[@]:+--training "\${training[@]}"} \\
         ${catalogue_arg} \\
+        --inputs inputs/*/* \\
+        --model-dirs models/* \\
         ${args} \\
         --outdir evaluation
     regvarbench versions --process "${task.process}" > versions.yml
@@ -30,7 +34,7 @@ process EVALUATE {
     stub:
     """
     mkdir -p evaluation/tables
-    touch evaluation/tables/correlation_overall.tsv evaluation/tables/evaluation.json
+    touch evaluation/tables/correlation_overall.tsv evaluation/tables/evaluation.json evaluation/tables/provenance.tsv
     regvarbench versions --process "${task.process}" > versions.yml
     """
 }

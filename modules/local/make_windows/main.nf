@@ -21,7 +21,7 @@ process MAKE_WINDOWS {
 
     stub:
     """
-    printf 'variant_id\\tdataset\\tcell_line\\tref_seq\\talt_seq\\tn_padded\\tref_row\\tchrom\\twindow_start\\n' > ${meta.id}.windows.00000.tsv
+    printf 'variant_id\\tdataset\\tcell_line\\tref_seq\\talt_seq\\tn_padded\\tref_row\\tchrom\\twindow_start\\talt_start\\talt_end\\tvariant_class\\n' > ${meta.id}.windows.00000.tsv
     printf 'dataset\\tn_variants\\tn_chunks\\tn_padded_windows\\n' > ${meta.id}.windows_summary.tsv
     regvarbench versions --process "${task.process}" > versions.yml
     """

@@ -34,9 +34,9 @@ process PREPARE_VARIANTS {
 
     stub:
     """
-    printf 'variant_id\\tdataset\\tcell_line\\tchrom\\tpos\\tref\\talt\\teffect_log2\\tpvalue\\tsigned_log10p\\trow\\n' > ${meta.id}.variants.tsv
+    printf 'variant_id\\tdataset\\tcell_line\\tchrom\\tpos\\tref\\talt\\teffect_log2\\tpvalue\\tsigned_log10p\\trow\\tvariant_class\\tswapped\\n' > ${meta.id}.variants.tsv
     printf 'dataset\\trow\\treason\\tdetail\\n' > ${meta.id}.skipped.tsv
-    printf 'dataset\\trows_in\\trows_kept\\trows_skipped\\treason\\tcount\\n' > ${meta.id}.summary.tsv
+    printf 'dataset\\trows_in\\trows_kept\\trows_skipped\\treason\\tcount\\tkind\\n' > ${meta.id}.summary.tsv
     regvarbench versions --process "${task.process}" > versions.yml
     """
 }

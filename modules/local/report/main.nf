@@ -5,6 +5,7 @@ process REPORT {
 
     input:
     tuple val(meta), path(evaluation)
+    path(variant_summary)   // variants/summary.tsv (every dataset's accounting), or []
 
     output:
     tuple val(meta), path("report") , emit: report
@@ -12,8 +13,9 @@ process REPORT {
 
     script:
     def args = task.ext.args ?: ''
+    def summary_arg = variant_summary ? "--variant-summary ${variant_summary}" : ''
     """
-    regvarbench report --evaluation ${evaluation} --pipeline-info ../pipeline_info ${args} --outdir report
+    regvarbench report --evaluation ${evaluation} --pipeline-info ../pipeline_info ${summary_arg} ${args} --outdir report
     regvarbench versions --process "${task.process}" > versions.yml
     """
 

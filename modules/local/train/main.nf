@@ -4,36 +4,37 @@ process TRAIN {
     conda "${moduleDir}/environment.yml"
 
     input:
-    tuple val(meta), path(split), path(phase1, stageAs: 'phase1/*')   // meta: [id: "<model>__<cell>", model, cell_line, architecture; hf: family, source, max_tokens, trust_remote_code; enformer/borzoi: source, tracks, input_length]; phase1: other cell lines' split tables (trednet phase one) or []
+    tuple val(meta), path(split), path(phase1, stageAs: 'phase1/*')   // meta: [id: "<model>__<cell>", model, cell_line, family, trainable, catalogue_row (the model's catalogue row as CSV text: header + row)]; phase1: other cell lines' split tables (trednet_like phase one) or []
 
     output:
     tuple val(meta), path("${meta.model}__${meta.cell_line}")                           , emit: model
     tuple val(meta), path("${meta.model}__${meta.cell_line}/enhancer_detection.tsv")    , emit: metrics
     path "versions.yml"                                                                 , emit: versions
 
+    when:
+    task.ext.when == null || task.ext.when
+
     script:
     def args = task.ext.args ?: ''
-    def hf = meta.family == 'hf'   // fine-tune a Hugging Face checkpoint; motif: a JASPAR PWM set, nothing to fit
-    def tracks = meta.family in ['enformer', 'borzoi']   // one-shot track models: nothing is fitted
-    def family_args = hf
-        ? "--family ${meta.family} --source ${meta.source} --max-tokens ${meta.max_tokens ?: 512}" + (meta.trust_remote_code ? ' --trust-remote-code' : '')
-        : tracks ? "--family ${meta.family} --source ${meta.source} --cell-line ${meta.cell_line} --tracks '${meta.tracks}'" + (meta.input_length ? " --input-length ${meta.input_length}" : '')
-        : (meta.family == 'motif' ? "--family motif --cell-line ${meta.cell_line}" : "--architecture ${meta.architecture}")
+    // the catalogue row decides the family and its options (regvarbench.catalogue); nothing per family here
+    def catalogue_lines = meta.catalogue_row.trim().readLines().collect { line -> "'" + line.replace("'", "'\\''") + "'" }.join(' ')
     def phase1_files = phase1 instanceof List ? phase1 : [phase1]   // one staged file comes as a path, not a list
-    family_args += phase1_files ? " --phase1-data ${phase1_files.join(' ')}" : ''
-    // trained families: one data-parallel process per GPU; with ext.checkpoint_dir, checkpoints that
+    def phase1_args = phase1_files ? "--phase1-data ${phase1_files.join(' ')}" : ''
+    // trained models: one data-parallel process per GPU; with ext.checkpoint_dir, checkpoints that
     // outlive the task and a clean stop (exit 75) before its time runs out, so a retry continues
-    def trained = meta.family in ['cnn', 'hf'] || !meta.family
+    def trained = meta.trainable && meta.family in ['cnn', 'hf']
     def runtime_args = trained && task.accelerator && task.accelerator.request > 1 ? "--processes ${task.accelerator.request}" : ''
     if (trained && task.ext.checkpoint_dir) {
         def time_limit = task.ext.time_limit != null ? task.ext.time_limit : (task.time ? (long) (task.time.toSeconds() * 0.9) : null)
         runtime_args += " --checkpoint-dir ${task.ext.checkpoint_dir}" + (time_limit != null ? " --time-limit ${time_limit}" : '')
     }
     """
+    printf '%s\\n' ${catalogue_lines} > catalogue_row.csv
     regvarbench train \\
         --data ${split} \\
+        --catalogue catalogue_row.csv \\
         --model-name ${meta.model} \\
-        ${family_args} \\
+        --cell-line ${meta.cell_line} ${phase1_args} \\
         --threads ${task.cpus} ${runtime_args} \\
         ${args} \\
         --outdir .

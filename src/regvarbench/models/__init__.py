@@ -24,6 +24,7 @@ FAMILIES = {"cnn": "regvarbench.models.cnn", "hf": "regvarbench.models.hf"}
 FAMILIES["motif"] = "regvarbench.models.motif"  # JASPAR PWM baseline, no training
 FAMILIES.update(enformer="regvarbench.models.tracks", borzoi="regvarbench.models.tracks")  # one-shot track models
 FAMILIES["trednet"] = "regvarbench.models.trednet_keras"  # published TREDNet, its Keras HDF5 files read by h5py
+FAMILIES["sei"] = "regvarbench.models.sei_framework"  # published Sei, its PyTorch state dict (sei.pth)
 
 
 class Adapter(Protocol):

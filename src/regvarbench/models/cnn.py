@@ -8,6 +8,7 @@ Every architecture maps one-hot DNA (n, 4, L) to one enhancer logit per sequence
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +304,8 @@ def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None, device
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True)
             model.load_state_dict(state)
-        except (RuntimeError, OSError, KeyError) as exc:
-            raise InputError(f"cannot load weights {weights} into {spec.get('architecture')}: {exc}") from exc
+        except (RuntimeError, OSError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"model {spec.get('model_name', '?')}: cannot load weights {weights} into "
+                             f"{spec.get('architecture')} (damaged or not a PyTorch state dict?): {detail}") from exc
     return CNNAdapter(model, spec, device=device)

@@ -33,7 +33,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, EarlyStoppingCallback,
-                          EsmForSequenceClassification, Trainer, TrainerCallback, TrainingArguments)
+                          EsmForSequenceClassification, PretrainedConfig, Trainer, TrainerCallback,
+                          TrainingArguments)
+from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 from transformers.models.esm.modeling_esm import (EsmAttention, EsmClassificationHead, EsmIntermediate, EsmLayer,
                                                   EsmOutput, EsmSelfAttention)
 from transformers.trainer_callback import PrinterCallback
@@ -70,6 +72,7 @@ class HFTrainConfig:
     tokenizer: str | None = None
     max_tokens: int = DEFAULT_MAX_TOKENS
     trust_remote_code: bool = False
+    revision: str | None = None  # hub revision of source (a commit hash pins code and weights)
     epochs: int = 200
     patience: int = 5
     batch_size: int = 8
@@ -79,22 +82,109 @@ class HFTrainConfig:
     seed: int = 0
 
 
+class RemoteCodeRefusedError(InputError):
+    """A checkpoint whose classes exist only in the code it ships, asked for without trust_remote_code."""
+
+
+def checkpoint_config(source: str, revision: str | None = None, model_name: str | None = None) -> dict[str, Any]:
+    """The raw ``config.json`` of a checkpoint directory or hub id, read without running any of its code.
+
+    Parameters
+    ----------
+    source : str
+        Checkpoint directory or Hugging Face hub id.
+    revision : str, optional
+        Hub revision (commit hash, branch or tag); ignored for a directory.
+    model_name : str, optional
+        Name used in error messages (default: the source).
+
+    Returns
+    -------
+    dict
+        The configuration as stored, ``auto_map`` included.
+    """
+    try:
+        config, _ = PretrainedConfig.get_config_dict(source, revision=revision)
+    except _LOAD_ERRORS as exc:
+        raise ModelUnavailableError(model_name or source, source, f"no config: {first_line(exc)}") from exc
+    return config
+
+
+def check_remote_code(config: dict[str, Any], source: str, trust_remote_code: bool, model_name: str) -> None:
+    """Refuse a checkpoint that needs its own modelling code unless remote code was asked for.
+
+    A config with an ``auto_map`` and a ``model_type`` transformers does not know can only be run by
+    the code it ships (hub code, executed on load); one whose ``model_type`` transformers knows is
+    loaded with transformers' own classes when remote code is not trusted (a warning says so).
+
+    Parameters
+    ----------
+    config : dict
+        The checkpoint's raw config (:func:`checkpoint_config`).
+    source : str
+        Checkpoint directory or hub id (for the message).
+    trust_remote_code : bool
+        Whether the user allowed the checkpoint's code to run.
+    model_name : str
+        Name used in the message.
+    """
+    auto_map = config.get("auto_map")
+    if not auto_map or trust_remote_code:
+        return
+    if config.get("model_type") in CONFIG_MAPPING:
+        log.warning("model %s: %s ships its own modelling code (auto_map); it is not run: transformers' own %r "
+                    "classes load the checkpoint (trust remote code to run the shipped code)", model_name, source,
+                    config.get("model_type"))
+        return
+    raise RemoteCodeRefusedError(
+        f"model {model_name}: {source!r} runs only with the modelling code it ships ({', '.join(sorted(auto_map))} "
+        f"in its config.json auto_map), which regvarbench executes only when asked: regvarbench train/oneshot "
+        f"--trust-remote-code; in the pipeline, a row of the pipeline's own catalogue with trust_remote_code true, or "
+        f"--trust_remote_code for rows of another catalogue. Pin the code with a revision (a commit hash).")
+
+
 def load_pretrained(source: str, tokenizer_source: str | None = None, trust_remote_code: bool = False,
-                    model_name: str | None = None) -> tuple[Any, Any]:
+                    model_name: str | None = None, revision: str | None = None) -> tuple[Any, Any]:
     """(model, tokenizer) for a local checkpoint directory or a hub id; a 2-label head if it has none.
 
     Any failure to get the weights or the tokenizer (offline, unknown id, missing files) is a
-    ModelUnavailableError (an InputError) naming the model and the source.
+    ModelUnavailableError (an InputError) naming the model and the source; a checkpoint that
+    needs its own code without ``trust_remote_code`` is a RemoteCodeRefusedError.
+
+    Parameters
+    ----------
+    source : str
+        Checkpoint directory or Hugging Face hub id.
+    tokenizer_source : str, optional
+        Tokenizer directory or hub id (default: ``source``; loaded at the default revision when it
+        differs from ``source``).
+    trust_remote_code : bool
+        Run the modelling code the checkpoint ships.
+    model_name : str, optional
+        Name used in messages.
+    revision : str, optional
+        Hub revision of ``source``: a commit hash pins its code and weights (a branch or tag does not);
+        ignored for a directory. The revision actually loaded is ``model.config._commit_hash``
+        (:func:`resolved_revision`).
+
+    Returns
+    -------
+    tuple
+        (model in eval mode as loaded, tokenizer).
     """
     label = model_name or source
+    revision = revision or None
+    check_remote_code(checkpoint_config(source, revision, label), source, trust_remote_code, label)
+    tokenizer_revision = revision if tokenizer_source in (None, source) else None
     try:
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer_source or source, trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_source or source, trust_remote_code=trust_remote_code,
+                                                  revision=tokenizer_revision)
     except _LOAD_ERRORS as exc:
         raise ModelUnavailableError(label, tokenizer_source or source,
                                     f"no tokenizer: {first_line(exc)}") from exc
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
-            source, num_labels=2, trust_remote_code=trust_remote_code)
+            source, num_labels=2, trust_remote_code=trust_remote_code, revision=revision)
     except _LOAD_ERRORS as exc:
         raise ModelUnavailableError(label, source, f"no weights: {first_line(exc)}") from exc
     if tokenizer.pad_token is None:
@@ -102,6 +192,22 @@ def load_pretrained(source: str, tokenizer_source: str | None = None, trust_remo
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def resolved_revision(model: Any) -> str | None:
+    """The hub commit hash a loaded model came from; None for a local directory.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        A model returned by :func:`load_pretrained`.
+
+    Returns
+    -------
+    str or None
+        40-hex commit hash, as transformers recorded it while resolving the files.
+    """
+    return getattr(model.config, "_commit_hash", None) or None
 
 
 def crop_to_tokens(seqs: list[str], tokenizer: Any, max_tokens: int,
@@ -580,9 +686,13 @@ class HFAdapter:
 def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None, device: str = "cpu") -> HFAdapter:
     """The fine-tuned checkpoint beside spec.json, or (spec dict without weights) spec["source"] itself.
 
-    A hub or local checkpoint without a trained head gets one seeded from ``spec["seed"]``.
+    A hub or local checkpoint without a trained head gets one seeded from ``spec["seed"]``. A
+    spec whose ``checkpoint`` is None (a model scored as published, ``train --published``) loads
+    ``spec["source"]`` even from a model directory.
     """
     spec = dict(spec)
+    if "checkpoint" in spec and spec["checkpoint"] is None:
+        weights = None  # no fine-tuned checkpoint of its own: the source is the model
     if weights is not None:
         checkpoint = Path(weights).parent / spec.get("checkpoint", CHECKPOINT_DIR)
         if not checkpoint.is_dir():
@@ -595,7 +705,10 @@ def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None, device
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(spec.get("seed", 0)))
         model, tokenizer = load_pretrained(source, tokenizer_source, bool(spec.get("trust_remote_code", False)),
-                                           spec.get("model_name"))
+                                           spec.get("model_name"), revision=None if weights is not None
+                                           else spec.get("revision"))
+    if weights is None:  # a hub or local base checkpoint: record the commit it resolved to
+        spec["resolved_revision"] = resolved_revision(model)
     return HFAdapter(model, tokenizer, spec, device=device)
 
 
@@ -667,10 +780,12 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
              cell_line, ", ".join(f"{len(y[s])} {s}" for s in SPLITS), input_length, config.max_tokens)
 
     seed_everything(config.seed)
-    model, tokenizer = load_pretrained(config.source, config.tokenizer, config.trust_remote_code, config.model_name)
+    model, tokenizer = load_pretrained(config.source, config.tokenizer, config.trust_remote_code, config.model_name,
+                                       revision=config.revision)
     spec: dict[str, Any] = {"model_name": config.model_name, "family": FAMILY, "source": config.source,
                             "tokenizer": config.tokenizer, "checkpoint": CHECKPOINT_DIR,
                             "max_tokens": config.max_tokens, "trust_remote_code": config.trust_remote_code,
+                            "revision": config.revision, "resolved_revision": resolved_revision(model),
                             "input_length": input_length, "cell_line": cell_line, "seed": config.seed}
     adapter = HFAdapter(model, tokenizer, spec, device=device)
 
@@ -753,7 +868,7 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
                      **detection_metrics(y[split], probs)})
     detection = pd.DataFrame(rows, columns=DETECTION_COLUMNS)
     training = {k: v for k, v in asdict(config).items()
-                if k not in ("model_name", "source", "tokenizer", "max_tokens", "trust_remote_code", "seed")}
+                if k not in ("model_name", "source", "tokenizer", "max_tokens", "trust_remote_code", "revision", "seed")}
     spec.update({"training": {**training, "threads": torch.get_num_threads(), **runtime.summary()},
                  "epochs_run": int(len(curve)), "best_epoch": best_epoch,
                  "best_valid_loss": float(curve["valid_loss"].min()),

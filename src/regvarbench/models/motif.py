@@ -30,9 +30,10 @@ import numpy as np
 
 from ..dna import one_hot
 from ..io import InputError
+from ..score_kinds import DIFF
 
 FAMILY = "motif"
-SCORE_KIND = "diff"
+SCORE_KIND = DIFF
 COLLECTION = "CORE"
 SPECIES = "9606"
 DEFAULT_RELEASE = "JASPAR2026"

@@ -22,7 +22,7 @@ length (its base ``len // 2`` at index ``input_length // 2``, as ``cnn.fit_lengt
 
 Inputs are built per batch, never all at once (one input is 196-524 kb). The outputs are
 non-negative coverage predictions (softplus), so the variant score is log2(alt / ref)
-(``score_kind: log2ratio``, with the shared epsilon of ``regvarbench.score.variant_score``).
+(``score_kind: study``: log2(alt / ref), ``regvarbench.score_kinds``).
 
 Every forward pass has the same batch shape (short batches are filled with copies of their first
 row), so a sequence's output does not depend on which sequences share its batch.
@@ -43,11 +43,12 @@ from tqdm import tqdm
 from ..dna import one_hot, reverse_complement
 from ..genome import Genome
 from ..io import InputError
+from ..score_kinds import STUDY
 from . import write_spec
 from .cnn import fit_length
 from .unavailable import ModelUnavailableError, first_line
 
-SCORE_KIND = "log2ratio"
+SCORE_KIND = STUDY  # log2(alt / ref) of the track sums, no epsilon
 DEFAULT_BATCH_SIZE = 2  # inputs are 196-524 kb: larger batches only cost memory
 
 
@@ -124,9 +125,11 @@ def input_maker(seqs: list[str], length: int, loci: list[tuple[str, int, str]] |
         The windows as make-windows wrote them.
     length : int
         The model's input length.
-    loci : list of (chrom, window_start, strand), optional
+    loci : list of (chrom, window_start, strand) or (chrom, window_start, strand, window_end), optional
         Each window's locus; with ``genome`` the input is the window in its genome flanks
         (:func:`flanked_input`), without them the window N-padded or centre-cropped (``fit_length``).
+        ``window_end`` (default ``window_start + len(seq)``) is where the right flank starts: an
+        indel's alt window spans more or less genome than its length.
     genome : Genome, optional
         Where the flanks come from.
 
@@ -139,16 +142,19 @@ def input_maker(seqs: list[str], length: int, loci: list[tuple[str, int, str]] |
         return lambda i: fit_length(seqs[i].upper(), length)
     if loci is None or len(loci) != len(seqs):
         raise ValueError(f"{len(seqs)} sequences but {0 if loci is None else len(loci)} loci")
-    return lambda i: flanked_input(genome, seqs[i], *loci[i], length)
+    return lambda i: flanked_input(genome, seqs[i], *loci[i][:3], length, *loci[i][3:4])
 
 
-def flanked_input(genome: Genome, seq: str, chrom: str, window_start: int, strand: str, length: int) -> str:
+def flanked_input(genome: Genome, seq: str, chrom: str, window_start: int, strand: str, length: int,
+                  window_end: int | None = None) -> str:
     """The ``length``-bp model input of a window at ``window_start`` (0-based) on ``chrom``.
 
     ``seq`` is the window as make-windows wrote it (reverse-complemented on a ``-`` row). The
-    forward window replaces the genome over its span, so an alt allele is seen in its flanks; the
-    input is reverse-complemented whole for a ``-`` row. A window at least ``length`` long is
-    centre-cropped (no flanks needed).
+    forward window replaces the genome over its span [window_start, window_end) (default
+    ``window_end = window_start + len(seq)``; an indel's alt window spans more or less), so an
+    alt allele is seen in its flanks: the left flank ends at ``window_start``, the right one
+    starts at ``window_end``. The input is reverse-complemented whole for a ``-`` row. A window at
+    least ``length`` long is centre-cropped (no flanks needed).
     """
     if strand not in ("+", "-"):
         raise InputError(f"strand must be '+' or '-', got {strand!r}")
@@ -162,9 +168,9 @@ def flanked_input(genome: Genome, seq: str, chrom: str, window_start: int, stran
         if name is None:
             raise InputError(f"contig {chrom!r} of the windows not in genome {genome.path}")
         left = length // 2 - n // 2  # the window's first base, as fit_length places it
-        start = int(window_start) - left
-        flanks = genome.fetch(name, start, start + length)
-        x = flanks[:left] + forward + flanks[left + n:]
+        start = int(window_start)
+        end = start + n if window_end is None else int(window_end)
+        x = genome.fetch(name, start - left, start) + forward + genome.fetch(name, end, end + length - left - n)
     return reverse_complement(x) if strand == "-" else x
 
 

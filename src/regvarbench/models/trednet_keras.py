@@ -13,8 +13,8 @@ Spec keys (all optional but ``cell_line``, which picks the published phase two):
   the published files in ``PUBLISHED``. Nothing is downloaded: an ``https://`` URL is looked up
   by its file name in the weights directory (``weights_dir``, else ``$REGVARBENCH_WEIGHTS``, else
   ``~/.cache/regvarbench/weights``), and a missing file fails with a message naming the model,
-  the URL and the path to fill (:class:`MissingWeightsError`, which ``train --skip-unavailable``
-  treats as an unavailable model).
+  the URL and the path to fill (:class:`.weights.MissingWeightsError`, which ``train
+  --skip-unavailable`` treats as an unavailable model); the lookup is :mod:`.weights`.
 - ``phase_one_md5``, ``phase_two_md5``: checked when given; the published files' md5s (from the
   Kipoi ``model.yaml`` files of okurman/TREDNet) are checked whenever their URLs are used.
 - ``phase_one_arch``: a Keras architecture JSON, for a weights-only phase-one file (Kipoi ships
@@ -28,11 +28,8 @@ one-hot columns), as the study fed its 1 kb windows to TREDNet: the default. Wit
 
 from __future__ import annotations
 
-import hashlib
 import os
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 import torch
@@ -41,15 +38,15 @@ from tqdm import tqdm
 from ..dna import one_hot
 from ..genome import Genome
 from ..io import InputError
+from ..score_kinds import STUDY
 from .keras_h5 import KerasModel, read_keras_h5
 from .precision import autocast, compute_dtype, resolve_precision
 from .tracks import input_maker
-from .unavailable import ModelUnavailableError
+from .weights import MissingWeightsError, resolve_weights  # noqa: F401 (MissingWeightsError: re-exported)
 
 FAMILY = "trednet"
-SCORE_KIND = "log2ratio"
+SCORE_KIND = STUDY  # the study's log2(alt / ref) of phase two's probability
 DEFAULT_BATCH_SIZE = 64
-WEIGHTS_ENV = "REGVARBENCH_WEIGHTS"
 # published files: key -> (URL, md5), from kipoi/TREDNet/*/model.yaml of okurman/TREDNet
 PUBLISHED = {
     "phase_one": ("https://zenodo.org/record/6463875/files/TREDNet_weights_phase_one.hdf5",
@@ -64,16 +61,6 @@ PUBLISHED = {
               "3d4343887c011bdf8188b29258f5438d"),
 }
 PUBLISHED_MD5 = {url: md5 for url, md5 in PUBLISHED.values()}
-
-
-class MissingWeightsError(ModelUnavailableError):
-    """A published weights file is not on disk (nothing is downloaded at run time)."""
-
-    def __init__(self, model: str, source: str, path: Path) -> None:
-        self.model, self.source, self.path = model, source, path
-        self.detail = f"not found at {path}"
-        InputError.__init__(self, f"model {model}: weights file {source} not found at {path}; download it there "
-                                  f"(or set {WEIGHTS_ENV}, or the spec's weights_dir, to the directory holding it)")
 
 
 class TREDNetAdapter:
@@ -134,61 +121,9 @@ class TREDNetAdapter:
         return out
 
 
-def resolve_weights(model: str, source: str, md5: str | None = None,
-                    weights_dir: str | os.PathLike | None = None) -> Path:
-    """The local file for a weights path or URL, its md5 checked when one is known.
-
-    Parameters
-    ----------
-    model : str
-        Model name, for messages.
-    source : str
-        A local path, a ``file://`` URL, or an ``http(s)://`` URL (looked up by file name in the
-        weights directory; nothing is downloaded).
-    md5 : str, optional
-        Expected md5 hex digest; the published files' own are used for their URLs.
-    weights_dir : str or PathLike, optional
-        Directory of downloaded weights; default ``$REGVARBENCH_WEIGHTS``, else
-        ``~/.cache/regvarbench/weights``.
-
-    Returns
-    -------
-    pathlib.Path
-        The existing local file.
-
-    Raises
-    ------
-    MissingWeightsError
-        The file is not on disk (the message names the model, the URL and the path to fill).
-    InputError
-        The file's md5 differs from the expected one.
-    """
-    url = urlparse(source)
-    if url.scheme == "file":
-        path = Path(unquote(url.path))
-    elif url.scheme in ("http", "https"):
-        folder = weights_dir or os.environ.get(WEIGHTS_ENV) or Path.home() / ".cache" / "regvarbench" / "weights"
-        path = Path(folder).expanduser() / Path(unquote(url.path)).name
-    else:
-        path = Path(source).expanduser()
-    if not path.is_file():
-        raise MissingWeightsError(model, source, path)
-    md5 = md5 or PUBLISHED_MD5.get(source)
-    if md5:
-        digest = _md5(path)
-        if digest != md5.lower():
-            raise InputError(f"model {model}: {path} has md5 {digest}, expected {md5} for {source} "
-                             "(a partial or different download?)")
-    return path
-
-
-def _md5(path: Path) -> str:
-    """md5 hex digest of a file, read in 4 MiB blocks."""
-    digest = hashlib.md5()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _local(spec: dict[str, Any], name: str, source: str, md5_key: str):
+    """The local file of ``source``: md5 from the spec's ``md5_key``, else the published one."""
+    return resolve_weights(name, source, spec.get(md5_key) or PUBLISHED_MD5.get(source), spec.get("weights_dir"))
 
 
 def phase_two_source(cell_line: str | None) -> str:
@@ -222,12 +157,11 @@ def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None = None,
     spec = {**spec, "family": FAMILY}
     spec.setdefault("score_kind", SCORE_KIND)
     name = str(spec.get("model_name", FAMILY))
-    folder = spec.get("weights_dir")
     one = str(spec.get("phase_one") or PUBLISHED["phase_one"][0])
     two = str(spec.get("phase_two") or phase_two_source(spec.get("cell_line")))
     arch = spec.get("phase_one_arch")
-    arch_path = resolve_weights(name, str(arch), spec.get("phase_one_arch_md5"), folder) if arch else None
-    phase_one = read_keras_h5(resolve_weights(name, one, spec.get("phase_one_md5"), folder), arch=arch_path)
-    phase_two = read_keras_h5(resolve_weights(name, two, spec.get("phase_two_md5"), folder))
+    arch_path = _local(spec, name, str(arch), "phase_one_arch_md5") if arch else None
+    phase_one = read_keras_h5(_local(spec, name, one, "phase_one_md5"), arch=arch_path)
+    phase_two = read_keras_h5(_local(spec, name, two, "phase_two_md5"))
     spec.setdefault("input_length", int(phase_one.input_shape[0]))
     return TREDNetAdapter(phase_one, phase_two, spec, device=device)

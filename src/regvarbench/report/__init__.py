@@ -22,12 +22,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import __version__
 from ..io import InputError, read_tsv
+from ..variants.prepare import accounting_table
 
 log = logging.getLogger(__name__)
 
 TABLE_NAMES = ("correlation_by_dataset", "correlation_by_cell_line", "correlation_overall", "direction",
                "significance_bins", "ld_topk", "enhancer_detection", "unscored", "models", "scored_variants",
-               "model_comparison", "finetuned_vs_oneshot")
+               "model_comparison", "finetuned_vs_oneshot", "provenance")
 SECTIONS = [("summary", "Summary"), ("correlations", "Correlation with measured effects"),
             ("direction", "Direction of effect"), ("significance", "Rising experimental certainty"),
             ("ld", "Causal variants in LD blocks"), ("enhancer-detection", "Enhancer detection"),
@@ -40,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output directory of evaluate (holding tables/) or the tables directory itself")
     parser.add_argument("--pipeline-info", metavar="DIR",
                         help="Nextflow pipeline_info directory; its files are linked by relative path")
+    parser.add_argument("--variant-summary", metavar="TSV",
+                        help="prepare-variants summaries (variants/summary.tsv, or one <dataset>.summary.tsv): "
+                             "the per-dataset accounting and allele audit of the summary section")
     parser.add_argument("--title", default="regvarbench report", help="page title")
     parser.add_argument("--outdir", required=True, help="writes OUTDIR/index.html and OUTDIR/figures/")
 
@@ -47,8 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     tables_dir = resolve_tables_dir(Path(args.evaluation))
     outdir = Path(args.outdir)
+    summary = getattr(args, "variant_summary", None)
     html = build_report(tables_dir, outdir, title=args.title,
-                        pipeline_info=Path(args.pipeline_info) if args.pipeline_info else None)
+                        pipeline_info=Path(args.pipeline_info) if args.pipeline_info else None,
+                        variant_summary=Path(summary) if summary else None)
     (outdir / "index.html").write_text(html, encoding="utf-8")
     log.info("wrote %s", outdir / "index.html")
 
@@ -72,8 +78,12 @@ def load_tables(tables_dir: Path) -> dict:
     return tables
 
 
-def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path | None = None) -> str:
-    """Draw the figures into outdir/figures and render the page; returns the HTML text."""
+def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path | None = None,
+                 variant_summary: Path | None = None) -> str:
+    """Draw the figures into outdir/figures and render the page; returns the HTML text.
+
+    ``variant_summary`` (variants/summary.tsv) adds the per-dataset accounting and allele audit.
+    """
     from . import figures  # matplotlib only when a report is made
 
     t = load_tables(tables_dir)
@@ -125,8 +135,10 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
         "fig_finetuned": embed(figures.plot_finetuned_arrows(t["finetuned_vs_oneshot"]), "finetuned_vs_oneshot"),
         "table_finetuned": html_table(t["finetuned_vs_oneshot"]),
         "table_per_cell": per_cell_table(t["correlation_by_cell_line"], t["correlation_overall"]),
+        "table_accounting": html_table(read_accounting(variant_summary)),
         "table_unscored": html_table(t["unscored"].groupby(["model", "reason"]).size().reset_index(name="variants")
                                      if t["unscored"] is not None else None),
+        **provenance_tables(t["provenance"]),
         "evaluation_json": json.dumps(t["evaluation"], indent=2, sort_keys=True),
         "pipeline_links": pipeline_links(pipeline_info, outdir),
         "pipeline_info_given": pipeline_info is not None,
@@ -134,6 +146,39 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
     env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     return env.get_template("template.html").render(**context)
+
+
+def provenance_tables(provenance: pd.DataFrame | None) -> dict[str, str | None]:
+    """HTML of the provenance table in two parts: models (source, revision, commit) and files (sha256).
+
+    Parameters
+    ----------
+    provenance : pandas.DataFrame or None
+        provenance.tsv of evaluate (regvarbench.provenance.PROVENANCE_COLUMNS).
+
+    Returns
+    -------
+    dict
+        ``table_provenance_models`` and ``table_provenance_files``: HTML tables, or None.
+    """
+    if provenance is None:
+        return {"table_provenance_models": None, "table_provenance_files": None}
+    p = provenance.astype(object).fillna("")
+    models = p[p["kind"] == "model"][["model", "cell_line", "family", "source", "revision", "resolved_revision"]]
+    files = p[p["kind"] != "model"][["kind", "model", "cell_line", "name", "sha256", "bytes"]].copy()
+    files["bytes"] = [int(n) if pd.notna(n) else "" for n in pd.to_numeric(files["bytes"], errors="coerce")]
+    return {"table_provenance_models": html_table(models if len(models) else None),
+            "table_provenance_files": html_table(files if len(files) else None)}
+
+
+def read_accounting(path: Path | None) -> pd.DataFrame | None:
+    """Per-dataset accounting (variants.prepare.accounting_table) of a summary table; None without one."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise InputError(f"--variant-summary {path}: file not found")
+    table = read_tsv(path, dtype={"dataset": str, "reason": str, "kind": str})
+    return accounting_table(table, path) if len(table) else None
 
 
 def with_classes(t: dict) -> pd.DataFrame:

@@ -10,6 +10,9 @@ lifted at its own position:
 - it maps onto the minus strand of the target: kept, ref and alt complemented;
 - it maps onto another contig: kept (as UCSC liftOver does); the source contig stays recorded.
 
+Indels and multi-base substitutions are not lifted (their span may break across chain blocks):
+skipped, ``liftover_not_snv``.
+
 Kept rows carry ``source_chrom``, ``source_pos`` and ``source_strand`` (``-`` = alleles were
 complemented). Whether the lifted reference base still matches is checked by prepare-variants'
 usual genome check; a lifted row that fails it is skipped as ``liftover_ref_changed``.
@@ -26,13 +29,17 @@ import pandas as pd
 from ..dna import reverse_complement
 from ..io import InputError
 
-LIFTOVER_REASONS = ["liftover_unmapped", "liftover_multiple", "liftover_ref_changed"]
+LIFTOVER_REASONS = ["liftover_unmapped", "liftover_multiple", "liftover_ref_changed", "liftover_not_snv"]
 SOURCE_COLUMNS = ["source_chrom", "source_pos", "source_strand"]
 UNSPECIFIED = {"", "unspecified", "unknown", "na", "none", "null"}
 # common synonyms, so that a GRCh38 genome and an hg38 dataset are not "different builds"
 _ALIASES = {"grch37": "hg19", "b37": "hg19", "hs37d5": "hg19", "grch38": "hg38", "hg38analysisset": "hg38",
             "grcm38": "mm10", "grcm39": "mm39"}
 _BASES = set("ACGT")
+
+
+def _acgt(allele: str) -> bool:
+    return bool(allele) and set(allele) <= _BASES
 
 
 def canonical_build(name: str | None) -> str | None:
@@ -93,8 +100,9 @@ class ChainLifter:
 def lift_rows(parsed: pd.DataFrame, lifter: ChainLifter) -> pd.DataFrame:
     """A copy of the parsed rows in target coordinates, with SOURCE_COLUMNS and a ``lifted`` flag.
 
-    Rows already skipped by the parser and rows that are not SNVs are left as they are (not
-    lifted; the usual checks name their reason); rows that fail to lift get skip_reason/detail.
+    Rows already skipped by the parser and rows with alleles other than A/C/G/T are left as they
+    are (not lifted; the usual checks name their reason); indels and MNVs are skipped
+    (``liftover_not_snv``); rows that fail to lift get skip_reason/detail.
     """
     out = parsed.copy()
     n = len(out)
@@ -107,7 +115,10 @@ def lift_rows(parsed: pd.DataFrame, lifter: ChainLifter) -> pd.DataFrame:
     strand = np.full(n, "", dtype=object)
     lifted = np.zeros(n, dtype=bool)
     for i in range(n):
-        if reason[i] or ref[i] not in _BASES or alt[i] not in _BASES or not pos[i] >= 1:
+        if reason[i] or not _acgt(ref[i]) or not _acgt(alt[i]) or not pos[i] >= 1:
+            continue  # the usual checks name the reason
+        if ref[i] not in _BASES or alt[i] not in _BASES:
+            reason[i], detail[i] = "liftover_not_snv", f"ref={ref[i]} alt={alt[i]}: only SNVs are lifted over"
             continue
         hit = lifter.lift(chrom[i], pos[i])
         if hit[0] is None:

@@ -5,6 +5,19 @@ reason (``<dataset>.skipped.tsv``); ``<dataset>.summary.tsv`` counts both, so th
 rows_in = rows_kept + rows_skipped can be shown for every dataset. With ``--genome`` the
 reference allele is checked against the genome; a mismatch rate above ``--max-mismatch-rate``
 means the declared build is probably wrong, and that stops the run rather than scoring garbage.
+
+Allele-orientation audit: a row whose REF matches the genome is kept as given; one whose ALT
+matches instead (REF does not) is kept with its alleles swapped and the sign of its measured
+effect (and signed -log10 p) flipped, marked ``swapped = 1``; one matching neither is skipped
+(``ref_mismatch``). The summary counts each (notes ``ref_matches_genome``, ``swapped_alleles``).
+A swap fraction above ``--max-swap-rate`` (of the rows compared) means the source gives its
+alleles in another convention (effect/other, minor/major, alt/ref order) and stops the run.
+
+Indels and multi-base substitutions are kept and classed (``variant_class``: snv, mnv,
+insertion, deletion, delins; alleles.py); a length-changing variant whose windows of
+``--window-length`` bases would reach beyond its contig is skipped (``window_beyond_contig``),
+as is one whose edited allele is longer than a window (``allele_longer_than_window``).
+
 A dataset declared on another build than the run's (``--target-build``) is lifted over with
 ``--chain`` first (liftover.py); without a chain file that is an error, never a silent mismatch.
 """
@@ -20,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..alleles import (DEFAULT_WINDOW_LENGTH, LENGTH_CHANGING, VARIANT_CLASSES, classify, edit_length, is_acgt, spans_fit,
+                       trim_alleles, window_spans)
 from ..genome import Genome
 from ..io import InputError, read_table, require_columns, write_tsv
 from . import FORMATS, NONFINITE_EFFECT, get_parser
@@ -28,9 +43,12 @@ from .liftover import LIFTOVER_REASONS, SOURCE_COLUMNS, ChainLifter, lift_rows, 
 log = logging.getLogger(__name__)
 
 SAMPLESHEET_COLUMNS = ["dataset", "cell_line", "format", "path", "genome_build"]
-SKIP_REASONS = ["malformed_row", "not_snv", "position_out_of_range", "contig_not_in_genome", "ref_is_n", "ref_mismatch"]
+SKIP_REASONS = ["malformed_row", "allele_not_acgt", "ref_equals_alt", "allele_longer_than_window",
+                "position_out_of_range", "contig_not_in_genome", "ref_is_n", "ref_mismatch", "window_beyond_contig"]
 VARIANT_COLUMNS = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt", "effect_log2", "pvalue",
-                   "signed_log10p", "row"]
+                   "signed_log10p", "row", "variant_class", "swapped"]
+MAX_MISMATCH_RATE = 0.05  # --max-mismatch-rate default (nextflow.config / schema mirror it; tested)
+MAX_SWAP_RATE = 0.05  # --max-swap-rate default (likewise)
 LD_COLUMNS = ["block_id", "is_causal"]
 _BASES = set("ACGT")
 _DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -71,14 +89,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "lifted over with --chain (default: no build comparison)")
     parser.add_argument("--chain", default=None,
                         help="UCSC chain file (plain or .gz) from the datasets' build to --target-build")
-    parser.add_argument("--max-mismatch-rate", type=float, default=0.05,
-                        help="largest tolerated fraction of reference-allele mismatches (default 0.05)")
+    parser.add_argument("--max-mismatch-rate", type=float, default=MAX_MISMATCH_RATE,
+                        help="largest tolerated fraction of rows whose REF and ALT both differ from the genome "
+                             f"(default {MAX_MISMATCH_RATE})")
+    parser.add_argument("--max-swap-rate", type=float, default=MAX_SWAP_RATE,
+                        help="largest tolerated fraction of rows whose ALT, not REF, matches the genome (kept with "
+                             f"alleles swapped and the effect sign flipped; default {MAX_SWAP_RATE})")
+    parser.add_argument("--window-length", type=int, default=DEFAULT_WINDOW_LENGTH,
+                        help="window length of make-windows: a length-changing variant whose windows reach beyond "
+                             f"its contig is skipped (default {DEFAULT_WINDOW_LENGTH})")
     parser.add_argument("--outdir", required=True, help="output folder")
 
 
 def run(args: argparse.Namespace) -> None:
-    if not 0 <= args.max_mismatch_rate <= 1:
-        raise InputError(f"--max-mismatch-rate must be within [0, 1], got {args.max_mismatch_rate}")
+    for name in ("max_mismatch_rate", "max_swap_rate"):
+        if not 0 <= getattr(args, name) <= 1:
+            raise InputError(f"--{name.replace('_', '-')} must be within [0, 1], got {getattr(args, name)}")
+    if args.window_length < 1:
+        raise InputError(f"--window-length must be >= 1, got {args.window_length}")
     specs = read_samplesheet(args.samplesheet) if args.samplesheet else [spec_from_args(args)]
     genome = Genome(args.genome) if args.genome else None
     outdir = Path(args.outdir)
@@ -88,7 +116,8 @@ def run(args: argparse.Namespace) -> None:
             if lifter is None and args.chain and needs_liftover(spec.genome_build, args.target_build):
                 lifter = ChainLifter(args.chain)
             result = prepare_dataset(spec, genome, args.max_mismatch_rate, target_build=args.target_build,
-                                     lifter=lifter)
+                                     lifter=lifter, max_swap_rate=args.max_swap_rate,
+                                     window_length=args.window_length)
             write_tsv(result.variants, outdir / f"{spec.dataset}.variants.tsv")
             write_tsv(result.skipped, outdir / f"{spec.dataset}.skipped.tsv")
             write_tsv(result.summary, outdir / f"{spec.dataset}.summary.tsv")
@@ -149,9 +178,30 @@ def check_spec(spec: DatasetSpec, where: str) -> DatasetSpec:
     return spec
 
 
-def prepare_dataset(spec: DatasetSpec, genome: Genome | None, max_mismatch_rate: float = 0.05,
-                    target_build: str | None = None, lifter: ChainLifter | None = None) -> Prepared:
-    """Parse, lift over (when the builds differ), check and account for one dataset."""
+def prepare_dataset(spec: DatasetSpec, genome: Genome | None, max_mismatch_rate: float = MAX_MISMATCH_RATE,
+                    target_build: str | None = None, lifter: ChainLifter | None = None,
+                    max_swap_rate: float = MAX_SWAP_RATE, window_length: int = DEFAULT_WINDOW_LENGTH) -> Prepared:
+    """Parse, lift over (when the builds differ), check and account for one dataset.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        The dataset.
+    genome : Genome or None
+        Reference for contig, range and allele checks (None: no genome checks).
+    max_mismatch_rate, max_swap_rate : float
+        Largest tolerated fractions, of the rows compared with the genome, matching neither
+        allele and matching ALT instead of REF; above either, InputError.
+    target_build, lifter :
+        Liftover (liftover.py).
+    window_length : int
+        make-windows' window length, for the contig-end check of length-changing variants.
+
+    Returns
+    -------
+    Prepared
+        Variants, skipped rows and summary.
+    """
     parsed = get_parser(spec.format).parse(spec.path, cell_line=spec.cell_line)
     lifted = needs_liftover(spec.genome_build, target_build)
     if lifted:
@@ -162,17 +212,24 @@ def prepare_dataset(spec: DatasetSpec, genome: Genome | None, max_mismatch_rate:
         parsed = lift_rows(parsed, lifter)
         log.info("%s: lifted %d of %d rows from %s to %s with %s", spec.dataset, int(parsed["lifted"].sum()),
                  len(parsed), spec.genome_build, target_build, lifter.path.name)
-    checked = check_rows(parsed, genome)
+    checked = check_rows(parsed, genome, window_length)
     n_checked = int(checked["compared"].sum())
     n_mismatch = int((checked["reason"] == "ref_mismatch").sum())
+    n_swapped = int(checked["swapped"].sum())
     if n_checked and n_mismatch / n_checked > max_mismatch_rate:
-        n_swapped = int(checked["detail"].str.contains("swapped").sum())
         raise InputError(
-            f"dataset {spec.dataset!r} ({spec.path}): {n_mismatch} of {n_checked} SNVs "
-            f"({n_mismatch / n_checked:.1%}, {n_swapped} with ref/alt swapped) do not match the reference "
-            f"base of genome {genome.path}, above --max-mismatch-rate {max_mismatch_rate:g}; the genome build is "
+            f"dataset {spec.dataset!r} ({spec.path}): {n_mismatch} of {n_checked} variants "
+            f"({n_mismatch / n_checked:.1%}) match the genome {genome.path} with neither REF nor ALT (another "
+            f"{n_swapped} with ALT only), above --max-mismatch-rate {max_mismatch_rate:g}; the genome build is "
             f"probably wrong (declared genome_build: {spec.genome_build}"
             + (f", lifted to {target_build} with chain {lifter.path}; is it the right chain?)" if lifted else ")"))
+    if n_checked and n_swapped / n_checked > max_swap_rate:
+        raise InputError(
+            f"dataset {spec.dataset!r} ({spec.path}): {n_swapped} of {n_checked} variants ({n_swapped / n_checked:.1%}) "
+            f"have ALT, not REF, matching the genome {genome.path}, above --max-swap-rate {max_swap_rate:g}; the "
+            f"source probably gives its alleles in another convention than REF = genome base (effect/other allele, "
+            f"minor/major, or the two allele columns the other way round): map its columns so that 'ref' is the "
+            f"reference allele, or raise --max-swap-rate to keep the rows with alleles swapped and effects negated")
     n_contig = int((checked["reason"] == "contig_not_in_genome").sum())
     if genome is not None and n_contig > len(parsed) / 2:
         log.warning("%s: %d of %d rows are on contigs absent from %s; is this the right genome?",
@@ -185,28 +242,41 @@ def prepare_dataset(spec: DatasetSpec, genome: Genome | None, max_mismatch_rate:
     skipped = pd.DataFrame({"dataset": spec.dataset, "row": parsed["row"][~keep].to_numpy(),
                             "reason": checked["reason"][~keep].to_numpy(),
                             "detail": checked["detail"][~keep].to_numpy()})
-    summary = summarise(spec, parsed, variants, skipped)
+    summary = summarise(spec, parsed, variants, skipped, int(checked["compared"][keep].sum()))
     log.info("%s: %d rows in, %d kept, %d skipped", spec.dataset, len(parsed), len(variants), len(skipped))
     return Prepared(variants, skipped, summary)
 
 
-def check_rows(parsed: pd.DataFrame, genome: Genome | None) -> pd.DataFrame:
-    """Per row: skip reason ('' to keep), detail, genome-named chrom, and whether ref was compared."""
+def check_rows(parsed: pd.DataFrame, genome: Genome | None,
+               window_length: int = DEFAULT_WINDOW_LENGTH) -> pd.DataFrame:
+    """Per row: skip reason ('' to keep), detail, genome-named chrom, whether the alleles were
+    compared with the genome, whether they are swapped (ALT matched), and the variant class
+    (of the alleles as kept)."""
     n = len(parsed)
     reason, detail = [""] * n, [""] * n
     chrom_out = parsed["chrom"].astype(str).tolist()
     compared = np.zeros(n, dtype=bool)
+    swapped = np.zeros(n, dtype=bool)
+    classes = [""] * n
     for i, (chrom, pos, ref, alt, skip, why) in enumerate(zip(
             parsed["chrom"], parsed["pos"], parsed["ref"], parsed["alt"], parsed["skip_reason"], parsed["skip_detail"])):
         if skip:
             reason[i], detail[i] = skip, why
             continue
-        if len(ref) != 1 or len(alt) != 1 or ref not in _BASES or alt not in _BASES or ref == alt:
-            reason[i], detail[i] = "not_snv", f"ref={ref} alt={alt}"
+        if not is_acgt(ref) or not is_acgt(alt):
+            reason[i], detail[i] = "allele_not_acgt", f"ref={ref} alt={alt}"
+            continue
+        if ref == alt:
+            reason[i], detail[i] = "ref_equals_alt", f"ref={ref} alt={alt}"
+            continue
+        if edit_length(ref, alt) > window_length:
+            reason[i], detail[i] = ("allele_longer_than_window",
+                                    f"ref={ref[:20]}.. ({len(ref)} bp) alt {len(alt)} bp; window {window_length} bp")
             continue
         if pos < 1:
             reason[i], detail[i] = "position_out_of_range", f"pos {pos} < 1"
             continue
+        classes[i] = classify(ref, alt)
         if genome is None:
             continue
         name = genome.resolve(chrom)
@@ -214,19 +284,35 @@ def check_rows(parsed: pd.DataFrame, genome: Genome | None) -> pd.DataFrame:
             reason[i], detail[i] = "contig_not_in_genome", f"contig {chrom} not in {genome.path.name}"
             continue
         chrom_out[i] = name
-        if pos > genome.sizes[name]:
-            reason[i], detail[i] = "position_out_of_range", f"pos {pos} > length {genome.sizes[name]} of {name}"
+        size = genome.sizes[name]
+        if pos + len(ref) - 1 > size:
+            last = f"pos {pos}" if len(ref) == 1 else f"ref {pos}-{pos + len(ref) - 1}"
+            reason[i], detail[i] = "position_out_of_range", f"{last} > length {size} of {name}"
             continue
-        base = genome.base(name, int(pos))
-        if base not in _BASES:
-            reason[i], detail[i] = "ref_is_n", f"genome base {base} at {name}:{pos}"
+        span = genome.fetch(name, int(pos) - 1, int(pos) - 1 + max(len(ref), len(alt)))
+        here = span[:len(ref)]
+        if here == ref:
+            compared[i] = True
+        elif span[:len(alt)] == alt:
+            compared[i] = swapped[i] = True
+            ref, alt = alt, ref
+            classes[i] = classify(ref, alt)
+        elif set(here) - _BASES:
+            reason[i], detail[i] = "ref_is_n", f"genome bases {here} at {name}:{pos}"
             continue
-        compared[i] = True
-        if base != ref:
-            swapped = " (swapped: alt equals genome base)" if alt == base else ""
-            reason[i], detail[i] = "ref_mismatch", f"genome base {base} at {name}:{pos}, ref {ref}, alt {alt}{swapped}"
-    return pd.DataFrame({"reason": reason, "detail": detail, "chrom": chrom_out, "compared": compared},
-                        index=parsed.index)
+        else:
+            compared[i] = True
+            reason[i], detail[i] = "ref_mismatch", f"genome bases {here} at {name}:{pos}, ref {ref}, alt {alt}"
+            continue
+        if classes[i] in LENGTH_CHANGING:
+            spans = window_spans(trim_alleles(pos, ref, alt), window_length)
+            if not spans_fit(spans, size):
+                reason[i] = "window_beyond_contig"
+                detail[i] = (f"{classes[i]} at {name}:{pos}: its {window_length}-bp windows span "
+                             f"{min(spans.ref_start, spans.alt_start)}-{max(spans.ref_end, spans.alt_end)} "
+                             f"(0-based), {name} has {size} bp")
+    return pd.DataFrame({"reason": reason, "detail": detail, "chrom": chrom_out, "compared": compared,
+                         "swapped": swapped, "variant_class": classes}, index=parsed.index)
 
 
 def signed_log10p(effect: np.ndarray, pvalue: np.ndarray) -> tuple[np.ndarray, int]:
@@ -249,8 +335,12 @@ def signed_log10p(effect: np.ndarray, pvalue: np.ndarray) -> tuple[np.ndarray, i
 
 
 def build_variants(spec: DatasetSpec, parsed: pd.DataFrame, checked: pd.DataFrame) -> pd.DataFrame:
-    """The standard variants table for the rows kept."""
-    slp, _ = signed_log10p(parsed["effect_log2"].to_numpy(), parsed["pvalue"].to_numpy())
+    """The standard variants table for the rows kept: swapped rows (``checked["swapped"]``) get
+    their alleles exchanged and their effect negated."""
+    swap = checked["swapped"].to_numpy(dtype=bool)
+    effect = np.where(swap, -parsed["effect_log2"].to_numpy(dtype=float), parsed["effect_log2"].to_numpy(dtype=float))
+    slp, _ = signed_log10p(effect, parsed["pvalue"].to_numpy())
+    ref, alt = parsed["ref"].to_numpy(dtype=object), parsed["alt"].to_numpy(dtype=object)
     cell = parsed["cell_line"].where(parsed["cell_line"] != "", spec.cell_line) if "cell_line" in parsed else spec.cell_line
     out = pd.DataFrame({
         "variant_id": variant_ids(spec.dataset, parsed),
@@ -258,12 +348,14 @@ def build_variants(spec: DatasetSpec, parsed: pd.DataFrame, checked: pd.DataFram
         "cell_line": cell,
         "chrom": checked["chrom"].to_numpy(),
         "pos": parsed["pos"].astype("int64").to_numpy(),
-        "ref": parsed["ref"].to_numpy(),
-        "alt": parsed["alt"].to_numpy(),
-        "effect_log2": parsed["effect_log2"].to_numpy(dtype=float),
+        "ref": np.where(swap, alt, ref),
+        "alt": np.where(swap, ref, alt),
+        "effect_log2": effect + 0.0,  # + 0.0: -0.0 from a negated 0 prints as 0
         "pvalue": parsed["pvalue"].to_numpy(dtype=float),
         "signed_log10p": slp,
         "row": parsed["row"].astype("int64").to_numpy(),
+        "variant_class": checked["variant_class"].to_numpy(),
+        "swapped": swap.astype("int64"),
     }, index=parsed.index)
     extra = []
     if spec.format == "ld_blocks":
@@ -287,12 +379,16 @@ def variant_ids(dataset: str, parsed: pd.DataFrame) -> list[str]:
             for r, k, n in zip(parsed["row"], parsed["allele_index"], parsed["n_alts"])]
 
 
-def summarise(spec: DatasetSpec, parsed: pd.DataFrame, variants: pd.DataFrame, skipped: pd.DataFrame) -> pd.DataFrame:
+def summarise(spec: DatasetSpec, parsed: pd.DataFrame, variants: pd.DataFrame, skipped: pd.DataFrame,
+              compared_kept: int = 0) -> pd.DataFrame:
     """Counts per skip reason (all reasons, zeros included) then notes on kept rows (kind = note).
 
     Notes: duplicated_key = kept rows whose chrom/pos/ref/alt repeats an earlier kept row (kept,
     each with its own variant_id); nonfinite_effect = kept rows whose effect could not be computed;
-    pvalue_zero_floored = kept rows with p = 0 (see signed_log10p); for ld_blocks,
+    pvalue_zero_floored = kept rows with p = 0 (see signed_log10p); allele audit (with a genome):
+    ref_matches_genome = kept rows whose REF matched, swapped_alleles = kept rows whose ALT
+    matched instead (alleles swapped, effect negated; ``ref_mismatch`` counts those matching
+    neither); class_<c> = kept rows of each variant class (alleles.VARIANT_CLASSES); for ld_blocks,
     blocks_without_causal = blocks whose causal variant was skipped; for formats that split a
     source row into several entries (VCF ALTs; rows_in then counts entries), split_alleles =
     entries beyond the first of each source row.
@@ -307,6 +403,9 @@ def summarise(spec: DatasetSpec, parsed: pd.DataFrame, variants: pd.DataFrame, s
     entries.append(("duplicated_key", int(variants.duplicated(["chrom", "pos", "ref", "alt"]).sum()), "note"))
     entries.append((NONFINITE_EFFECT, int((kept_flags == NONFINITE_EFFECT).sum()), "note"))
     entries.append(("pvalue_zero_floored", int((variants["pvalue"] == 0).sum()), "note"))
+    entries.append(("ref_matches_genome", int(compared_kept) - int(variants["swapped"].sum()), "note"))
+    entries.append(("swapped_alleles", int(variants["swapped"].sum()), "note"))
+    entries += [(f"class_{c}", int((variants["variant_class"] == c).sum()), "note") for c in VARIANT_CLASSES]
     if spec.format == "ld_blocks":
         blocks = set(parsed["block_id"]) - {""}
         with_causal = set(variants.loc[variants["is_causal"] == 1, "block_id"])
@@ -315,3 +414,39 @@ def summarise(spec: DatasetSpec, parsed: pd.DataFrame, variants: pd.DataFrame, s
         entries.append(("split_alleles", int((parsed["allele_index"] > 1).sum()), "note"))
     return pd.DataFrame([{"dataset": spec.dataset, "rows_in": rows_in, "rows_kept": rows_kept,
                           "rows_skipped": rows_skipped, "reason": r, "count": c, "kind": k} for r, c, k in entries])
+
+
+ACCOUNTING_COLUMNS = ["dataset", "rows_in", "rows_kept", "rows_skipped", "ref_matches_genome", "swapped_alleles",
+                      "ref_mismatch", "other_skips", *(f"class_{c}" for c in VARIANT_CLASSES)]
+
+
+def accounting_table(summary: pd.DataFrame, source: str | Path = "summary") -> pd.DataFrame:
+    """One row per dataset from summary tables (``<dataset>.summary.tsv``, or several concatenated).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Rows of ``summarise`` (columns dataset, rows_in, rows_kept, rows_skipped, reason, count, kind).
+    source : path-like
+        Named in errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ACCOUNTING_COLUMNS``: the row counts, the allele audit (REF matched, swapped, neither:
+        ``ref_mismatch``), every other skip reason summed, and kept rows per variant class (0 where
+        a summary predates a count), sorted by dataset.
+    """
+    require_columns(summary, ["dataset", "rows_in", "rows_kept", "rows_skipped", "reason", "count", "kind"], source)
+    rows = []
+    for dataset, s in summary.groupby("dataset", sort=True):
+        counts = dict(zip(s["reason"], pd.to_numeric(s["count"], errors="coerce").fillna(0).astype(int)))
+        skips = s.loc[s["kind"] == "skip", "reason"]
+        first = s.iloc[0]
+        rows.append({"dataset": dataset, "rows_in": int(first["rows_in"]), "rows_kept": int(first["rows_kept"]),
+                     "rows_skipped": int(first["rows_skipped"]),
+                     "ref_matches_genome": counts.get("ref_matches_genome", 0),
+                     "swapped_alleles": counts.get("swapped_alleles", 0), "ref_mismatch": counts.get("ref_mismatch", 0),
+                     "other_skips": sum(counts[r] for r in skips if r != "ref_mismatch"),
+                     **{f"class_{c}": counts.get(f"class_{c}", 0) for c in VARIANT_CLASSES}})
+    return pd.DataFrame(rows, columns=ACCOUNTING_COLUMNS)

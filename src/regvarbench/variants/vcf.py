@@ -13,8 +13,8 @@ Decisions:
   variant_id stays unique, and its summary counts entries: rows_in = number of (record, ALT)
   entries, with the note ``split_alleles`` = entries beyond the first of each record.
 - Symbolic and structural alleles (``.``, ``*``, ``<DEL>``, ``<*>``, breakends with ``[``/``]``)
-  are skipped as ``symbolic_allele``; indels and MNVs reach prepare and are skipped there as
-  ``not_snv``.
+  are skipped as ``symbolic_allele``; indels and MNVs (with their VCF anchor base) are kept and
+  windowed by the convention of alleles.py.
 """
 
 from __future__ import annotations

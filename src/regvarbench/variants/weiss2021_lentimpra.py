@@ -10,8 +10,9 @@ published column names and tested on a fixture in that layout.
 Decisions:
 - ref = archaic base at index 99, alt = modern base at index 99, so effect_log2 (modern vs
   archaic, already log2) is alt over ref as everywhere else. Beware: hg19 usually carries the
-  modern (derived) allele, so a ``--genome`` reference check will see most rows as
-  ``ref_mismatch`` with "swapped"; the alleles follow the study's effect definition, not the genome.
+  modern (derived) allele, so a ``--genome`` reference check finds most rows swapped (ALT matches)
+  and stops above ``--max-swap-rate``; the alleles follow the study's effect definition, not the
+  genome. ``--max-swap-rate 1`` keeps them, oriented to the genome with the effect negated.
 - The oligos must differ at exactly one base, index 99: rows whose oligos differ in length, at
   another index, at more than one base or nowhere are skipped as ``oligo_not_central_snv`` with
   the differing indices in the detail.

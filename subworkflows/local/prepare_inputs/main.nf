@@ -10,7 +10,9 @@ workflow PREPARE_INPUTS {
         def fasta = file(params.genome, checkIfExists: true)
         def fai = file("${params.genome}.fai")
         ch_genome   = channel.value([fasta, fai.exists() ? fai : []])
-        ch_regions  = channel.fromList(readSamplesheet(file(params.regions)).collect { row -> regionsEntry(row, file(params.regions).parent) })
+        ch_regions  = params.regions  // not needed with --models none
+            ? channel.fromList(readSamplesheet(file(params.regions)).collect { row -> regionsEntry(row, file(params.regions).parent) })
+            : channel.empty()
         ch_datasets = channel.fromList(readSamplesheet(file(params.input)).collect { row -> datasetEntry(row, file(params.input).parent) })
         ch_versions = channel.empty()
     }
@@ -22,8 +24,13 @@ workflow PREPARE_INPUTS {
         ch_versions = SIMULATE.out.versions
     }
 
+    ch_predictions = params.predictions
+        ? channel.fromList(readSamplesheet(file(params.predictions)).collect { row -> predictionsEntry(row, file(params.predictions).parent) })
+        : channel.empty()
+
     emit:
-    genome   = ch_genome    // value: [fasta, fai or []]
+    genome      = ch_genome       // value: [fasta, fai or []]
+    predictions = ch_predictions  // [meta(id, model, kind, dataset_map), prediction table]
     regions  = ch_regions   // [meta(id: cell line), dnase, h3k27ac, exons, tss, blacklist]
     datasets = ch_datasets  // [meta(id: dataset, cell_line, format, genome_build), source file]
     versions = ch_versions
@@ -50,4 +57,12 @@ def regionsEntry(Map row, base) {
 def datasetEntry(Map row, base) {
     def meta = [id: row.dataset, cell_line: row.cell_line, format: row.format, genome_build: row.genome_build ?: 'unknown']
     return [meta, resolveEntry(row.path, base)]
+}
+
+def predictionsEntry(Map row, base) {
+    def source = resolveEntry(row.path, base)
+    def stem = source.name.replaceFirst(/(\.tsv)?(\.gz)?$/, '')
+    def meta = [id: "${row.model == '*' ? 'all' : row.model}.${stem}", model: row.model, kind: row.kind,
+                dataset_map: row.dataset_map ?: '']
+    return [meta, source]
 }

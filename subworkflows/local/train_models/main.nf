@@ -1,7 +1,8 @@
 /*
  * One training run per (model, cell line) pair; with `oneshot`, also the same model untrained
  * (pretrained or initial network + a linear probe) for the fine-tuned vs one-shot comparison.
- * trednet models also get the other cell lines' split tables as phase-one data.
+ * trednet_like models also get the other cell lines' split tables as phase-one data; models scored as
+ * published (trednet, sei, the study's checkpoints) only get their spec and detection table.
  */
 include { TRAIN   } from '../../../modules/local/train'
 include { ONESHOT } from '../../../modules/local/oneshot'
@@ -9,7 +10,7 @@ include { ONESHOT } from '../../../modules/local/oneshot'
 workflow TRAIN_MODELS {
     take:
     ch_split   // [meta(id: cell line), split.tsv]
-    ch_models  // [model, family, architecture, source, ...] maps, one per selected catalogue row
+    ch_models  // [model, family, architecture, trainable, catalogue_row, ...] maps, one per selected catalogue row
     oneshot    // boolean: also score cnn and hf models without training (--oneshot)
 
     main:
@@ -28,7 +29,7 @@ workflow TRAIN_MODELS {
     TRAIN(ch_jobs)
 
     ch_oneshot_jobs = ch_jobs
-        .filter { meta, _split, _phase1 -> oneshot && meta.family in ['cnn', 'hf'] }
+        .filter { meta, _split, _phase1 -> oneshot && meta.trainable && meta.family in ['cnn', 'hf'] }   // published models: nothing to compare
         .map { meta, split, _phase1 -> [meta + [id: "${meta.model}_oneshot__${meta.cell_line}"], split] }
     ONESHOT(ch_oneshot_jobs)
     // downstream, the one-shot model is a model of its own: <model>_oneshot

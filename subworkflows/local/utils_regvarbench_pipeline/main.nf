@@ -18,6 +18,9 @@ workflow PIPELINE_INITIALISATION {
     if (params.input || params.regions) {
         validateSamplesheets()
     }
+    if (params.predictions) {
+        validatePredictions(file(params.predictions), file("${projectDir}/assets/schema_predictions.json"))
+    }
     def selected = selectModels(file(params.model_catalogue), params.models.toString())
     writeParams()
 
@@ -91,8 +94,15 @@ def validateParameters(Map schema) {
             }
         }
     }
-    if ((params.input || params.regions) && !(params.input && params.regions && params.genome)) {
+    def noModels = !modelNames(params.models.toString())
+    if (noModels && (params.input || params.genome) && !(params.input && params.genome)) {
+        errors << "--input and --genome go together (with --models none, --regions is not needed)"
+    }
+    else if (!noModels && (params.input || params.regions) && !(params.input && params.regions && params.genome)) {
         errors << "--input, --regions and --genome go together (give all three, or none for the synthetic benchmark)"
+    }
+    if (noModels && !params.predictions) {
+        errors << "--models none: nothing to evaluate without --predictions"
     }
     if (errors) {
         error("Invalid parameters:\n  " + errors.join('\n  '))
@@ -118,15 +128,15 @@ def validateSamplesheets() {
         }
         return rows
     }
-    def regionRows = checkSheet(params.regions, ['cell_line', 'dnase', 'h3k27ac'])
+    def regionRows = params.regions ? checkSheet(params.regions, ['cell_line', 'dnase', 'h3k27ac']) : null
     def datasetRows = checkSheet(params.input, ['dataset', 'cell_line', 'format', 'path'])
     def knownFormats = ['sure_raqtl', 'kircher2019_satmut', 'standard', 'ld_blocks', 'vockley2015_mpra', 'ulirsch2016_mpra', 'birnbaum2014_eexon', 'weiss2021_lentimpra', 'vcf']
-    def cellLines = regionRows.collect { row -> row.cell_line }.toSet()
+    def cellLines = (regionRows ?: []).collect { row -> row.cell_line }.toSet()
     datasetRows.each { row ->
         if (row.format && !(row.format in knownFormats)) {
             errors << "${params.input}: dataset '${row.dataset}' has unknown format '${row.format}' (known: ${knownFormats.join(', ')})"
         }
-        if (row.cell_line && !(row.cell_line in cellLines)) {
+        if (regionRows != null && row.cell_line && !(row.cell_line in cellLines)) {
             errors << "${params.input}: dataset '${row.dataset}' is for cell line '${row.cell_line}', which has no row in ${params.regions} (no model would be trained for it)"
         }
     }
@@ -139,29 +149,90 @@ def validateSamplesheets() {
     }
 }
 
-// The catalogue rows named by --models (comma-separated), in the order given.
+// The predictions samplesheet against assets/schema_predictions.json (required columns, enums,
+// patterns: the schema is the only list of its columns), before any task; one message per problem.
+def validatePredictions(sheet, schemaFile) {
+    def items = new groovy.json.JsonSlurper().parse(schemaFile.toFile()).items
+    def errors = []
+    def header = (sheet.readLines().find { line -> line.trim() }?.split(',') ?: []).collect { col -> col.trim() }
+    def missing = items.required.findAll { col -> !(col in header) }
+    if (missing) {
+        error("Invalid samplesheet:\n  ${sheet}: missing column(s) ${missing.join(', ')} (found: ${header.join(', ')})")
+    }
+    def rows = sheet.splitCsv(header: true, strip: true, quote: '"')
+    rows.eachWithIndex { row, i ->
+        items.properties.each { col, prop ->
+            def value = (row[col] ?: '').toString()
+            if (!value) {
+                if (col in items.required) {
+                    errors << "${sheet}, row ${i + 1}: empty '${col}' (${prop.errorMessage})"
+                }
+                return
+            }
+            if ((prop.enum && !(value in prop.enum)) || (prop.pattern && !(value ==~ prop.pattern))) {
+                errors << "${sheet}, row ${i + 1}: ${col} '${value}': ${prop.errorMessage}"
+            }
+        }
+    }
+    def computed = modelNames(params.models.toString()).toSet()
+    def clash = rows.collect { row -> row.model }.findAll { name -> name in computed }.unique()
+    if (clash) {
+        errors << "${sheet}: model(s) ${clash.join(', ')} also computed by this run (--models); each name must be one model's"
+    }
+    if (!rows) {
+        errors << "${sheet}: no rows"
+    }
+    if (errors) {
+        error("Invalid samplesheet:\n  " + errors.join('\n  '))
+    }
+}
+
+// Names of --models (comma-separated); 'none' names no model (a --predictions-only run).
+def modelNames(String wanted) {
+    def names = wanted.tokenize(',').collect { name -> name.trim() }.findAll { name -> name }
+    return names == ['none'] ? [] : names
+}
+
+// The catalogue rows named by --models (comma-separated), in the order given. Each map carries
+// the row itself as CSV text (header + row, notes left out): TRAIN hands it to `regvarbench train --catalogue`,
+// which decides the family's options; a val, so editing another row re-runs nothing.
 def selectModels(catalogue, String wanted) {
     def rows = catalogue.splitCsv(header: true, strip: true, quote: '"')  // notes are quoted and hold commas
+    def header = catalogue.splitCsv(header: false, strip: true, quote: '"')[0].findAll { col -> col != 'notes' }  // free text: not an option
     def byName = rows.collectEntries { row -> [(row.model): row] }
-    def names = wanted.tokenize(',').collect { name -> name.trim() }.findAll { name -> name }
+    def names = modelNames(wanted)
     def unknown = names.findAll { name -> !byName.containsKey(name) }
     if (unknown) {
         error("--models: unknown model(s) ${unknown.join(', ')}; the catalogue ${catalogue} has: ${byName.keySet().join(', ')}")
     }
-    def trainable = ['cnn', 'hf', 'motif', 'enformer', 'borzoi']
-    def unsupported = names.findAll { name -> !(byName[name].family in trainable) }
+    def runnable = ['cnn', 'hf', 'motif', 'enformer', 'borzoi', 'trednet', 'sei']
+    def unsupported = names.findAll { name -> !(byName[name].family in runnable) }
     if (unsupported) {
-        error("--models: ${unsupported.join(', ')} belong to families this version cannot train yet (only ${trainable.join(', ')})")
+        error("--models: ${unsupported.join(', ')} belong to families this version cannot run (only ${runnable.join(', ')})")
     }
+    // remote code (a checkpoint's own modelling code, run on load) only for rows of the pipeline's
+    // own catalogue with the same source and revision, or where the user passes --trust_remote_code
+    def isTrue = { value -> (value ?: '').toString().trim().toLowerCase() == 'true' }
+    def shippedFile = file("${projectDir}/assets/models.csv")
+    def shipped = shippedFile.exists() ? shippedFile.splitCsv(header: true, strip: true, quote: '"').collectEntries { row -> [(row.model): row] } : [:]
+    def vetted = { name ->
+        def mine = shipped[name]
+        def row = byName[name]
+        mine && isTrue(mine.trust_remote_code) && mine.source == row.source && (mine.revision ?: '') == (row.revision ?: '')
+    }
+    def unvetted = names.findAll { name -> isTrue(byName[name].trust_remote_code) && !vetted(name) }
+    if (unvetted && !params.trust_remote_code) {
+        error("--models: ${unvetted.join(', ')} would run the modelling code shipped with the checkpoint (trust_remote_code true in ${catalogue}), and the pipeline's own catalogue has no such row with the same source and revision; pass --trust_remote_code to allow it (pin the code with the revision column, a commit hash)")
+    }
+    def csvCell = { value -> '"' + (value ?: '').toString().replace('"', '""') + '"' }
     return names.collect { name ->
         def row = byName[name]
-        def model = [model: name, family: row.family, architecture: row.source.replaceFirst(/^arch:/, '')]
-        if (row.family == 'hf') {  // a Hugging Face checkpoint: hub id or local directory, its token budget
+        def model = [model: name, family: row.family, architecture: row.source.replaceFirst(/^arch:/, ''),
+                     trainable: (row.trainable ?: '').toString().trim().toLowerCase() == 'true',
+                     catalogue_row: header.collect { col -> csvCell(col) }.join(',') + '\n' + header.collect { col -> csvCell(row[col]) }.join(',') + '\n']
+        if (row.family == 'hf') {  // a Hugging Face checkpoint: hub id or local directory (ONESHOT's flags)
             model += [source: row.source, max_tokens: row.max_tokens ?: '512',
                       trust_remote_code: (row.trust_remote_code ?: 'false').toString().trim().toLowerCase() == 'true']
-        }
-        if (row.family in ['enformer', 'borzoi']) {  // one-shot track model: hub id or directory, its tracks
-            model += [source: row.source, tracks: row.tracks ?: '', input_length: row.input_length ?: '']
         }
         return model
     }
