@@ -42,7 +42,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..dna import one_hot
 from ..genome import Genome
@@ -51,7 +50,7 @@ from ..score_kinds import DIFF
 from .precision import autocast, compute_dtype, resolve_precision
 from .sei import SEI_INPUT_LENGTH, Sei, load_sei
 from .tracks import SCORE_KIND as TRACKS_SCORE_KIND
-from .tracks import input_maker, parse_tracks
+from .tracks import fixed_shape_batches, input_maker, parse_tracks
 from .weights import resolve_weights
 
 FAMILY = "sei"
@@ -247,10 +246,7 @@ class SeiAdapter:
         size = min(batch_size or self.batch_size, self.batch_size)
         dtype = compute_dtype(self.precision)
         with torch.inference_mode(), autocast(self.precision, self.device):
-            for start in tqdm(range(0, n_seqs, size), desc="predict", unit="batch", disable=None, leave=False):
-                chunk = [make_input(i) for i in range(start, min(start + size, n_seqs))]
-                n = len(chunk)
-                chunk += [chunk[0]] * (size - n)  # same shape for every batch
+            for start, n, chunk in fixed_shape_batches(make_input, n_seqs, size):
                 x = torch.from_numpy(encode(chunk)).to(self.device, dtype)
                 out[start:start + n] = self.forward(x)[:n].to("cpu", torch.float64).numpy()
         return out

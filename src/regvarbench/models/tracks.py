@@ -228,15 +228,39 @@ class TrackAdapter:
         size = min(batch_size or self.batch_size, self.batch_size)
         out = np.empty(len(lengths), dtype=np.float64)
         with torch.inference_mode():
-            for start in tqdm(range(0, len(lengths), size), desc="predict", unit="batch", disable=None, leave=False):
-                chunk = [make_input(i) for i in range(start, min(start + size, len(lengths)))]
-                n = len(chunk)
-                chunk += [chunk[0]] * (size - n)  # same shape for every batch
+            for start, n, chunk in fixed_shape_batches(make_input, len(lengths), size):
                 x = torch.from_numpy(one_hot(chunk)).to(self.device)
                 y = self.forward(x)[:n, self.tracks.to(x.device)].to("cpu", torch.float64).sum(dim=1).numpy()
                 for i in range(n):  # bins covering each sequence as given (before padding)
                     out[start + i] = y[i, self.central_bins(y.shape[-1], lengths[start + i])].sum()
         return out
+
+
+def fixed_shape_batches(make_input: Callable[[int], str], n_seqs: int, size: int):
+    """Batches of ``make_input(i)`` for i < n_seqs, each padded to ``size`` with its first sequence.
+
+    Every forward pass then has the same shape (so its arithmetic does not depend on how the
+    sequences fall into batches); the caller keeps the first ``n`` rows of each.
+
+    Parameters
+    ----------
+    make_input : callable
+        i -> the i-th model input (a string of the model's input length).
+    n_seqs : int
+        Number of inputs.
+    size : int
+        Rows per batch.
+
+    Yields
+    ------
+    tuple
+        (start, n, chunk): index of the batch's first input, how many real inputs it holds, and
+        the ``size`` input strings.
+    """
+    for start in tqdm(range(0, n_seqs, size), desc="predict", unit="batch", disable=None, leave=False):
+        chunk = [make_input(i) for i in range(start, min(start + size, n_seqs))]
+        n = len(chunk)
+        yield start, n, chunk + [chunk[0]] * (size - n)
 
 
 def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None = None, device: str = "cpu") -> TrackAdapter:

@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..dna import one_hot
 from ..genome import Genome
@@ -41,7 +40,7 @@ from ..io import InputError
 from ..score_kinds import STUDY
 from .keras_h5 import KerasModel, read_keras_h5
 from .precision import autocast, compute_dtype, resolve_precision
-from .tracks import input_maker
+from .tracks import fixed_shape_batches, input_maker
 from .weights import MissingWeightsError, resolve_weights  # noqa: F401 (MissingWeightsError: re-exported)
 
 FAMILY = "trednet"
@@ -112,10 +111,7 @@ class TREDNetAdapter:
         size = batch_size or self.batch_size
         dtype = compute_dtype(self.precision)
         with torch.inference_mode(), autocast(self.precision, self.device):
-            for start in tqdm(range(0, n_seqs, size), desc="predict", unit="batch", disable=None, leave=False):
-                chunk = [make_input(i) for i in range(start, min(start + size, n_seqs))]
-                n = len(chunk)
-                chunk += [chunk[0]] * (size - n)  # same shape for every batch
+            for start, n, chunk in fixed_shape_batches(make_input, n_seqs, size):
                 x = torch.from_numpy(one_hot(chunk)).to(self.device, dtype)
                 out[start:start + n] = self.forward(x)[:n].to("cpu", torch.float64).numpy()
         return out
