@@ -21,7 +21,7 @@ demo: setup
 ## waits (JVM start, polling, SLURM, Docker) overlap another's work; TEST_WORKERS=0 runs in one.
 TEST_WORKERS ?= 2
 test: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not faults" $(PYTEST_ARGS)
+	OMP_WAIT_POLICY=PASSIVE PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not faults" $(PYTEST_ARGS)
 
 ## Fault tests (tests/pipeline/test_faults.py: killed tasks and driver, damaged files): ~20 min on
 ## 2 cores, so kept out of `make test`'s 25-minute budget (docs/testing.md)

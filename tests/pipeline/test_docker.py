@@ -30,7 +30,8 @@ BUILD_TIMEOUT = 3600
 DOCKER_ROOT = Path(os.environ.get("REGVARBENCH_DOCKER_ROOT",
                                   Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "regvarbench" / "docker"))
 # the test profile, shortened: fewer epochs and bootstrap samples (the container is under test)
-FAST = ("--train_epochs", "3", "--bootstrap", "20", "--score_chunk_size", "5000")  # few SCORE tasks
+# few SCORE tasks, no one-shot twins (ONESHOT runs in test_pipeline.py's run)
+FAST = ("--train_epochs", "3", "--bootstrap", "20", "--score_chunk_size", "5000", "--oneshot", "false")
 
 
 @dataclass
