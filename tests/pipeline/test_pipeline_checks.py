@@ -52,6 +52,16 @@ def test_unknown_model_fails_before_any_task(nextflow, tmp_path):
     assert "Submitted process" not in proc.stdout
 
 
+def test_unknown_dataset_name_stops_the_run(nextflow, tmp_path):
+    """--datasets names rows of the datasets samplesheet; one that is not there stops the run, listing
+    the names there are (a stub run: its synthetic benchmark has one dataset)."""
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "-stub", "--datasets", "sim_raqtl_HepG2,nope",
+                        "--outdir", str(tmp_path / "out"), timeout=300)
+    assert proc.returncode != 0
+    assert "--datasets: nope not among the datasets (sim_raqtl_HepG2)" in proc.stdout + proc.stderr
+    assert "PREPARE_VARIANTS" not in proc.stdout
+
+
 def test_remote_code_outside_the_catalogue_needs_the_flag(nextflow, tmp_path):
     """A catalogue row that runs its checkpoint's own code is refused unless assets/models.csv has the
     same row (source and revision) or the user passes --trust_remote_code."""

@@ -25,8 +25,9 @@ pytestmark = pytest.mark.pipeline
 
 START_TIMEOUT = 60
 # the test profile, shortened: fewer epochs and bootstrap samples (the scheduling is under test)
-# few SCORE tasks, no one-shot twins (ONESHOT runs in test_pipeline.py's run)
-FAST = ("--train_epochs", "3", "--bootstrap", "20", "--score_chunk_size", "5000", "--oneshot", "false")
+# few SCORE tasks (one dataset per cell line), no one-shot twins (ONESHOT runs in test_pipeline.py's run)
+FAST = ("--train_epochs", "3", "--bootstrap", "20", "--score_chunk_size", "5000", "--oneshot", "false",
+        "--datasets", "sim_raqtl_HepG2,sim_raqtl_K562")
 # Nextflow polls a grid scheduler every 15 s and squeue every minute by default: fine on a busy
 # cluster, slow for a test. Only the polling changes; submission goes through sbatch as for users.
 POLLING = "executor {\n  pollInterval = '2 sec'\n  queueStatInterval = '5 sec'\n  submitRateLimit = '50/1s'\n}\n"

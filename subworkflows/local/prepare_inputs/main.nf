@@ -24,6 +24,19 @@ workflow PREPARE_INPUTS {
         ch_versions = SIMULATE.out.versions
     }
 
+    // --datasets: only the named rows of the datasets samplesheet (or of the synthetic benchmark's)
+    def wanted = datasetNames()
+    if (wanted) {
+        ch_datasets = ch_datasets.toList().flatMap { entries ->
+            def names = entries.collect { entry -> entry[0].id }
+            def unknown = wanted.findAll { name -> !(name in names) }
+            if (unknown) {
+                error("--datasets: ${unknown.join(', ')} not among the datasets (${names.sort().join(', ')})")
+            }
+            return entries.findAll { entry -> entry[0].id in wanted }
+        }
+    }
+
     ch_predictions = params.predictions
         ? channel.fromList(readSamplesheet(file(params.predictions)).collect { row -> predictionsEntry(row, file(params.predictions).parent) })
         : channel.empty()
@@ -34,6 +47,11 @@ workflow PREPARE_INPUTS {
     regions  = ch_regions   // [meta(id: cell line), dnase, h3k27ac, exons, tss, blacklist]
     datasets = ch_datasets  // [meta(id: dataset, cell_line, format, genome_build), source file]
     versions = ch_versions
+}
+
+// The names given with --datasets (comma-separated), or [] for every dataset.
+def datasetNames() {
+    return params.datasets ? params.datasets.toString().tokenize(',').collect { name -> name.trim() }.findAll { name -> name } : []
 }
 
 // Rows of a CSV samplesheet as maps (header line required).
