@@ -28,7 +28,9 @@ workflow REGVARBENCH {
     TRAIN_MODELS(TRAINING_SET.out.split, ch_models, params.oneshot.toString().toBoolean())
 
     PREPARE_VARIANTS(ch_datasets, ch_genome, ch_chain)
-    SCORE_VARIANTS(has_models ? PREPARE_VARIANTS.out.variants : channel.empty(), TRAIN_MODELS.out.model, ch_genome)
+    // a dataset whose source was unavailable has no variants: reported (its summary), not scored
+    ch_scorable = PREPARE_VARIANTS.out.variants.filter { meta, _variants -> !meta.unavailable }
+    SCORE_VARIANTS(has_models ? ch_scorable : channel.empty(), TRAIN_MODELS.out.model, ch_genome)
     ch_all_variants = PREPARE_VARIANTS.out.variants.map { _meta, f -> f }.collect(sort: true)
     IMPORT_PREDICTIONS(ch_predictions, ch_all_variants)
 

@@ -17,7 +17,7 @@ from regvarbench.genome import Genome
 from regvarbench.io import InputError, read_tsv
 from regvarbench.variants import get_parser, kircher2019_satmut, ld_blocks, standard, sure_raqtl
 from regvarbench.alleles import DEFAULT_WINDOW_LENGTH
-from regvarbench.variants.prepare import (MAX_MISMATCH_RATE, MAX_SWAP_RATE, DatasetSpec, accounting_table,
+from regvarbench.variants.prepare import (MAX_MISMATCH_RATE, MAX_SWAP_RATE, VARIANT_COLUMNS, DatasetSpec, accounting_table,
                                           prepare_dataset, read_samplesheet, signed_log10p)
 
 EXPERIMENTAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "published" / "experimental"
@@ -447,3 +447,28 @@ def test_allele_audit_reaches_the_report(tmp_path: Path, genome: Genome) -> None
     page = (tmp_path / "report" / "index.html").read_text()
     section = page[page.index("Variant accounting per dataset"):page.index("Variants without a score")]
     assert "swapped_alleles" in section and "flip" in section and "plain" in section
+
+
+def test_unavailable_source_is_reported_not_dropped(tmp_path: Path, genome: Genome) -> None:
+    """prepare-variants --unavailable: empty variant and skip tables with the usual columns, one summary
+    row saying why; gathered with a read dataset, the accounting and the report name it."""
+    out = tmp_path / "out"
+    assert main(["prepare-variants", "--dataset", "npc", "--cell-line", "NPC", "--format", "weiss2021_lentimpra",
+                 "--unavailable", "file not found: experimental/npc.tsv", "--outdir", str(out)]) == 0
+    variants = pd.read_csv(out / "npc.variants.tsv", sep="\t")
+    assert len(variants) == 0 and list(variants.columns) == VARIANT_COLUMNS
+    assert len(pd.read_csv(out / "npc.skipped.tsv", sep="\t")) == 0
+    summary = pd.read_csv(out / "npc.summary.tsv", sep="\t")
+    assert summary[["reason", "kind", "rows_in", "detail"]].values.tolist() == [
+        ["source_unavailable", "unavailable", 0, "file not found: experimental/npc.tsv"]]
+    ok = [("chr1", p, base(genome, "chr1", p), other(base(genome, "chr1", p)), 0.2, 0.1) for p in range(30, 40)]
+    read = prepare(write_standard(tmp_path / "ok.tsv", ok), "standard", genome, dataset="ok").summary
+    assert list(read.columns) == list(summary.columns)  # the pipeline gathers them under one header
+    gathered = pd.concat([read, summary], ignore_index=True)
+    gathered.to_csv(tmp_path / "summary.tsv", sep="\t", index=False)
+    acc = accounting_table(read_tsv(tmp_path / "summary.tsv")).set_index("dataset")
+    assert acc.loc["npc", "source"] == "unavailable (file not found: experimental/npc.tsv)"
+    assert acc.loc["ok", ["source", "rows_in"]].tolist() == ["read", 10]
+    # --unavailable is for one dataset without its file
+    assert main(["prepare-variants", "--dataset", "npc", "--cell-line", "NPC", "--format", "standard",
+                 "--input", str(tmp_path / "ok.tsv"), "--unavailable", "x", "--outdir", str(out)]) != 0

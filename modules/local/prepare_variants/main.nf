@@ -4,7 +4,7 @@ process PREPARE_VARIANTS {
     conda "${moduleDir}/environment.yml"
 
     input:
-    tuple val(meta), path(source)        // meta: [id: dataset, cell_line, format, genome_build]
+    tuple val(meta), path(source)        // meta: [id: dataset, cell_line, format, genome_build[, unavailable]]; [] when unavailable
     tuple path(genome), path(genome_fai) // genome checks; [] to skip them
     path chain                           // UCSC chain file for liftover; [] when none
 
@@ -18,13 +18,15 @@ process PREPARE_VARIANTS {
     def args = task.ext.args ?: ''
     def genome_arg = genome ? "--genome ${genome}" : ''
     def chain_arg = chain ? "--chain ${chain}" : ''
+    // a dataset whose source file is missing: empty tables and a summary saying why
+    def source_arg = source ? "--input ${source}" : "--unavailable '${(meta.unavailable ?: 'no source file').replace("'", '')}'"
     """
     regvarbench prepare-variants \\
         --dataset ${meta.id} \\
         --cell-line ${meta.cell_line} \\
         --format ${meta.format} \\
         --genome-build ${meta.genome_build} \\
-        --input ${source} \\
+        ${source_arg} \\
         ${genome_arg} \\
         ${chain_arg} \\
         ${args} \\
@@ -36,7 +38,7 @@ process PREPARE_VARIANTS {
     """
     printf 'variant_id\\tdataset\\tcell_line\\tchrom\\tpos\\tref\\talt\\teffect_log2\\tpvalue\\tsigned_log10p\\trow\\tvariant_class\\tswapped\\n' > ${meta.id}.variants.tsv
     printf 'dataset\\trow\\treason\\tdetail\\n' > ${meta.id}.skipped.tsv
-    printf 'dataset\\trows_in\\trows_kept\\trows_skipped\\treason\\tcount\\tkind\\n' > ${meta.id}.summary.tsv
+    printf 'dataset\\trows_in\\trows_kept\\trows_skipped\\treason\\tcount\\tkind\\tdetail\\n' > ${meta.id}.summary.tsv
     regvarbench versions --process "${task.process}" > versions.yml
     """
 }

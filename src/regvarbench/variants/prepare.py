@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 SAMPLESHEET_COLUMNS = ["dataset", "cell_line", "format", "path", "genome_build"]
 SKIP_REASONS = ["malformed_row", "allele_not_acgt", "ref_equals_alt", "allele_longer_than_window",
                 "position_out_of_range", "contig_not_in_genome", "ref_is_n", "ref_mismatch", "window_beyond_contig"]
+SUMMARY_COLUMNS = ["dataset", "rows_in", "rows_kept", "rows_skipped", "reason", "count", "kind", "detail"]
 VARIANT_COLUMNS = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt", "effect_log2", "pvalue",
                    "signed_log10p", "row", "variant_class", "swapped"]
 MAX_MISMATCH_RATE = 0.05  # --max-mismatch-rate default (nextflow.config / schema mirror it; tested)
@@ -82,6 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cell-line", help="cell line of the single dataset")
     parser.add_argument("--format", choices=sorted(FORMATS), help="source format of the single dataset")
     parser.add_argument("--input", help="source file of the single dataset")
+    parser.add_argument("--unavailable", metavar="WHY",
+                        help="instead of --input: the single dataset's source cannot be had (e.g. 'file not found: "
+                             "PATH'); writes empty variant and skip tables and a summary that reports it")
     parser.add_argument("--genome-build", default="unspecified", help="declared build of the single dataset")
     parser.add_argument("--genome", help="reference FASTA; enables contig, range and reference-allele checks")
     parser.add_argument("--target-build", default=None,
@@ -107,6 +111,15 @@ def run(args: argparse.Namespace) -> None:
             raise InputError(f"--{name.replace('_', '-')} must be within [0, 1], got {getattr(args, name)}")
     if args.window_length < 1:
         raise InputError(f"--window-length must be >= 1, got {args.window_length}")
+    if args.unavailable:
+        if args.samplesheet or args.input:
+            raise InputError("--unavailable describes a single dataset whose source is missing: give it with "
+                             "--dataset and without --input or --samplesheet")
+        write_prepared(unavailable_dataset(args.dataset, args.cell_line or "", args.unavailable), args.dataset,
+                       Path(args.outdir))
+        log.warning("%s: source unavailable (%s); reported in its summary, nothing to score", args.dataset,
+                    args.unavailable)
+        return
     specs = read_samplesheet(args.samplesheet) if args.samplesheet else [spec_from_args(args)]
     genome = Genome(args.genome) if args.genome else None
     outdir = Path(args.outdir)
@@ -118,12 +131,46 @@ def run(args: argparse.Namespace) -> None:
             result = prepare_dataset(spec, genome, args.max_mismatch_rate, target_build=args.target_build,
                                      lifter=lifter, max_swap_rate=args.max_swap_rate,
                                      window_length=args.window_length)
-            write_tsv(result.variants, outdir / f"{spec.dataset}.variants.tsv")
-            write_tsv(result.skipped, outdir / f"{spec.dataset}.skipped.tsv")
-            write_tsv(result.summary, outdir / f"{spec.dataset}.summary.tsv")
+            write_prepared(result, spec.dataset, outdir)
     finally:
         if genome is not None:
             genome.close()
+
+
+def write_prepared(result: Prepared, dataset: str, outdir: Path) -> None:
+    """Write ``<dataset>.variants.tsv``, ``.skipped.tsv`` and ``.summary.tsv`` into ``outdir``."""
+    write_tsv(result.variants, outdir / f"{dataset}.variants.tsv")
+    write_tsv(result.skipped, outdir / f"{dataset}.skipped.tsv")
+    write_tsv(result.summary, outdir / f"{dataset}.summary.tsv")
+
+
+SOURCE_UNAVAILABLE = "source_unavailable"  # summary reason (kind 'unavailable') of a dataset without its file
+
+
+def unavailable_dataset(dataset: str, cell_line: str, why: str) -> Prepared:
+    """The tables of a dataset whose source file cannot be had: no rows, and a summary saying why.
+
+    Parameters
+    ----------
+    dataset, cell_line : str
+        The samplesheet row's names.
+    why : str
+        What is missing (e.g. ``file not found: experimental/weiss2021_lentimpra_npc.tsv``); kept in
+        the summary's ``detail`` column and shown by the report's accounting.
+
+    Returns
+    -------
+    Prepared
+        Empty variants (``VARIANT_COLUMNS``) and skipped tables, and one summary row with reason
+        ``source_unavailable``, kind ``unavailable`` and zero counts.
+    """
+    variants = pd.DataFrame(columns=VARIANT_COLUMNS)
+    skipped = pd.DataFrame(columns=["dataset", "row", "reason", "detail"])
+    summary = pd.DataFrame([{"dataset": dataset, "rows_in": 0, "rows_kept": 0, "rows_skipped": 0,
+                             "reason": SOURCE_UNAVAILABLE, "count": 0, "kind": "unavailable", "detail": why}],
+                           columns=SUMMARY_COLUMNS)
+    log.debug("%s (%s): unavailable", dataset, cell_line)
+    return Prepared(variants, skipped, summary)
 
 
 def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
@@ -413,10 +460,11 @@ def summarise(spec: DatasetSpec, parsed: pd.DataFrame, variants: pd.DataFrame, s
     if "allele_index" in parsed.columns:
         entries.append(("split_alleles", int((parsed["allele_index"] > 1).sum()), "note"))
     return pd.DataFrame([{"dataset": spec.dataset, "rows_in": rows_in, "rows_kept": rows_kept,
-                          "rows_skipped": rows_skipped, "reason": r, "count": c, "kind": k} for r, c, k in entries])
+                          "rows_skipped": rows_skipped, "reason": r, "count": c, "kind": k, "detail": ""}
+                         for r, c, k in entries], columns=SUMMARY_COLUMNS)
 
 
-ACCOUNTING_COLUMNS = ["dataset", "rows_in", "rows_kept", "rows_skipped", "ref_matches_genome", "swapped_alleles",
+ACCOUNTING_COLUMNS = ["dataset", "source", "rows_in", "rows_kept", "rows_skipped", "ref_matches_genome", "swapped_alleles",
                       "ref_mismatch", "other_skips", *(f"class_{c}" for c in VARIANT_CLASSES)]
 
 
@@ -426,24 +474,26 @@ def accounting_table(summary: pd.DataFrame, source: str | Path = "summary") -> p
     Parameters
     ----------
     summary : pandas.DataFrame
-        Rows of ``summarise`` (columns dataset, rows_in, rows_kept, rows_skipped, reason, count, kind).
+        Rows of ``summarise`` or ``unavailable_dataset`` (``SUMMARY_COLUMNS``).
     source : path-like
         Named in errors.
 
     Returns
     -------
     pandas.DataFrame
-        ``ACCOUNTING_COLUMNS``: the row counts, the allele audit (REF matched, swapped, neither:
+        ``ACCOUNTING_COLUMNS``: whether the source was read (or why it was unavailable), the row counts, the allele audit (REF matched, swapped, neither:
         ``ref_mismatch``), every other skip reason summed, and kept rows per variant class (0 where
         a summary predates a count), sorted by dataset.
     """
-    require_columns(summary, ["dataset", "rows_in", "rows_kept", "rows_skipped", "reason", "count", "kind"], source)
+    require_columns(summary, SUMMARY_COLUMNS[:-1], source)  # summaries written before `detail` still read
     rows = []
     for dataset, s in summary.groupby("dataset", sort=True):
         counts = dict(zip(s["reason"], pd.to_numeric(s["count"], errors="coerce").fillna(0).astype(int)))
         skips = s.loc[s["kind"] == "skip", "reason"]
         first = s.iloc[0]
-        rows.append({"dataset": dataset, "rows_in": int(first["rows_in"]), "rows_kept": int(first["rows_kept"]),
+        missing = s.loc[s["reason"] == SOURCE_UNAVAILABLE, "detail" if "detail" in s.columns else "reason"]
+        rows.append({"dataset": dataset, "source": f"unavailable ({missing.iloc[0]})" if len(missing) else "read",
+                     "rows_in": int(first["rows_in"]), "rows_kept": int(first["rows_kept"]),
                      "rows_skipped": int(first["rows_skipped"]),
                      "ref_matches_genome": counts.get("ref_matches_genome", 0),
                      "swapped_alleles": counts.get("swapped_alleles", 0), "ref_mismatch": counts.get("ref_mismatch", 0),

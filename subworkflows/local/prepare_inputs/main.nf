@@ -7,13 +7,15 @@ include { SIMULATE } from '../../../modules/local/simulate'
 workflow PREPARE_INPUTS {
     main:
     if (params.input || params.regions) {
-        def fasta = file(params.genome, checkIfExists: true)
-        def fai = file("${params.genome}.fai")
-        ch_genome   = channel.value([fasta, fai.exists() ? fai : []])
+        // without --genome (allowed with --models none) PREPARE_VARIANTS skips the genome checks
+        def fai = params.genome ? file("${params.genome}.fai") : null
+        ch_genome   = params.genome
+            ? channel.value([file(params.genome, checkIfExists: true), fai.exists() ? fai : []])
+            : channel.value([[], []])
         ch_regions  = params.regions  // not needed with --models none
-            ? channel.fromList(readSamplesheet(file(params.regions)).collect { row -> regionsEntry(row, file(params.regions).parent) })
+            ? channel.fromList(readSamplesheet(file(params.regions)).collect { row -> regionsEntry(row, sheetBase(params.regions)) })
             : channel.empty()
-        ch_datasets = channel.fromList(readSamplesheet(file(params.input)).collect { row -> datasetEntry(row, file(params.input).parent) })
+        ch_datasets = channel.fromList(readSamplesheet(file(params.input)).collect { row -> datasetEntry(row, sheetBase(params.input)) })
         ch_versions = channel.empty()
     }
     else {
@@ -38,14 +40,14 @@ workflow PREPARE_INPUTS {
     }
 
     ch_predictions = params.predictions
-        ? channel.fromList(readSamplesheet(file(params.predictions)).collect { row -> predictionsEntry(row, file(params.predictions).parent) })
+        ? channel.fromList(readSamplesheet(file(params.predictions)).collect { row -> predictionsEntry(row, sheetBase(params.predictions)) })
         : channel.empty()
 
     emit:
     genome      = ch_genome       // value: [fasta, fai or []]
     predictions = ch_predictions  // [meta(id, model, kind, dataset_map), prediction table]
     regions  = ch_regions   // [meta(id: cell line), dnase, h3k27ac, exons, tss, blacklist]
-    datasets = ch_datasets  // [meta(id: dataset, cell_line, format, genome_build), source file]
+    datasets = ch_datasets  // [meta(id: dataset, cell_line, format, genome_build[, unavailable]), source file or []]
     versions = ch_versions
 }
 
@@ -59,7 +61,13 @@ def readSamplesheet(sheet) {
     return sheet.splitCsv(header: true, strip: true, quote: '"')  // quoted cells may hold commas
 }
 
-// A path from a samplesheet: URLs and absolute paths as they are, others relative to the sheet.
+// The folder a samplesheet's relative paths start from: --published when given (the study's data
+// folder, for -profile study's sheets in assets/), else the sheet's own folder.
+def sheetBase(sheet) {
+    return params.published ? file(params.published) : file(sheet).parent
+}
+
+// A path from a samplesheet: URLs and absolute paths as they are, others relative to sheetBase.
 def resolveEntry(String value, base) {
     if (!value) {
         return []
@@ -72,13 +80,24 @@ def regionsEntry(Map row, base) {
     return [meta] + ['dnase', 'h3k27ac', 'exons', 'tss', 'blacklist'].collect { key -> resolveEntry(row[key] ?: '', base) }
 }
 
+// A local source file that does not exist is not an error: the dataset goes on marked unavailable
+// (meta.unavailable says why), PREPARE_VARIANTS reports it in its summary, nothing scores it.
 def datasetEntry(Map row, base) {
     def meta = [id: row.dataset, cell_line: row.cell_line, format: row.format, genome_build: row.genome_build ?: 'unknown']
-    return [meta, resolveEntry(row.path, base)]
+    def source = resolveEntry(row.path, base)
+    if (!(row.path ==~ /^[a-z0-9]+:\/\/.*/) && !source.exists()) {
+        log.warn "dataset ${row.dataset}: source file not found: ${source}; reported as unavailable"
+        return [meta + [unavailable: "file not found: ${row.path}"], []]
+    }
+    return [meta, source]
 }
 
 def predictionsEntry(Map row, base) {
     def source = resolveEntry(row.path, base)
+    if (!(row.path ==~ /^[a-z0-9]+:\/\/.*/) && !source.exists()) {
+        error("Invalid samplesheet:\n  ${params.predictions}: prediction table not found: ${source}"
+              + (params.published ? " (relative paths start at --published ${params.published})" : " (relative paths start at the sheet's folder; --published names another)"))
+    }
     def stem = source.name.replaceFirst(/(\.tsv)?(\.gz)?$/, '')
     def meta = [id: "${row.model == '*' ? 'all' : row.model}.${stem}", model: row.model, kind: row.kind,
                 dataset_map: row.dataset_map ?: '']

@@ -95,11 +95,14 @@ def validateParameters(Map schema) {
         }
     }
     def noModels = !modelNames(params.models.toString())
-    if (noModels && (params.input || params.genome) && !(params.input && params.genome)) {
-        errors << "--input and --genome go together (with --models none, --regions is not needed)"
+    if (noModels && params.genome && !params.input) {
+        errors << "--genome needs --input (with --models none, --regions is not needed and --genome is optional: without it the variants are not checked against a genome)"
     }
     else if (!noModels && (params.input || params.regions) && !(params.input && params.regions && params.genome)) {
         errors << "--input, --regions and --genome go together (give all three, or none for the synthetic benchmark)"
+    }
+    if (workflow.profile.tokenize(',').contains('study') && !params.published) {
+        errors << "-profile study needs --published DIR: the folder holding the study's experimental/ and predictions/ files (docs/usage.md#reproducing-the-study)"
     }
     if (noModels && !params.predictions) {
         errors << "--models none: nothing to evaluate without --predictions"
