@@ -18,6 +18,7 @@ workflow REGVARBENCH {
     ch_datasets  // [meta(id: dataset, cell_line, format, genome_build), source]
     ch_genome    // value: [fasta, fai]
     ch_chain     // value: chain file for liftover, or []
+    ch_ld_vcf    // value: VCF giving the alleles of LD exports (--ld_vcf), or []
     ch_models    // [model, family, architecture] maps
     catalogue    // models catalogue CSV
     ch_predictions  // [meta(id, model, kind, dataset_map), prediction table] per --predictions row
@@ -27,7 +28,7 @@ workflow REGVARBENCH {
     TRAINING_SET(has_models ? ch_regions : channel.empty(), ch_genome)
     TRAIN_MODELS(TRAINING_SET.out.split, ch_models, params.oneshot.toString().toBoolean())
 
-    PREPARE_VARIANTS(ch_datasets, ch_genome, ch_chain)
+    PREPARE_VARIANTS(ch_datasets, ch_genome, ch_chain, ch_ld_vcf)
     // a dataset whose source was unavailable has no variants: reported (its summary), not scored
     ch_scorable = PREPARE_VARIANTS.out.variants.filter { meta, _variants -> !meta.unavailable }
     SCORE_VARIANTS(has_models ? ch_scorable : channel.empty(), TRAIN_MODELS.out.model, ch_genome)
@@ -45,7 +46,7 @@ workflow REGVARBENCH {
     // provenance: every file the run read, hashed by EVALUATE (samplesheets, sources, peaks, genome, chain)
     ch_run_inputs = ch_regions.flatMap { row -> row.drop(1).flatten() }
         .mix(ch_datasets.map { _meta, source -> source }, ch_predictions.map { _meta, table -> table })
-        .mix(ch_genome.flatMap { fasta, fai -> [fasta, fai].flatten() }, ch_chain.flatten())
+        .mix(ch_genome.flatMap { fasta, fai -> [fasta, fai].flatten() }, ch_chain.flatten(), ch_ld_vcf.flatten())
         .mix(channel.fromList([params.input, params.regions, params.predictions].findAll { sheet -> sheet }.collect { sheet -> file(sheet) }))
         .unique()
         .collect(sort: true)

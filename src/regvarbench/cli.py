@@ -30,6 +30,7 @@ COMMANDS = {
     "score": ("regvarbench.score", "score variant windows with a model"),
     "import-predictions": ("regvarbench.predictions", "external per-variant predictions into score tables"),
     "evaluate": ("regvarbench.evaluate", "metrics tables from variants and scores"),
+    "rank": ("regvarbench.rank", "rank each locus' variants by every model; ranked table, top candidates, VCF"),
     "report": ("regvarbench.report", "self-contained HTML report with figures"),
     "versions": ("regvarbench.versions", "versions.yml block for a pipeline task"),
 }

@@ -17,7 +17,8 @@ from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 MIN_PAIRS = 3  # below this a correlation is reported as NaN, not an error
 PVALUE_THRESHOLDS = (0.5, 0.1, 0.05, 5e-5, 1e-5)
 TOPK = (1, 2, 3)
-LD_RANKINGS = ("neg_score", "abs_score")
+LD_RANKINGS = ("neg_score", "abs_score")  # evaluate's ld_topk.tsv rankings
+RANKINGS = ("score", "abs_score", "neg_score")  # every ranking key (ranking_key); rank's --ranking choices
 _BOOT_CHUNK = 100  # bootstrap replicates per vectorised block (bounds memory at 100 x n floats)
 
 CORRELATION_COLUMNS = [
@@ -250,8 +251,7 @@ def ld_topk(block_id, is_causal, score, ranking: str = "neg_score", ks=TOPK) -> 
     frame = pd.DataFrame({"block": np.asarray(block_id), "causal": np.asarray(is_causal, dtype=bool),
                           "score": np.asarray(score, dtype=float)})
     frame = frame[np.isfinite(frame["score"])]
-    key = -frame["score"] if ranking == "neg_score" else frame["score"].abs()
-    frame = frame.assign(key=key.to_numpy())
+    frame = frame.assign(key=ranking_key(frame["score"].to_numpy(), ranking))
     ranks, sizes = [], []
     for _, block in frame.groupby("block", sort=True):
         partners = block.loc[~block["causal"], "key"].to_numpy()
@@ -266,6 +266,28 @@ def ld_topk(block_id, is_causal, score, ranking: str = "neg_score", ks=TOPK) -> 
     for k in ks:
         out[f"random_top{k}"] = float((np.minimum(k, sizes_a) / sizes_a).mean()) if ranks else float("nan")
     return out
+
+
+def ranking_key(score, ranking: str) -> np.ndarray:
+    """The key variants are ranked by, largest first: how each ranking reads a score.
+
+    Parameters
+    ----------
+    score : array_like of float, shape (n,)
+        Variant scores (alt vs ref).
+    ranking : str
+        ``score`` (highest score first: the largest predicted gain of activity, the study's
+        ranking of LD partners), ``abs_score`` (largest |score| first: the largest predicted
+        effect either way) or ``neg_score`` (most negative first: the most disrupting).
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (n,)
+    """
+    if ranking not in RANKINGS:
+        raise ValueError(f"ranking must be one of {RANKINGS}, got {ranking!r}")
+    score = np.asarray(score, dtype=float)
+    return score.copy() if ranking == "score" else np.abs(score) if ranking == "abs_score" else -score
 
 
 def parse_bool(values) -> np.ndarray:

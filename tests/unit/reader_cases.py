@@ -23,6 +23,7 @@ from regvarbench.genome import Genome
 from regvarbench.io import InputError, open_text, read_tsv, write_tsv
 from regvarbench.regions import read_bed
 from regvarbench.variants import FORMATS, get_parser
+from regvarbench.variants.ld_exports import ALLELES_COLUMN
 from regvarbench.variants.prepare import DatasetSpec, prepare_dataset, read_samplesheet
 
 CASE_SECONDS = 10.0  # generous (shared CPUs): a hang guard, not a speed test
@@ -98,6 +99,17 @@ VARIANT_SAMPLES: dict[str, tuple[str, str]] = {
             f"chr1\t4\trs401\t{base('chr1', 4)}\t{alt('chr1', 4)}\t.\tPASS\t.\n"
             f"chr1\t27\trs402\t{base('chr1', 27)}\t{alt('chr1', 27)},T\t50\tPASS\tAF=0.1\n"
             f"chr3\t2\t.\t{base('chr3', 2)}\t<DEL>\t.\t.\tSVTYPE=DEL\n"),
+    "ensembl_ld": ("lead.ensembl_ld.tsv", "Variation ID\tLocation\tDistance from rs501\tConsequence Type\tr2\tD'\t"
+                   "Phenotypes\tGWAS_Trait_Category\tSource\n"
+                   "rs501\t1:20-20\t0\tintron_variant\tundefined\tundefined\tA trait;\tOther trait\tEnsembl\n"
+                   "rs502\t1:8-8\t-12\tintergenic_variant\t0.916667\t1.000000\t\tNo trait reported\tEnsembl\n"
+                   "rs503\t1:44-44\t24\tintron_variant\t0.5\t0.9\t\tNo trait reported\tGWAS\n"),
+    "ldlink_proxy": ("proxy.ldlink.tsv", "RS_Number\tCoord\tAlleles\tMAF\tDistance\tDprime\tR2\tCorrelated_Alleles\t"
+                     "FORGEdb\tRegulomeDB\tFunction\n"
+                     f"rs601\tchr1:25\t({base('chr1', 25)}/{alt('chr1', 25)})\t0.21\t0\t1.0\t1.0\t"
+                     f"{base('chr1', 25)}={base('chr1', 25)},{alt('chr1', 25)}={alt('chr1', 25)}\t7\t2b\t.\n"
+                     f"rs602\tchr1:31\t({alt('chr1', 31)}/{base('chr1', 31)})\t0.2\t6\t0.98\t0.91\tA=C,G=T\t5\t4\t.\n"
+                     f"rs603\tchr1:60\t(-/T)\t0.3\t35\t0.9\t0.85\tA=-,G=T\t\t\t.\n"),
 }
 assert set(VARIANT_SAMPLES) == set(FORMATS)
 
@@ -192,6 +204,7 @@ def check_parsed(parsed: pd.DataFrame, path: Path) -> None:
     if not {"chrom", "pos", "ref", "alt", "row", "skip_reason", "skip_detail", "flag"} <= set(parsed.columns):
         _fail(f"parsed columns {list(parsed.columns)}")
     n_kept = n_skipped = 0
+    pending = ALLELES_COLUMN in parsed.columns  # an LD export: prepare-variants fills ref/alt (ld_exports.py)
     for chrom, pos, ref, alt_, reason, detail in zip(parsed["chrom"], parsed["pos"].isna(), parsed["ref"],
                                                       parsed["alt"], parsed["skip_reason"], parsed["skip_detail"]):
         if not isinstance(reason, str) or not isinstance(detail, str):
@@ -202,7 +215,7 @@ def check_parsed(parsed: pd.DataFrame, path: Path) -> None:
                 _fail(f"a row skipped as {reason} without a detail")
         else:
             n_kept += 1
-            if pos or not all(isinstance(x, str) and x for x in (chrom, ref, alt_)):
+            if pos or not all(isinstance(x, str) and (x or pending) for x in (chrom, ref, alt_)) or not chrom:
                 _fail("a kept row without chrom, pos, ref or alt")
     if n_kept + n_skipped != len(parsed):
         _fail("rows in != kept + skipped")

@@ -41,9 +41,9 @@ WHOLE_COMMAND_CASES = int(os.environ.get("REGVARBENCH_FUZZ_COMMAND_CASES", "100"
 RANDOM = os.environ.get("REGVARBENCH_FUZZ_RANDOM", "") not in ("", "0")
 CASES_PER_EXAMPLE = 4  # files per hypothesis example: the engine's own cost is then shared by four cases
 READERS = ["standard", "sure_raqtl", "kircher2019_satmut", "vockley2015_mpra", "ulirsch2016_mpra",
-           "birnbaum2014_eexon", "weiss2021_lentimpra", "ld_blocks", "vcf", "bed", "samplesheet", "catalogue",
-           "predictions"]
-WHOLE_COMMANDS = [f"prepare:{fmt}" for fmt in READERS[:9]] + ["import:predictions"]
+           "birnbaum2014_eexon", "weiss2021_lentimpra", "ld_blocks", "vcf", "ensembl_ld", "ldlink_proxy", "bed",
+           "samplesheet", "catalogue", "predictions"]
+WHOLE_COMMANDS = [f"prepare:{fmt}" for fmt in READERS[:11]] + ["import:predictions"]
 
 # values a cell may become: numbers beyond float and int64 range, non-finite spellings, missing
 # markers, numeric look-alikes Python's float() accepts, delimiters, quotes and non-ASCII text

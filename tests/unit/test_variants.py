@@ -17,6 +17,7 @@ from regvarbench.genome import Genome
 from regvarbench.io import InputError, read_tsv
 from regvarbench.variants import get_parser, kircher2019_satmut, ld_blocks, standard, sure_raqtl
 from regvarbench.alleles import DEFAULT_WINDOW_LENGTH
+from regvarbench.variants.ld_exports import LD_R2, LD_WINDOW
 from regvarbench.variants.prepare import (MAX_MISMATCH_RATE, MAX_SWAP_RATE, VARIANT_COLUMNS, DatasetSpec, accounting_table,
                                           prepare_dataset, read_samplesheet, signed_log10p)
 
@@ -375,7 +376,7 @@ def test_rate_defaults_have_one_value(tmp_path: Path) -> None:
              for k, v in g["properties"].items()}
     config = (root / "nextflow.config").read_text()
     for name, value in [("max_mismatch_rate", MAX_MISMATCH_RATE), ("max_swap_rate", MAX_SWAP_RATE),
-                        ("window_length", DEFAULT_WINDOW_LENGTH)]:
+                        ("window_length", DEFAULT_WINDOW_LENGTH), ("ld_r2", LD_R2), ("ld_window", LD_WINDOW)]:
         assert props[name]["default"] == value, name
         assert float(re.search(rf"^\s*{name}\s*=\s*([0-9.]+)", config, flags=re.M).group(1)) == value, name
 

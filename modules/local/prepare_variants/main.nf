@@ -7,6 +7,7 @@ process PREPARE_VARIANTS {
     tuple val(meta), path(source)        // meta: [id: dataset, cell_line, format, genome_build[, unavailable]]; [] when unavailable
     tuple path(genome), path(genome_fai) // genome checks; [] to skip them
     path chain                           // UCSC chain file for liftover; [] when none
+    path ld_vcf                          // VCF giving the alleles of LD exports (ensembl_ld); [] when none
 
     output:
     tuple val(meta), path("${meta.id}.variants.tsv") , emit: variants
@@ -18,6 +19,7 @@ process PREPARE_VARIANTS {
     def args = task.ext.args ?: ''
     def genome_arg = genome ? "--genome ${genome}" : ''
     def chain_arg = chain ? "--chain ${chain}" : ''
+    def ld_vcf_arg = ld_vcf ? "--ld-vcf ${ld_vcf}" : ''
     // a dataset whose source file is missing: empty tables and a summary saying why
     def source_arg = source ? "--input ${source}" : "--unavailable '${(meta.unavailable ?: 'no source file').replace("'", '')}'"
     """
@@ -29,6 +31,7 @@ process PREPARE_VARIANTS {
         ${source_arg} \\
         ${genome_arg} \\
         ${chain_arg} \\
+        ${ld_vcf_arg} \\
         ${args} \\
         --outdir .
     regvarbench versions --process "${task.process}" > versions.yml

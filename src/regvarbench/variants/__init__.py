@@ -30,6 +30,8 @@ FORMATS = {
     "birnbaum2014_eexon": "regvarbench.variants.birnbaum2014_eexon",
     "weiss2021_lentimpra": "regvarbench.variants.weiss2021_lentimpra",
     "vcf": "regvarbench.variants.vcf",
+    "ensembl_ld": "regvarbench.variants.ensembl_ld",
+    "ldlink_proxy": "regvarbench.variants.ldlink_proxy",
 }
 
 PARSED_COLUMNS = ["chrom", "pos", "ref", "alt", "effect_log2", "pvalue", "row", "skip_reason", "skip_detail", "flag"]
@@ -130,11 +132,13 @@ def parse_position(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def assemble(raw: pd.DataFrame, path, *, chrom: pd.Series, pos_text: pd.Series, ref: pd.Series, alt: pd.Series,
-             effect: np.ndarray | None, pvalue_text: pd.Series | None, extra_bad: dict | None = None) -> pd.DataFrame:
+             effect: np.ndarray | None, pvalue_text: pd.Series | None, extra_bad: dict | None = None,
+             alleles_optional: bool = False) -> pd.DataFrame:
     """Build the standard parsed frame, marking unreadable fields as ``malformed_row``.
 
     ``effect`` is already numeric (NaN allowed); ``extra_bad`` maps a field name to a boolean mask
-    of rows where the parser found that field unreadable.
+    of rows where the parser found that field unreadable. ``alleles_optional``: an empty ref or alt
+    is not unreadable (LD exports, whose alleles prepare-variants fills in: ld_exports.py).
     """
     n = len(raw)
     pos, bad_pos = parse_position(pos_text)
@@ -151,8 +155,8 @@ def assemble(raw: pd.DataFrame, path, *, chrom: pd.Series, pos_text: pd.Series, 
     problems: dict[str, np.ndarray] = {
         "chrom": np.array([c == "" for c in chrom_text], dtype=bool),
         "pos": bad_pos,
-        "ref": np.array([r == "" for r in ref_text], dtype=bool),
-        "alt": np.array([a == "" for a in alt_text], dtype=bool),
+        "ref": np.array([r == "" and not alleles_optional for r in ref_text], dtype=bool),
+        "alt": np.array([a == "" and not alleles_optional for a in alt_text], dtype=bool),
         "pvalue": bad_p,
         **(extra_bad or {}),
     }

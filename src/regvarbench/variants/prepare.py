@@ -18,6 +18,10 @@ insertion, deletion, delins; alleles.py); a length-changing variant whose window
 ``--window-length`` bases would reach beyond its contig is skipped (``window_beyond_contig``),
 as is one whose edited allele is longer than a window (``allele_longer_than_window``).
 
+LD exports (``ensembl_ld``, ``ldlink_proxy``: one file per lead SNP) become a locus: the lead
+plus its partners with r2 >= ``--ld-r2`` within ``--ld-window`` bp, alleles from the export or
+from ``--ld-vcf`` (ld_exports.py); the variants carry ``locus_id, snp_id, is_lead, r2, distance``.
+
 A dataset declared on another build than the run's (``--target-build``) is lifted over with
 ``--chain`` first (liftover.py); without a chain file that is an error, never a silent mismatch.
 """
@@ -38,6 +42,7 @@ from ..alleles import (DEFAULT_WINDOW_LENGTH, LENGTH_CHANGING, VARIANT_CLASSES, 
 from ..genome import Genome
 from ..io import InputError, read_table, require_columns, write_tsv
 from . import FORMATS, NONFINITE_EFFECT, get_parser
+from .ld_exports import LD_R2, LD_REASONS, LD_WINDOW, LOCUS_COLUMNS, RegionVCF, fill_alleles, filter_locus
 from .liftover import LIFTOVER_REASONS, SOURCE_COLUMNS, ChainLifter, lift_rows, needs_liftover
 
 log = logging.getLogger(__name__)
@@ -102,6 +107,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window-length", type=int, default=DEFAULT_WINDOW_LENGTH,
                         help="window length of make-windows: a length-changing variant whose windows reach beyond "
                              f"its contig is skipped (default {DEFAULT_WINDOW_LENGTH})")
+    parser.add_argument("--ld-r2", type=float, default=LD_R2,
+                        help=f"LD exports: keep partners with r2 >= this with the lead (default {LD_R2}, the study's)")
+    parser.add_argument("--ld-window", type=int, default=LD_WINDOW,
+                        help=f"LD exports: keep partners within this many bp of the lead (default {LD_WINDOW})")
+    parser.add_argument("--ld-vcf", default=None,
+                        help="LD exports without alleles (Ensembl): VCF of the region giving REF and ALT of each SNP "
+                             "(by ID, else by position); without it such rows are skipped as no_allele_source")
     parser.add_argument("--outdir", required=True, help="output folder")
 
 
@@ -120,8 +132,10 @@ def run(args: argparse.Namespace) -> None:
         log.warning("%s: source unavailable (%s); reported in its summary, nothing to score", args.dataset,
                     args.unavailable)
         return
+    ld_r2, ld_window = getattr(args, "ld_r2", LD_R2), getattr(args, "ld_window", LD_WINDOW)  # checked by filter_locus
     specs = read_samplesheet(args.samplesheet) if args.samplesheet else [spec_from_args(args)]
     genome = Genome(args.genome) if args.genome else None
+    ld_vcf = RegionVCF(args.ld_vcf) if getattr(args, "ld_vcf", None) else None
     outdir = Path(args.outdir)
     lifter = None  # the chain is read once, and only when a dataset needs it
     try:
@@ -130,7 +144,8 @@ def run(args: argparse.Namespace) -> None:
                 lifter = ChainLifter(args.chain)
             result = prepare_dataset(spec, genome, args.max_mismatch_rate, target_build=args.target_build,
                                      lifter=lifter, max_swap_rate=args.max_swap_rate,
-                                     window_length=args.window_length)
+                                     window_length=args.window_length, ld_r2=ld_r2, ld_window=ld_window,
+                                     ld_vcf=ld_vcf)
             write_prepared(result, spec.dataset, outdir)
     finally:
         if genome is not None:
@@ -227,7 +242,8 @@ def check_spec(spec: DatasetSpec, where: str) -> DatasetSpec:
 
 def prepare_dataset(spec: DatasetSpec, genome: Genome | None, max_mismatch_rate: float = MAX_MISMATCH_RATE,
                     target_build: str | None = None, lifter: ChainLifter | None = None,
-                    max_swap_rate: float = MAX_SWAP_RATE, window_length: int = DEFAULT_WINDOW_LENGTH) -> Prepared:
+                    max_swap_rate: float = MAX_SWAP_RATE, window_length: int = DEFAULT_WINDOW_LENGTH,
+                    ld_r2: float = LD_R2, ld_window: int = LD_WINDOW, ld_vcf: RegionVCF | None = None) -> Prepared:
     """Parse, lift over (when the builds differ), check and account for one dataset.
 
     Parameters
@@ -243,14 +259,26 @@ def prepare_dataset(spec: DatasetSpec, genome: Genome | None, max_mismatch_rate:
         Liftover (liftover.py).
     window_length : int
         make-windows' window length, for the contig-end check of length-changing variants.
+    ld_r2, ld_window : float, int
+        LD exports: the locus' r2 threshold and window around the lead (bp).
+    ld_vcf : RegionVCF or None
+        LD exports without alleles: the VCF of the region that gives them.
 
     Returns
     -------
     Prepared
         Variants, skipped rows and summary.
     """
-    parsed = get_parser(spec.format).parse(spec.path, cell_line=spec.cell_line)
+    parser = get_parser(spec.format)
+    parsed = parser.parse(spec.path, cell_line=spec.cell_line)
     lifted = needs_liftover(spec.genome_build, target_build)
+    if getattr(parser, "LD_EXPORT", False):
+        if lifted:
+            raise InputError(f"dataset {spec.dataset!r} ({spec.path}): an LD export on genome build "
+                             f"{spec.genome_build} cannot be lifted to {target_build}: its alleles come from the "
+                             f"run's genome and --ld-vcf, so export it on {target_build} (Ensembl: www.ensembl.org is "
+                             f"GRCh38, grch37.ensembl.org GRCh37; LDlink: choose the build)")
+        parsed = fill_alleles(filter_locus(parsed, ld_r2, ld_window), genome, ld_vcf)
     if lifted:
         if lifter is None:
             raise InputError(f"dataset {spec.dataset!r} ({spec.path}) is on genome build {spec.genome_build} but the "
@@ -409,6 +437,10 @@ def build_variants(spec: DatasetSpec, parsed: pd.DataFrame, checked: pd.DataFram
         out["block_id"] = parsed["block_id"].to_numpy()
         out["is_causal"] = parsed["is_causal"].astype("int64").to_numpy()
         extra += LD_COLUMNS
+    if "locus_id" in parsed.columns:  # an LD export: the locus of each variant
+        for col in LOCUS_COLUMNS:
+            out[col] = parsed[col].to_numpy()
+        extra += LOCUS_COLUMNS
     if "source_pos" in parsed.columns:  # lifted over: where the row was in the dataset's own build
         out["source_chrom"] = parsed["source_chrom"].to_numpy()
         out["source_pos"] = parsed["source_pos"].astype("int64").to_numpy()
@@ -443,7 +475,8 @@ def summarise(spec: DatasetSpec, parsed: pd.DataFrame, variants: pd.DataFrame, s
     rows_in, rows_kept, rows_skipped = len(parsed), len(variants), len(skipped)
     assert rows_in == rows_kept + rows_skipped, (rows_in, rows_kept, rows_skipped)
     counts = skipped["reason"].value_counts()
-    reasons = SKIP_REASONS + (LIFTOVER_REASONS if "source_pos" in variants.columns else [])
+    reasons = (SKIP_REASONS + (LIFTOVER_REASONS if "source_pos" in variants.columns else [])
+               + (LD_REASONS if "locus_id" in parsed.columns else []))
     entries = [(r, int(counts.get(r, 0)), "skip") for r in reasons]
     entries += [(r, int(c), "skip") for r, c in counts.items() if r not in reasons]
     kept_flags = parsed.loc[parsed["row"].isin(variants["row"]), "flag"]

@@ -133,7 +133,8 @@ def validateSamplesheets() {
     }
     def regionRows = params.regions ? checkSheet(params.regions, ['cell_line', 'dnase', 'h3k27ac']) : null
     def datasetRows = checkSheet(params.input, ['dataset', 'cell_line', 'format', 'path'])
-    def knownFormats = ['sure_raqtl', 'kircher2019_satmut', 'standard', 'ld_blocks', 'vockley2015_mpra', 'ulirsch2016_mpra', 'birnbaum2014_eexon', 'weiss2021_lentimpra', 'vcf']
+    // the format list has one source: assets/schema_datasets.json (its enum is the parsers' registry, tested)
+    def knownFormats = new groovy.json.JsonSlurper().parse(file("${projectDir}/assets/schema_datasets.json").toFile()).items.properties.format.enum
     def cellLines = (regionRows ?: []).collect { row -> row.cell_line }.toSet()
     datasetRows.each { row ->
         if (row.format && !(row.format in knownFormats)) {
