@@ -17,7 +17,7 @@ from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 MIN_PAIRS = 3  # below this a correlation is reported as NaN, not an error
 PVALUE_THRESHOLDS = (0.5, 0.1, 0.05, 5e-5, 1e-5)
 TOPK = (1, 2, 3)
-LD_RANKINGS = ("neg_score", "abs_score")
+LD_RANKINGS = ("pos_score", "neg_score", "abs_score")  # pos_score: the study's ranking, highest score first
 _BOOT_CHUNK = 100  # bootstrap replicates per vectorised block (bounds memory at 100 x n floats)
 
 CORRELATION_COLUMNS = [
@@ -235,8 +235,9 @@ def rank_in_block(keys: np.ndarray, target: int) -> int:
 def ld_topk(block_id, is_causal, score, ranking: str = "neg_score", ks=TOPK) -> dict:
     """Retrieval of causal SNPs among their LD partners.
 
-    Rankings: ``neg_score`` puts the most negative score (most activity-disrupting) first;
-    ``abs_score`` puts the largest |score| (largest predicted effect either way) first.
+    Rankings: ``pos_score`` puts the highest score first (the study's ranking); ``neg_score``
+    puts the most negative score (most activity-disrupting) first; ``abs_score`` puts the
+    largest |score| (largest predicted effect either way) first.
     Variants with a non-finite score are removed before ranking. Each causal SNP is ranked
     among itself and the non-causal members of its block (ties against it, see
     ``rank_in_block``); blocks without a causal SNP are skipped. The random expectation for
@@ -250,7 +251,7 @@ def ld_topk(block_id, is_causal, score, ranking: str = "neg_score", ks=TOPK) -> 
     frame = pd.DataFrame({"block": np.asarray(block_id), "causal": np.asarray(is_causal, dtype=bool),
                           "score": np.asarray(score, dtype=float)})
     frame = frame[np.isfinite(frame["score"])]
-    key = -frame["score"] if ranking == "neg_score" else frame["score"].abs()
+    key = {"pos_score": frame["score"], "neg_score": -frame["score"], "abs_score": frame["score"].abs()}[ranking]
     frame = frame.assign(key=key.to_numpy())
     ranks, sizes = [], []
     for _, block in frame.groupby("block", sort=True):
