@@ -114,6 +114,7 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
         "scatter_models": [(m, classes.get(m, "unknown")) for m in class_leaders],
         "fig_density": embed("significant_density"),
         "density_pvalue": f"{density_p:g}" if density_p is not None else None,
+        "density_min": DENSITY_MIN_VARIANTS, "max_points": figures.MAX_SCATTER_POINTS,
         "fig_direction_threshold": embed("direction_by_threshold"),
         "table_significance": html_table(sig_overall),
         "fig_ld": embed("ld_topk"),

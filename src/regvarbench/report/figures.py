@@ -54,7 +54,22 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def save_figure(fig, figdir: Path, name: str) -> bytes:
-    """Write ``name``.png and ``name``.svg under figdir; return the PNG bytes."""
+    """Write ``name``.png and ``name``.svg under figdir (cropped to the drawn content) and close the figure.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    figdir : pathlib.Path
+        Output directory (created).
+    name : str
+        File stem.
+
+    Returns
+    -------
+    bytes
+        The PNG, for embedding in the page.
+    """
     figdir.mkdir(parents=True, exist_ok=True)
     # the tight bounding box (legends outside the axes included) is measured once for both formats,
     # after a draw has applied the constrained layout
@@ -296,8 +311,8 @@ def _updown_heatmaps(up: pd.DataFrame, down: pd.DataFrame, class_of: dict, xlabe
     """Two heatmaps, models (rows, in the frames' order) x columns: fraction of measured-up variants
     predicted up (left) and of measured-down predicted down (right), annotated, on one 0-1 scale."""
     models, columns = list(up.index), [str(c) for c in up.columns]
-    rotate = max(len(c) for c in columns) > 6
     panel = max(2.2, CELL_IN * len(columns))
+    rotate = CHAR_IN * max(len(c) for c in columns) > panel / len(columns) - 0.05  # horizontal only if it fits
     width = 2 * panel + label_inches(models) + 1.2
     height = 2.0 + ROW_IN * len(models) + (label_inches(columns) if rotate else 0.3)
     fig, axes = plt.subplots(1, 2, figsize=(width, height), sharey=True, squeeze=False, layout="constrained")
@@ -320,8 +335,7 @@ def _updown_heatmaps(up: pd.DataFrame, down: pd.DataFrame, class_of: dict, xlabe
     axes[0][0].set_yticks(range(len(models)), models)
     _colour_ticklabels(axes[0][0].get_yticklabels(), class_of)
     axes[0][1].tick_params(labelleft=False)
-    fig.colorbar(image, ax=list(axes[0]), shrink=min(1.0, 3.0 / max(height, 1.0)) if height > 3 else 1.0,
-                 label="fraction called right")
+    fig.colorbar(image, ax=list(axes[0]), shrink=min(1.0, 3.0 / height), label="fraction called right")
     _class_legend(fig, models, class_of)
     return fig
 
