@@ -239,7 +239,18 @@ def model_order(t: dict) -> list[str]:
 
 
 def significance_overall(sig: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The rows of significance_bins over all variants pooled (level ``overall``; every row without a level)."""
+    """The rows of significance_bins over all variants pooled.
+
+    Parameters
+    ----------
+    sig : pandas.DataFrame or None
+        evaluate's significance_bins.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Its ``level == "overall"`` rows (every row of a table without ``level``); None without a table.
+    """
     if sig is None:
         return None
     return sig[sig["level"] == "overall"] if "level" in sig.columns else sig

@@ -202,7 +202,18 @@ def ranked(values: pd.Series) -> list[str]:
 
 
 def label_inches(names) -> float:
-    """Room for the longest of these labels at 9 pt, in inches."""
+    """Room for the longest of these labels at 9 pt.
+
+    Parameters
+    ----------
+    names : iterable
+        The labels (any objects; their str is measured).
+
+    Returns
+    -------
+    float
+        Inches: a margin plus ``CHAR_IN`` per character of the longest label.
+    """
     names = [str(n) for n in names]
     return 0.3 + CHAR_IN * max((len(n) for n in names), default=0)
 
