@@ -280,13 +280,31 @@ def table_correlations(scored: pd.DataFrame, level: str, n_boot: int, seed: int,
     return pd.DataFrame(rows, columns=["model", "group", *metrics.CORRELATION_COLUMNS])
 
 
+DIRECTION_COLUMNS = ["model", "group", "n_up", "n_down", "frac_up_predicted_up", "frac_down_predicted_down",
+                     "balanced_accuracy", "sign_auroc", "sign_auprc", "sign_f1", "level"]
+
+
 def table_direction(scored: pd.DataFrame) -> pd.DataFrame:
-    """Up/down agreement per model and dataset."""
-    rows = [{"model": m, "group": d, **metrics.direction_metrics(g["score"], g["effect_log2"])}
-            for (m, d), g in scored.groupby(["model", "dataset"], sort=True)]
-    return pd.DataFrame(rows, columns=["model", "group", "n_up", "n_down", "frac_up_predicted_up",
-                                       "frac_down_predicted_down", "balanced_accuracy", "sign_auroc",
-                                       "sign_auprc", "sign_f1"])
+    """Up/down agreement per model and group, per dataset, per cell line and overall.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        One row per model x variant with a measured effect (columns of ``SCORED_COLUMNS``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``DIRECTION_COLUMNS``, one row per model x group; ``level`` is dataset, cell_line or
+        overall (group ``all``), dataset rows first.
+    """
+    rows = []
+    for level, key in LEVELS.items():
+        for name, g in scored.groupby(["model", key] if key else ["model"], sort=True):
+            model, group = (name[0], name[1]) if key else (name[0], OVERALL)
+            rows.append({"model": model, "group": group, **metrics.direction_metrics(g["score"], g["effect_log2"]),
+                         "level": level})
+    return pd.DataFrame(rows, columns=DIRECTION_COLUMNS)
 
 
 def table_significance(scored: pd.DataFrame) -> pd.DataFrame:
@@ -463,9 +481,11 @@ def evaluate(variant_paths, score_paths, training_paths=(), catalogue=None,
         "models": sorted(models["model"]),
         "counts": counts,
         "definitions": {
-            "direction": "up = effect_log2 > 0, down < 0 (0 left out); predicted up = score > 0, down = score < 0",
+            "direction": "up = effect_log2 > 0, down < 0 (0 left out); predicted up = score > 0, down = score < 0; "
+                         "per dataset, cell line (datasets pooled) and overall (column level)",
             "significance_bins": "variants with pvalue <= pvalue_max",
-            "ld_topk": "neg_score ranks the most negative score first, abs_score the largest |score|; "
+            "ld_topk": "pos_score ranks the highest score first (the study's ranking), neg_score the most "
+                       "negative score, abs_score the largest |score|; "
                        "ties rank the causal SNP after its tied partners; random_topk = mean of min(k, m)/m",
             "model_comparison": "pairs of models on the variants both scored: Steiger (1980) z in the "
                                 "Meng-Rosenthal-Rubin (1992) form on Pearson r (z > 0: model_a higher), "

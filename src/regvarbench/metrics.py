@@ -17,8 +17,7 @@ from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 MIN_PAIRS = 3  # below this a correlation is reported as NaN, not an error
 PVALUE_THRESHOLDS = (0.5, 0.1, 0.05, 5e-5, 1e-5)
 TOPK = (1, 2, 3)
-LD_RANKINGS = ("neg_score", "abs_score")  # evaluate's ld_topk.tsv rankings
-RANKINGS = ("score", "abs_score", "neg_score")  # every ranking key (ranking_key); rank's --ranking choices
+LD_RANKINGS = ("pos_score", "neg_score", "abs_score")  # ld_topk.tsv and rank's --ranking; pos_score: the study's, highest first
 _BOOT_CHUNK = 100  # bootstrap replicates per vectorised block (bounds memory at 100 x n floats)
 
 CORRELATION_COLUMNS = [
@@ -236,8 +235,9 @@ def rank_in_block(keys: np.ndarray, target: int) -> int:
 def ld_topk(block_id, is_causal, score, ranking: str = "neg_score", ks=TOPK) -> dict:
     """Retrieval of causal SNPs among their LD partners.
 
-    Rankings: ``neg_score`` puts the most negative score (most activity-disrupting) first;
-    ``abs_score`` puts the largest |score| (largest predicted effect either way) first.
+    Rankings: ``pos_score`` puts the highest score first (the study's ranking); ``neg_score``
+    puts the most negative score (most activity-disrupting) first; ``abs_score`` puts the
+    largest |score| (largest predicted effect either way) first.
     Variants with a non-finite score are removed before ranking. Each causal SNP is ranked
     among itself and the non-causal members of its block (ties against it, see
     ``rank_in_block``); blocks without a causal SNP are skipped. The random expectation for
@@ -276,7 +276,7 @@ def ranking_key(score, ranking: str) -> np.ndarray:
     score : array_like of float, shape (n,)
         Variant scores (alt vs ref).
     ranking : str
-        ``score`` (highest score first: the largest predicted gain of activity, the study's
+        ``pos_score`` (highest score first: the largest predicted gain of activity, the study's
         ranking of LD partners), ``abs_score`` (largest |score| first: the largest predicted
         effect either way) or ``neg_score`` (most negative first: the most disrupting).
 
@@ -284,10 +284,10 @@ def ranking_key(score, ranking: str) -> np.ndarray:
     -------
     numpy.ndarray of float, shape (n,)
     """
-    if ranking not in RANKINGS:
-        raise ValueError(f"ranking must be one of {RANKINGS}, got {ranking!r}")
+    if ranking not in LD_RANKINGS:
+        raise ValueError(f"ranking must be one of {LD_RANKINGS}, got {ranking!r}")
     score = np.asarray(score, dtype=float)
-    return score.copy() if ranking == "score" else np.abs(score) if ranking == "abs_score" else -score
+    return score.copy() if ranking == "pos_score" else np.abs(score) if ranking == "abs_score" else -score
 
 
 def parse_bool(values) -> np.ndarray:

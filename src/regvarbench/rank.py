@@ -6,7 +6,7 @@ Loci: a variants table from an LD export (``ensembl_ld``, ``ldlink_proxy``) has 
 lead); any other dataset (a VCF of a region) is one locus named by the dataset.
 
 The ranking rule, per locus and model (``--ranking``, keys in ``metrics.ranking_key``):
-``score`` (default) puts the highest score first, as the study ranked LD partners; ``abs_score``
+``pos_score`` (default) puts the highest score first, as the study ranked LD partners; ``abs_score``
 puts the largest |score| first. Rank 1 is the top; a variant tied with others takes the last of
 their ranks (as ``metrics.rank_in_block`` does for evaluation: a model that cannot tell variants
 apart earns no credit); a non-finite score is not ranked. Across models, a variant's
@@ -44,8 +44,8 @@ log = logging.getLogger(__name__)
 
 LOCUS, LEAD, SNP_ID, R2 = LOCUS_COLUMNS[0], LOCUS_COLUMNS[2], LOCUS_COLUMNS[1], LOCUS_COLUMNS[3]
 BLOCK = "block_id"  # ld_blocks' locus column
-DEFAULT_RANKING = "score"
-RANKING_CHOICES = ("score", "abs_score")  # of metrics.RANKINGS: the two a geneticist asks for
+DEFAULT_RANKING = "pos_score"
+RANKING_CHOICES = ("pos_score", "abs_score")  # of metrics.LD_RANKINGS: the two a geneticist asks for
 DEFAULT_TOP = 3
 POSITION_COLUMNS = ["chrom", "pos", "ref", "alt"]
 RANKED_COLUMNS = ["dataset", LOCUS, "variant_id", SNP_ID, "chrom", "pos", "ref", "alt", "variant_class", LEAD, R2,
@@ -117,7 +117,7 @@ def rank_variants(variants: pd.DataFrame, scores: pd.DataFrame, ranking: str = D
     scores : pandas.DataFrame, m rows
         Score table rows (variant_id, model, score); rows naming other variants are ignored.
     ranking : str
-        A name of ``metrics.RANKINGS`` (see the module docstring).
+        A name of ``metrics.LD_RANKINGS`` (see the module docstring).
 
     Returns
     -------

@@ -162,7 +162,8 @@ def test_direction_significance_ld_training(evaluated):
     assert set(sig["level"]) == {"dataset", "cell_line", "overall"}
     assert sorted(sig["pvalue_max"].unique()) == sorted(metrics.PVALUE_THRESHOLDS)
     ld = read_tsv(tables / "ld_topk.tsv")
-    assert len(ld) == 2 and set(ld["ranking"]) == {"neg_score", "abs_score"} and set(ld["model"]) == {"m1"}
+    assert len(ld) == 3 and set(ld["ranking"]) == {"pos_score", "neg_score", "abs_score"} \
+        and set(ld["model"]) == {"m1"}
     assert (ld["n_blocks"] == 3).all() and (ld["random_top1"] == 0.25).all()
     training = read_tsv(tables / "enhancer_detection.tsv")
     assert len(training) == 4 and list(training.columns) == ["model", "cell_line", "split", "n", "auroc",

@@ -268,7 +268,7 @@ def test_ties_take_the_last_rank_as_in_evaluation():
     ranked = rank_variants(variants, scores)
     got = ranked[ranked["model"] == "model_a"].set_index("variant_id")["rank"]
     assert got["loc:0"] == got["loc:1"] == 2
-    assert got["loc:0"] == metrics.rank_in_block(metrics.ranking_key(np.array([0.5, 0.5, 0.1, 0.0]), "score"), 0)
+    assert got["loc:0"] == metrics.rank_in_block(metrics.ranking_key(np.array([0.5, 0.5, 0.1, 0.0]), "pos_score"), 0)
 
 
 def test_annotated_vcf_parses_with_one_info_value_per_model(tmp_path):

@@ -143,6 +143,9 @@ def test_ld_topk_hand_made():
     # |score|: A causal 2.0 first; B causal 0.5 is last of 4; C tie -> rank 2
     assert (by_abs["top1"], by_abs["top2"], by_abs["top3"]) == pytest.approx((1 / 3, 2 / 3, 2 / 3))
     assert by_abs["random_top2"] == out["random_top2"]
+    by_pos = metrics.ld_topk(block, np.array(causal, bool), score, ranking="pos_score")
+    # highest score first (the study's ranking): A causal -2.0 last of 3; B -0.5 after 0.8; C tie -> 2
+    assert (by_pos["top1"], by_pos["top2"], by_pos["top3"]) == pytest.approx((0.0, 2 / 3, 1.0))
 
 
 def test_ld_topk_constant_model_gets_no_credit():

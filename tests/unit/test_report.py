@@ -104,7 +104,7 @@ def test_every_section_and_embedded_figures(report):
     html, page = parse(report / "index.html")
     for section in SECTION_IDS:
         assert section in page.ids, section
-    assert len(page.images) == 8
+    assert len(page.images) == 10
     assert all(src.startswith("data:image/png;base64,") and len(src) > 1000 for src in page.images)
     assert "not available in this run" not in html.lower()
     assert page.sortable >= 5 and "addEventListener" in html
@@ -123,8 +123,9 @@ def test_self_contained(report):
 
 def test_figure_files_written(report):
     names = {p.name for p in (report / "figures").iterdir()}
-    for stem in ("correlations", "direction_heatmap", "significance_lines", "significance_scatter", "ld_topk",
-                 "enhancer_detection", "model_comparison", "finetuned_vs_oneshot"):
+    for stem in ("correlations", "direction_heatmap", "significance_lines", "significance_scatter",
+                 "significant_density", "direction_by_threshold", "ld_topk", "enhancer_detection",
+                 "model_comparison", "finetuned_vs_oneshot"):
         assert {f"{stem}.png", f"{stem}.svg"} <= names, stem
     assert (report / "figures" / "correlations.png").read_bytes().startswith(b"\x89PNG")
 
@@ -156,7 +157,8 @@ def test_missing_sections_say_so(tmp_path):
                                ("finetuned-vs-oneshot", "run-metadata")):
         body = html[html.index(f'id="{section}"'):html.index(f'id="{following}"')]
         assert "Not available in this run" in body, section
-    assert len(page.images) == 5  # correlations, direction, significance x2, model comparison
+    # correlations, direction, significance lines, scatter, density, direction by threshold, comparison
+    assert len(page.images) == 7
 
 
 def test_report_without_evaluation_is_input_error(tmp_path, capsys):

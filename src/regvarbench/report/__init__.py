@@ -20,15 +20,17 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from .. import __version__
+from .. import __version__, metrics
 from ..io import InputError, read_tsv
 from ..variants.prepare import accounting_table
+from . import figures
 
 log = logging.getLogger(__name__)
 
 TABLE_NAMES = ("correlation_by_dataset", "correlation_by_cell_line", "correlation_overall", "direction",
                "significance_bins", "ld_topk", "enhancer_detection", "unscored", "models", "scored_variants",
                "model_comparison", "finetuned_vs_oneshot", "provenance")
+DENSITY_MIN_VARIANTS = 20  # Fig. 4 D: the strictest threshold with at least this many variants (best model)
 SECTIONS = [("summary", "Summary"), ("correlations", "Correlation with measured effects"),
             ("direction", "Direction of effect"), ("significance", "Rising experimental certainty"),
             ("ld", "Causal variants in LD blocks"), ("enhancer-detection", "Enhancer detection"),
@@ -84,57 +86,46 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
 
     ``variant_summary`` (variants/summary.tsv) adds the per-dataset accounting and allele audit.
     """
-    from . import figures  # matplotlib only when a report is made
-
     t = load_tables(tables_dir)
     figdir = outdir / "figures"
-    models = with_classes(t)
     order = model_order(t)
-    model_palette = figures.model_palette(order)
+    models = with_classes(t)
+    classes = dict(zip(models["model"], models["architecture_class"]))
+    class_leaders = top_per_class(order, classes)
+    sig_overall = significance_overall(t["significance_bins"])
+    density_p = density_threshold(sig_overall, order)
+    drawn = draw_figures(t)
 
-    def embed(fig, name):
+    def embed(name):
+        fig = drawn[name]
         return None if fig is None else "data:image/png;base64," + base64.b64encode(
             figures.save_figure(fig, figdir, name)).decode("ascii")
-
-    corr_groups = pd.concat([df for df in (t["correlation_by_cell_line"], t["correlation_overall"]) if df is not None],
-                            ignore_index=True) if (t["correlation_by_cell_line"] is not None
-                                                   or t["correlation_overall"] is not None) else None
-    if corr_groups is not None and "architecture_class" not in corr_groups.columns:
-        corr_groups = corr_groups.merge(models, on="model", how="left")
-    thresholds = sorted(t["significance_bins"]["pvalue_max"].unique(), reverse=True) \
-        if t["significance_bins"] is not None else [0.5, 0.1, 0.05, 5e-5, 1e-5]
-    best = order[0] if order else None
-    sig_overall = None
-    if t["significance_bins"] is not None:
-        sig = t["significance_bins"]
-        sig_overall = sig[sig["level"] == "overall"] if "level" in sig.columns else sig
-    training = t["enhancer_detection"]
 
     context = {
         "title": title, "version": __version__, "sections": SECTIONS,
         "summary": summarise(t, order),
-        "fig_correlations": embed(figures.plot_correlation_bars(corr_groups, order), "correlations"),
+        "fig_correlations": embed("correlations"),
         "table_correlations": html_table(t["correlation_by_dataset"]),
         "table_correlation_cell": html_table(t["correlation_by_cell_line"]),
-        "fig_direction": embed(figures.plot_direction_heatmap(t["direction"]), "direction_heatmap"),
+        "fig_direction": embed("direction_heatmap"),
         "table_direction": html_table(t["direction"]),
-        "fig_significance": embed(figures.plot_significance_lines(t["significance_bins"], model_palette),
-                                  "significance_lines"),
-        "fig_scatter": embed(figures.plot_significance_scatter(t["scored_variants"], best, thresholds),
-                             "significance_scatter") if best else None,
-        "scatter_model": best,
+        "fig_significance": embed("significance_lines"),
+        "fig_scatter": embed("significance_scatter"),
+        "scatter_models": [(m, classes.get(m, "unknown")) for m in class_leaders],
+        "fig_density": embed("significant_density"),
+        "density_pvalue": f"{density_p:g}" if density_p is not None else None,
+        "density_min": DENSITY_MIN_VARIANTS, "max_points": figures.MAX_SCATTER_POINTS,
+        "fig_direction_threshold": embed("direction_by_threshold"),
         "table_significance": html_table(sig_overall),
-        "fig_ld": embed(figures.plot_ld_topk(t["ld_topk"]), "ld_topk"),
+        "fig_ld": embed("ld_topk"),
         "table_ld": html_table(t["ld_topk"]),
-        "fig_enhancer": embed(figures.plot_enhancer_detection(training, t["correlation_by_cell_line"]),
-                              "enhancer_detection"),
-        "table_enhancer": html_table(training),
-        "fig_model_comparison": embed(figures.plot_model_comparison(t["model_comparison"], order),
-                                      "model_comparison"),
+        "fig_enhancer": embed("enhancer_detection"),
+        "table_enhancer": html_table(t["enhancer_detection"]),
+        "fig_model_comparison": embed("model_comparison"),
         "table_model_comparison": html_table(t["model_comparison"]),
-        "fig_finetuned": embed(figures.plot_finetuned_arrows(t["finetuned_vs_oneshot"]), "finetuned_vs_oneshot"),
+        "fig_finetuned": embed("finetuned_vs_oneshot"),
         "table_finetuned": html_table(t["finetuned_vs_oneshot"]),
-        "table_per_cell": per_cell_table(t["correlation_by_cell_line"], t["correlation_overall"]),
+        "table_per_cell": per_cell_table(t["correlation_by_cell_line"], t["correlation_overall"], order),
         "table_accounting": html_table(read_accounting(variant_summary)),
         "table_unscored": html_table(t["unscored"].groupby(["model", "reason"]).size().reset_index(name="variants")
                                      if t["unscored"] is not None else None),
@@ -146,6 +137,52 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
     env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     return env.get_template("template.html").render(**context)
+
+
+def draw_figures(t: dict) -> dict:
+    """Every figure of the report from evaluate's tables, by file stem (None where its table is empty).
+
+    Parameters
+    ----------
+    t : dict
+        ``load_tables`` output: table name -> pandas.DataFrame or None, plus ``evaluation``.
+
+    Returns
+    -------
+    dict
+        stem -> matplotlib Figure or None, in page order: correlations (Fig. 1),
+        direction_heatmap (Fig. 2), significance_lines, significance_scatter (Fig. 4 A-C: the best
+        model of each architecture class), significant_density (Fig. 4 D), direction_by_threshold
+        (Fig. 4 E), ld_topk (Fig. 3), enhancer_detection, model_comparison, finetuned_vs_oneshot.
+    """
+    order = model_order(t)
+    models = with_classes(t)
+    classes = dict(zip(models["model"], models["architecture_class"]))
+    frames = [df for df in (t["correlation_by_cell_line"], t["correlation_overall"]) if df is not None]
+    corr_groups = pd.concat(frames, ignore_index=True) if frames else None
+    if corr_groups is not None and "architecture_class" not in corr_groups.columns:
+        corr_groups = corr_groups.merge(models, on="model", how="left")
+    sig = t["significance_bins"]
+    thresholds = sorted(sig["pvalue_max"].unique() if sig is not None else metrics.PVALUE_THRESHOLDS, reverse=True)
+    sig_overall = significance_overall(sig)
+    density_p = density_threshold(sig_overall, order)
+    leaders = top_per_class(order, classes)
+    return {
+        "correlations": figures.plot_correlation_bars(corr_groups, classes),
+        "direction_heatmap": figures.plot_direction_heatmap(t["direction"], classes),
+        "significance_lines": figures.plot_significance_lines(sig, classes),
+        "significance_scatter": figures.plot_significance_scatter(t["scored_variants"], leaders, thresholds, classes)
+        if leaders else None,
+        "significant_density": figures.plot_significant_density(
+            t["scored_variants"], ranked_at(sig_overall, density_p, order), density_p, classes)
+        if density_p is not None else None,
+        "direction_by_threshold": figures.plot_direction_by_threshold(sig, classes),
+        "ld_topk": figures.plot_ld_topk(t["ld_topk"], classes),
+        "enhancer_detection": figures.plot_enhancer_detection(t["enhancer_detection"], t["correlation_by_cell_line"],
+                                                              classes),
+        "model_comparison": figures.plot_model_comparison(t["model_comparison"], order),
+        "finetuned_vs_oneshot": figures.plot_finetuned_arrows(t["finetuned_vs_oneshot"]),
+    }
 
 
 def provenance_tables(provenance: pd.DataFrame | None) -> dict[str, str | None]:
@@ -201,6 +238,95 @@ def model_order(t: dict) -> list[str]:
     return list(dict.fromkeys(ranked + rest))
 
 
+def significance_overall(sig: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The rows of significance_bins over all variants pooled.
+
+    Parameters
+    ----------
+    sig : pandas.DataFrame or None
+        evaluate's significance_bins.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Its ``level == "overall"`` rows (every row of a table without ``level``); None without a table.
+    """
+    if sig is None:
+        return None
+    return sig[sig["level"] == "overall"] if "level" in sig.columns else sig
+
+
+def top_per_class(order: list[str], classes: dict) -> list[str]:
+    """The best model (first in ``order``) of each architecture class, in ``order``.
+
+    Parameters
+    ----------
+    order : list of str
+        Models, best first (``model_order``).
+    classes : dict
+        model -> architecture class ('unknown' where missing).
+
+    Returns
+    -------
+    list of str
+        One model per class present, best class leader first.
+    """
+    seen, leaders = set(), []
+    for model in order:
+        cls = classes.get(model, "unknown")
+        if cls not in seen:
+            seen.add(cls)
+            leaders.append(model)
+    return leaders
+
+
+def density_threshold(sig_overall: pd.DataFrame | None, order: list[str]) -> float | None:
+    """The strictest p-value threshold at which the best model has at least ``DENSITY_MIN_VARIANTS``
+    variants pooled (else the loosest): the "highly significant" variants of Fig. 4 D.
+
+    Parameters
+    ----------
+    sig_overall : pandas.DataFrame or None
+        The overall rows of significance_bins (``model, pvalue_max, n``).
+    order : list of str
+        Models, best first.
+
+    Returns
+    -------
+    float or None
+        The threshold; None without significance rows.
+    """
+    if sig_overall is None or sig_overall.empty:
+        return None
+    best = next((m for m in order if (sig_overall["model"] == m).any()), sig_overall["model"].iloc[0])
+    rows = sig_overall[sig_overall["model"] == best]
+    enough = rows[rows["n"] >= DENSITY_MIN_VARIANTS]["pvalue_max"]
+    return float(enough.min() if len(enough) else rows["pvalue_max"].max())
+
+
+def ranked_at(sig_overall: pd.DataFrame, pvalue_max: float, order: list[str]) -> list[str]:
+    """Models by Pearson r among variants with p-value <= ``pvalue_max`` (best first), then the
+    models of ``order`` without a value there.
+
+    Parameters
+    ----------
+    sig_overall : pandas.DataFrame
+        The overall rows of significance_bins.
+    pvalue_max : float
+        One of its thresholds.
+    order : list of str
+        All models, best overall first.
+
+    Returns
+    -------
+    list of str
+        Every model of ``order`` once.
+    """
+    at = sig_overall[sig_overall["pvalue_max"] == pvalue_max].set_index("model")["pearson_r"]
+    ranked = [m for m in figures.ranked(at) if np.isfinite(at[m])]
+    return ranked + [m for m in order if m not in set(ranked)]
+
+
 def summarise(t: dict, order: list[str]) -> list[tuple[str, str]]:
     """Key facts for the summary section as (label, value) pairs."""
     ev = t["evaluation"]
@@ -247,14 +373,33 @@ def html_table(df: pd.DataFrame | None, marks: pd.DataFrame | None = None) -> di
     return {"columns": list(df.columns), "rows": rows}
 
 
-def per_cell_table(by_cell: pd.DataFrame | None, overall: pd.DataFrame | None) -> dict | None:
-    """Models x (cell line / overall) Pearson and Spearman r; best and second best per column marked."""
+def per_cell_table(by_cell: pd.DataFrame | None, overall: pd.DataFrame | None,
+                   order: list[str] | None = None) -> dict | None:
+    """Table 1: models x (cell line / overall) Pearson and Spearman r; best (bold) and second best
+    (underlined) per column marked.
+
+    Parameters
+    ----------
+    by_cell : pandas.DataFrame or None
+        correlation_by_cell_line: one column pair per cell line it holds (NPC when NPC data was given).
+    overall : pandas.DataFrame or None
+        correlation_overall (group ``all``), the last column pair.
+    order : list of str, optional
+        Row order (best overall first); models not in it follow by name.
+
+    Returns
+    -------
+    dict or None
+        ``html_table`` of ``model`` and ``<group> pearson`` / ``<group> spearman`` columns.
+    """
     frames = [df for df in (by_cell, overall) if df is not None]
     if not frames:
         return None
     long = pd.concat(frames, ignore_index=True)
     groups = list(dict.fromkeys(long["group"]))
-    wide = pd.DataFrame({"model": sorted(long["model"].unique())})
+    present = set(long["model"])
+    rows = [m for m in (order or []) if m in present] + sorted(present - set(order or []))
+    wide = pd.DataFrame({"model": rows})
     for group in groups:
         sub = long[long["group"] == group].set_index("model")
         for stat in ("pearson_r", "spearman_r"):
