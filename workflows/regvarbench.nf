@@ -11,6 +11,7 @@ include { IMPORT_PREDICTIONS } from '../modules/local/import_predictions'
 include { modelNames       } from '../subworkflows/local/utils_regvarbench_pipeline'
 include { EVALUATE         } from '../modules/local/evaluate'
 include { REPORT           } from '../modules/local/report'
+include { RANK             } from '../modules/local/rank'
 
 workflow REGVARBENCH {
     take:
@@ -52,6 +53,8 @@ workflow REGVARBENCH {
         .collect(sort: true)
         .ifEmpty([])
     EVALUATE(ch_gathered, catalogue, ch_run_inputs)
+    // loci (LD exports, ld_blocks) and datasets without measured effects: ranked variants, consensus, VCF
+    RANK(ch_gathered.map { meta, variants, scores, _models -> [meta, variants, scores] })
     // every dataset's accounting (rows in/kept/skipped, allele audit) in one table, also shown in the report
     ch_variant_summary = PREPARE_VARIANTS.out.summary.map { _meta, f -> f }
         .collectFile(name: 'summary.tsv', keepHeader: true, skip: 1, sort: { f -> f.name }, storeDir: "${params.outdir}/variants")
@@ -62,7 +65,7 @@ workflow REGVARBENCH {
 
     ch_versions = TRAINING_SET.out.versions.mix(
         TRAIN_MODELS.out.versions, PREPARE_VARIANTS.out.versions, SCORE_VARIANTS.out.versions,
-        IMPORT_PREDICTIONS.out.versions, EVALUATE.out.versions, REPORT.out.versions)
+        IMPORT_PREDICTIONS.out.versions, EVALUATE.out.versions, RANK.out.versions, REPORT.out.versions)
 
     emit:
     report   = REPORT.out.report

@@ -63,7 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scores", nargs="+", required=True, metavar="TSV",
                         help="score tables from score or import-predictions (any models, chunks concatenate)")
     parser.add_argument("--ranking", choices=RANKING_CHOICES, default=DEFAULT_RANKING,
-                        help="score: highest score first (default, the study's); abs_score: largest |score| first")
+                        help="pos_score: highest score first (default, the study's); abs_score: largest |score| first")
+    parser.add_argument("--all-datasets", action="store_true",
+                        help="rank every dataset; default: only those with loci (LD exports, ld_blocks) or without "
+                             "measured effects (a VCF of a region), the others being the evaluation's business")
     parser.add_argument("--top", type=int, default=DEFAULT_TOP,
                         help=f"variants per locus in <dataset>.top_candidates.tsv (default {DEFAULT_TOP})")
     parser.add_argument("--outdir", required=True, help="output folder")
@@ -78,6 +81,9 @@ def run(args: argparse.Namespace) -> None:
     scores = read_scores(args.scores)
     outdir = Path(args.outdir)
     for dataset, table in variants.groupby("dataset", sort=True):
+        if not (args.all_datasets or is_rankable(table)):
+            log.info("%s: measured effects and no loci: evaluated, not ranked (--all-datasets ranks it)", dataset)
+            continue
         ranked = rank_variants(table, scores[scores["dataset"] == dataset], args.ranking)
         if not len(ranked):
             log.warning("%s: no model scored any of its %d variants; nothing ranked", dataset, len(table))
@@ -86,6 +92,25 @@ def run(args: argparse.Namespace) -> None:
         vcf = write_scores_vcf(ranked, outdir / f"{dataset}.scores.vcf.gz", ranking=args.ranking)
         log.info("%s: %d variants in %d loci ranked by %d models (%s); wrote %s", dataset, ranked["variant_id"].nunique(),
                  ranked[LOCUS].nunique(), ranked["model"].nunique(), args.ranking, vcf)
+
+
+def is_rankable(variants: pd.DataFrame) -> bool:
+    """Whether a dataset is one a geneticist ranks: it has loci (``locus_id`` or ``block_id``) or no
+    measured effect (every ``effect_log2`` missing, as in a VCF of a region).
+
+    Parameters
+    ----------
+    variants : pandas.DataFrame
+        The variants table of one dataset.
+
+    Returns
+    -------
+    bool
+    """
+    if LOCUS in variants.columns or BLOCK in variants.columns:
+        return True
+    effect = pd.to_numeric(variants.get("effect_log2", pd.Series(dtype=float)), errors="coerce")
+    return not np.isfinite(effect.to_numpy(dtype=float)).any()
 
 
 def locus_of(variants: pd.DataFrame) -> pd.Series:

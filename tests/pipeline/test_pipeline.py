@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pysam
 import pytest
 from scipy.stats import spearmanr
 
@@ -24,7 +25,7 @@ from .helpers import read_trace, run_nextflow
 pytestmark = pytest.mark.pipeline
 
 PROCESSES = {"SIMULATE", "BUILD_REGIONS", "EXTRACT_SEQUENCES", "SPLIT", "TRAIN", "ONESHOT", "PREPARE_VARIANTS",
-             "MAKE_WINDOWS", "SCORE", "EVALUATE", "REPORT"}
+             "MAKE_WINDOWS", "SCORE", "EVALUATE", "RANK", "REPORT"}
 
 
 def test_motif_baseline_correlates(test_run):
@@ -100,6 +101,28 @@ def test_outputs_exist(test_run):
     for pattern in ("execution_report_*.html", "execution_timeline_*.html", "execution_trace_*.txt",
                     "pipeline_dag_*.html", "params_*.json", "software_versions.yml"):
         assert list(info.glob(pattern)), pattern
+
+
+def test_ld_blocks_ranked_with_an_annotated_vcf(test_run):
+    """RANK: the LD-block datasets get a ranked table, top candidates and a tabix-indexed VCF with one
+    INFO score per model; datasets with measured effects and no loci are left to the evaluation."""
+    _, outdir, _ = test_run
+    variants = outdir / "variants"
+    assert sorted(p.name.split(".")[0] for p in variants.glob("*.ranked.tsv")) == ["sim_ld_blocks_HepG2",
+                                                                                  "sim_ld_blocks_K562"]
+    ranked = pd.read_csv(variants / "sim_ld_blocks_HepG2.ranked.tsv", sep="\t")
+    models = sorted(ranked["model"].unique())
+    assert models == ["cnn_small", "cnn_small_oneshot", "motif_jaspar"]
+    top = pd.read_csv(variants / "sim_ld_blocks_HepG2.top_candidates.tsv", sep="\t")
+    assert (top.groupby("locus_id").size() <= 3).all() and set(top["locus_id"]) == set(ranked["locus_id"])
+    vcf = pysam.VariantFile(str(variants / "sim_ld_blocks_HepG2.scores.vcf.gz"))
+    assert (variants / "sim_ld_blocks_HepG2.scores.vcf.gz.tbi").exists()
+    records = list(vcf)
+    assert len(records) == ranked["variant_id"].nunique()
+    for model in models:
+        key = f"RVB_{model}"
+        assert key in vcf.header.info
+        assert sum(key in rec.info for rec in records) == ranked.loc[ranked["model"] == model, "score"].notna().sum()
 
 
 def test_every_variant_accounted_for(test_run):

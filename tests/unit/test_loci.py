@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pysam
 import pytest
 
-from regvarbench import cli, metrics
+from regvarbench import cli, metrics, rank
 from regvarbench.genome import Genome
 from regvarbench.io import InputError, read_tsv, write_tsv
 from regvarbench.rank import RANKED_COLUMNS, TOP_COLUMNS, rank_variants, top_candidates, write_scores_vcf
@@ -319,3 +320,28 @@ def test_prepare_then_rank_through_the_cli(tmp_path, genome):
     broken.write_text("variant_id\tdataset\n")
     assert cli.main(["rank", "--variants", str(broken), "--scores", str(tmp_path / "motif_jaspar.loc.0.scores.tsv"),
                      "--outdir", str(tmp_path / "x")]) == 2
+
+
+def test_pipeline_rank_option_mirrors_the_package():
+    """--rank_by (nextflow.config, schema) offers rank's choices, with the same default."""
+    root = Path(__file__).resolve().parents[2]
+    props = {k: v for g in json.loads((root / "nextflow_schema.json").read_text())["$defs"].values()
+             for k, v in g["properties"].items()}
+    assert props["rank_by"]["enum"] == list(rank.RANKING_CHOICES) and props["rank_by"]["default"] == rank.DEFAULT_RANKING
+    assert f"rank_by                 = '{rank.DEFAULT_RANKING}'" in (root / "nextflow.config").read_text()
+
+
+def test_datasets_with_effects_and_no_loci_are_not_ranked(tmp_path):
+    """rank leaves a dataset with measured effects and no loci to the evaluation (unless --all-datasets)."""
+    v = pd.DataFrame({"variant_id": ["d:0", "d:1", "d:2"], "dataset": "d", "cell_line": "HepG2", "chrom": "chr1",
+                      "pos": [10, 20, 30], "ref": "A", "alt": "G", "effect_log2": [0.5, -0.2, 1.0],
+                      "pvalue": 0.01, "signed_log10p": 2.0, "row": [0, 1, 2]})
+    s = pd.DataFrame({"variant_id": v["variant_id"], "dataset": "d", "model": "m", "score": [0.1, 0.3, 0.2]})
+    v.to_csv(tmp_path / "d.variants.tsv", sep="\t", index=False)
+    s.to_csv(tmp_path / "m.d.scores.tsv", sep="\t", index=False)
+    args = ["rank", "--variants", str(tmp_path / "d.variants.tsv"), "--scores", str(tmp_path / "m.d.scores.tsv")]
+    assert cli.main([*args, "--outdir", str(tmp_path / "a")]) == 0
+    assert not list((tmp_path / "a").glob("*.ranked.tsv"))
+    assert cli.main([*args, "--all-datasets", "--outdir", str(tmp_path / "b")]) == 0
+    ranked = pd.read_csv(tmp_path / "b" / "d.ranked.tsv", sep="\t").set_index("variant_id")
+    assert ranked.loc["d:1", "rank"] == 1
