@@ -48,7 +48,7 @@ def predictions_run(nextflow, tmp_path_factory):
 def test_nothing_trained(predictions_run):
     _, outdir, _ = predictions_run
     ran = {row["process"].split(":")[-1] for row in read_trace(outdir)}
-    assert ran == {"SIMULATE", "PREPARE_VARIANTS", "IMPORT_PREDICTIONS", "EVALUATE", "REPORT"}
+    assert ran == {"SIMULATE", "PREPARE_VARIANTS", "IMPORT_PREDICTIONS", "EVALUATE", "RANK", "REPORT"}
     assert not (outdir / "models").exists() and not (outdir / "regions").exists()
     assert (outdir / "report" / "index.html").stat().st_size > 10_000
 

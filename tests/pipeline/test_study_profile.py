@@ -41,7 +41,7 @@ def table(outdir, name: str) -> pd.DataFrame:
 def test_nothing_trained_every_dataset_prepared(study_run):
     outdir, _ = study_run
     ran = [row["process"].split(":")[-1] for row in read_trace(outdir)]
-    assert sorted(set(ran)) == ["EVALUATE", "IMPORT_PREDICTIONS", "PREPARE_VARIANTS", "REPORT"]
+    assert sorted(set(ran)) == ["EVALUATE", "IMPORT_PREDICTIONS", "PREPARE_VARIANTS", "RANK", "REPORT"]
     assert ran.count("PREPARE_VARIANTS") == 9 and ran.count("IMPORT_PREDICTIONS") == 8
     assert not (outdir / "models").exists() and not (outdir / "regions").exists()
 
