@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> None:
     scores = read_scores(args.scores)
     outdir = Path(args.outdir)
     for dataset, table in variants.groupby("dataset", sort=True):
+        # the tables were read together: a column of another dataset (block_id, locus_id) is empty here
+        table = table.dropna(axis=1, how="all")
         if not (args.all_datasets or is_rankable(table)):
             log.info("%s: measured effects and no loci: evaluated, not ranked (--all-datasets ranks it)", dataset)
             continue

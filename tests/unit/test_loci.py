@@ -340,8 +340,15 @@ def test_datasets_with_effects_and_no_loci_are_not_ranked(tmp_path):
     v.to_csv(tmp_path / "d.variants.tsv", sep="\t", index=False)
     s.to_csv(tmp_path / "m.d.scores.tsv", sep="\t", index=False)
     args = ["rank", "--variants", str(tmp_path / "d.variants.tsv"), "--scores", str(tmp_path / "m.d.scores.tsv")]
-    assert cli.main([*args, "--outdir", str(tmp_path / "a")]) == 0
-    assert not list((tmp_path / "a").glob("*.ranked.tsv"))
+    # read together with an LD-block dataset (whose block_id column it then has, empty), as in the pipeline
+    blocks = v.assign(variant_id=["b:0", "b:1", "b:2"], dataset="b", block_id=["x", "x", "y"], is_causal=[1, 0, 1],
+                      effect_log2=float("nan"))
+    blocks.to_csv(tmp_path / "b.variants.tsv", sep="\t", index=False)
+    s.assign(variant_id=blocks["variant_id"], dataset="b").to_csv(tmp_path / "m.b.scores.tsv", sep="\t", index=False)
+    assert cli.main(["rank", "--variants", str(tmp_path / "d.variants.tsv"), str(tmp_path / "b.variants.tsv"),
+                     "--scores", str(tmp_path / "m.d.scores.tsv"), str(tmp_path / "m.b.scores.tsv"),
+                     "--outdir", str(tmp_path / "a")]) == 0
+    assert [p.name for p in (tmp_path / "a").glob("*.ranked.tsv")] == ["b.ranked.tsv"]
     assert cli.main([*args, "--all-datasets", "--outdir", str(tmp_path / "b")]) == 0
     ranked = pd.read_csv(tmp_path / "b" / "d.ranked.tsv", sep="\t").set_index("variant_id")
     assert ranked.loc["d:1", "rank"] == 1
