@@ -13,13 +13,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from ..unit.test_evaluate_real import NOT_KEPT, STUDY_N, ZERO_MEAN
 from .helpers import read_trace, run_nextflow
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
-STUDY_N = {"HepG2": 16255, "K562": 19321, "HeLa": 5241}  # the study's text: its datasets' source rows
-NOT_KEPT = {"HepG2": 0, "K562": 42, "HeLa": 1}  # GSE87711's Ref rows; Hela_TRAF3IP2 row 1672 (docs/contracts.md)
-ZERO_MEAN = {"HepG2": 120, "K562": 6, "HeLa": 0}  # raQTL rows with a zero mean: non-finite effect, dropped
 STUDY_MODELS = 22
 
 

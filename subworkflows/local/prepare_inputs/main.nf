@@ -72,7 +72,12 @@ def resolveEntry(String value, base) {
     if (!value) {
         return []
     }
-    return (value ==~ /^[a-z0-9]+:\/\/.*/ || value.startsWith('/')) ? file(value) : file(base.resolve(value).toString())
+    return (isUrl(value) || value.startsWith('/')) ? file(value) : file(base.resolve(value).toString())
+}
+
+// A samplesheet value naming a URL (scheme://...): staged by Nextflow, not checked for existence here.
+def isUrl(String value) {
+    return value ==~ /^[a-z0-9]+:\/\/.*/
 }
 
 def regionsEntry(Map row, base) {
@@ -85,7 +90,7 @@ def regionsEntry(Map row, base) {
 def datasetEntry(Map row, base) {
     def meta = [id: row.dataset, cell_line: row.cell_line, format: row.format, genome_build: row.genome_build ?: 'unknown']
     def source = resolveEntry(row.path, base)
-    if (!(row.path ==~ /^[a-z0-9]+:\/\/.*/) && !source.exists()) {
+    if (!isUrl(row.path) && !source.exists()) {
         log.warn "dataset ${row.dataset}: source file not found: ${source}; reported as unavailable"
         return [meta + [unavailable: "file not found: ${row.path}"], []]
     }
@@ -94,7 +99,7 @@ def datasetEntry(Map row, base) {
 
 def predictionsEntry(Map row, base) {
     def source = resolveEntry(row.path, base)
-    if (!(row.path ==~ /^[a-z0-9]+:\/\/.*/) && !source.exists()) {
+    if (!isUrl(row.path) && !source.exists()) {
         error("Invalid samplesheet:\n  ${params.predictions}: prediction table not found: ${source}"
               + (params.published ? " (relative paths start at --published ${params.published})" : " (relative paths start at the sheet's folder; --published names another)"))
     }
