@@ -32,7 +32,7 @@ test-faults: setup
 ## (ATEN_CPU_CAPABILITY=avx2): on an AVX-512/AMX machine this is the other kernel path; on an
 ## AVX2 machine the same one again. CI runs it after `make test`.
 AVX2_TESTS := tests/unit/test_score.py tests/unit/test_cone.py tests/unit/test_windows.py \
-	tests/unit/test_train.py tests/unit/test_trednet_keras.py tests/unit/test_models_hf.py
+	tests/unit/test_train.py tests/unit/test_trednet_keras.py tests/unit/test_models_hf.py tests/unit/test_sei_cone.py
 test-avx2: setup
 	ATEN_CPU_CAPABILITY=avx2 $(VENV)/bin/python -m pytest $(AVX2_TESTS) $(PYTEST_ARGS)
 
