@@ -61,7 +61,10 @@ workflow REGVARBENCH {
         .ifEmpty([])
     // the provenance table (sha256 of every input and model file) also beside Nextflow's own run records
     EVALUATE.out.provenance.subscribe { table -> table.copyTo(file("${params.outdir}/pipeline_info/provenance.tsv")) }
-    REPORT(EVALUATE.out.evaluation, ch_variant_summary)
+    // the ranked loci (tables of every dataset RANK ranked): the report's section per locus
+    ch_ranked = RANK.out.ranked.mix(RANK.out.top).flatMap { _meta, files -> files instanceof List ? files : [files] }
+        .collect(sort: true).ifEmpty([])
+    REPORT(EVALUATE.out.evaluation, ch_variant_summary, ch_ranked)
 
     ch_versions = TRAINING_SET.out.versions.mix(
         TRAIN_MODELS.out.versions, PREPARE_VARIANTS.out.versions, SCORE_VARIANTS.out.versions,

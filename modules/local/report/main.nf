@@ -6,6 +6,7 @@ process REPORT {
     input:
     tuple val(meta), path(evaluation)
     path(variant_summary)   // variants/summary.tsv (every dataset's accounting), or []
+    path(ranked, stageAs: 'ranked/*')   // RANK's <dataset>.ranked.tsv and .top_candidates.tsv (a section per locus), or []
 
     output:
     tuple val(meta), path("report") , emit: report
@@ -14,8 +15,9 @@ process REPORT {
     script:
     def args = task.ext.args ?: ''
     def summary_arg = variant_summary ? "--variant-summary ${variant_summary}" : ''
+    def ranked_arg = ranked ? "--ranked ranked" : ''
     """
-    regvarbench report --evaluation ${evaluation} --pipeline-info ../pipeline_info ${summary_arg} ${args} --outdir report
+    regvarbench report --evaluation ${evaluation} --pipeline-info ../pipeline_info ${summary_arg} ${ranked_arg} ${args} --outdir report
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
