@@ -849,8 +849,8 @@ def plot_locus(ranked: pd.DataFrame, classes: dict | None = None, top: int = 3):
     spread = (grid - variants.set_index("variant_id")["mean_rank"]).abs().mean(axis=1)
     models = sorted(grid.index, key=lambda m: (float(np.nan_to_num(spread[m], nan=np.inf)), str(m)))
     grid = grid.reindex(models)
-    labels = [s if isinstance(s, str) and s else v for s, v in zip(variants["snp_id"].fillna(""),
-                                                                  variants["variant_id"])]
+    labels = [s if isinstance(s, str) and s not in ("", ".") else v  # the SNP's ID, else the variant_id
+              for s, v in zip(variants["snp_id"].fillna(""), variants["variant_id"])]
     named = n_var <= MAX_LOCUS_LABELS
     width = min(MAX_WIDTH_IN, max(6.0, LOCUS_COL_IN * n_var + label_inches(models) + 1.6))
     heat_h = 0.6 + ROW_IN * len(models) + (label_inches(labels) if named else 0.4)
