@@ -95,6 +95,11 @@ def test_training_paused_and_resumed_across_task_attempts(test_run):
 def test_outputs_exist(test_run):
     _, outdir, _ = test_run
     assert (outdir / "report" / "index.html").stat().st_size > 10_000
+    # the section per locus: a figure for each LD export and for the VCF of a region (RANK's tables reach REPORT)
+    formats = ranked_datasets(outdir)
+    drawn = sorted(p.name for p in (outdir / "report" / "figures").glob("locus_*.png"))
+    assert len(drawn) == sum(f in ("ensembl_ld", "vcf") for f in formats.values()) == 7, drawn
+    assert 'id="loci"' in (outdir / "report" / "index.html").read_text(encoding="utf-8")
     tables = outdir / "evaluation" / "tables"
     for name in ("correlation_by_dataset.tsv", "correlation_by_cell_line.tsv", "correlation_overall.tsv",
                  "direction.tsv", "ld_topk.tsv", "enhancer_detection.tsv"):

@@ -198,9 +198,9 @@ def test_ranked_loci_section(report):
     top candidates in one table without figures; the lead SNP and its consensus rank named."""
     html, page = parse(report / "index.html")
     section = html[html.index('id="loci"'):html.index('id="enhancer-detection"')]
-    assert "<h3>locusD: rs3</h3>" in section and "<h3>vcfE: vcfE</h3>" in section
+    assert "<h3>locusD: rs3</h3>" in section and "<h3>vcfE</h3>" in section
     assert "<h3>ldC: 3 loci without a lead SNP</h3>" in section and "Fig. 3" in section
-    assert section.count("<img") == 2 and "lead SNP rs3 at consensus rank" in section
+    assert section.count("<img") == 2 and "12 variants, 3 models; lead SNP rs3 at consensus rank" in section
     ranked = pd.read_csv(report.parent.parent / "in" / "ranked" / "locusD.ranked.tsv", sep="\t")
     lead_rank = ranked.loc[ranked["is_lead"] == 1, "consensus_rank"].iloc[0]
     assert f"lead SNP rs3 at consensus rank {lead_rank:.3g}" in section

@@ -286,7 +286,8 @@ def locus_sections(ranked: dict, classes: dict, figdir: Path) -> list[dict]:
             best = top[top[LOCUS] == locus]
             lead = rows.loc[rows[LEAD] == 1, SNP_ID].drop_duplicates().tolist()
             lead_rank = best["lead_consensus_rank"].dropna()
-            caption = (f"{rows['variant_id'].nunique()} variants, {rows['model'].nunique()} models; "
+            n_models = rows["model"].nunique()
+            caption = (f"{rows['variant_id'].nunique()} variants, {n_models} model{'s' if n_models != 1 else ''}; "
                        + (f"lead SNP {', '.join(lead)} at consensus rank {fmt(float(lead_rank.iloc[0]))}"
                           if len(lead) and len(lead_rank) else "no lead SNP"))
             figure, note = None, ""
@@ -300,7 +301,8 @@ def locus_sections(ranked: dict, classes: dict, figdir: Path) -> list[dict]:
             else:
                 note = (f"Figure not drawn: the report draws {MAX_LOCUS_FIGURES} loci; every locus is in "
                         f"variants/{dataset}{RANKED_SUFFIX}.")
-            sections.append({"dataset": dataset, "locus": locus, "title": f"{dataset}: {locus}", "caption": caption,
+            title = dataset if locus == dataset else f"{dataset}: {locus}"  # a region is one locus named by its dataset
+            sections.append({"dataset": dataset, "locus": locus, "title": title, "caption": caption,
                              "figure": figure, "note": note, "table": html_table(best[LOCUS_TABLE_COLUMNS])})
     return sections
 
