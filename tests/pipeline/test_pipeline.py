@@ -354,13 +354,17 @@ def test_enhancer_detection_is_learned(test_run):
     assert (test_rows.loc["motif_jaspar"].auroc > 0.5).all(), test_rows
 
 
-def test_resume_reruns_nothing(test_run, nextflow):
+def test_resume_reruns_nothing_but_the_report(test_run, nextflow):
     workdir, outdir, _ = test_run
     proc = run_nextflow(nextflow, workdir, "-profile", "test", "--outdir", str(outdir), *paused_training_args(workdir),
                         "-resume")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "Submitted process" not in proc.stdout
-    assert re.search(r"Cached process", proc.stdout)
+    # only the report is made again: it shows this run's metadata (run name, start, its run records)
+    submitted = re.findall(r"Submitted process > (\S+)", proc.stdout)
+    assert [name.split(":")[-1] for name in submitted] == ["REPORT"], submitted
+    assert re.search(r"Cached process > \S+:SCORE", proc.stdout) and re.search(r"Cached process > \S+:EVALUATE", proc.stdout)
+    section = (outdir / "report" / "index.html").read_text(encoding="utf-8").split('id="run-metadata"')[1]
+    assert re.search(r"resumed \(-resume\)</td><td[^>]*>true</td>", section), section[:2000]
 
 
 def test_provenance_lists_inputs_and_weights(test_run):

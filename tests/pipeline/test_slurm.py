@@ -237,14 +237,16 @@ def test_every_task_is_a_slurm_job(slurm_run, slurm_cluster):
     assert len(jobs) + len(array_tasks) == len(trace)
 
 
-def test_resume_through_slurm_reruns_nothing(slurm_run, slurm_cluster, nextflow):
+def test_resume_through_slurm_reruns_nothing_but_the_report(slurm_run, slurm_cluster, nextflow):
+    """-resume submits one job: the report, which shows this run's metadata (run name, start, records)."""
     workdir, outdir, args, env, _ = slurm_run
     before = len(read_jobcomp(slurm_cluster.jobcomp))
     proc = run_nextflow_env(nextflow, workdir, env, *args, "-resume", timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "Submitted process" not in proc.stdout
+    submitted = re.findall(r"Submitted process > (\S+)", proc.stdout)
+    assert [name.split(":")[-1] for name in submitted] == ["REPORT"], submitted
     assert "Cached process" in proc.stdout
-    assert len(read_jobcomp(slurm_cluster.jobcomp)) == before
+    assert len(read_jobcomp(slurm_cluster.jobcomp)) == before + 1
 
 
 def test_gpu_profile_requests_gres_for_gpu_tasks_only(slurm_cluster, nextflow, tmp_path):
