@@ -1,13 +1,21 @@
 """Enhancer detection metrics: how well a model tells enhancers from controls (enhancer_detection.tsv).
 
-The metrics layer (ARCHITECTURE.md), beside ``metrics`` (variant-effect statistics). sklearn is
+The metrics layer (ARCHITECTURE.md), beside ``metrics`` (variant-effect statistics);
+``detection_table`` builds the table of every model directory. sklearn is
 imported inside the functions, so that scoring, which imports this module through the model
 adapters (``sigmoid``), does not pay for it.
 """
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+import pandas as pd
+
+from .contracts import DETECTION_COLUMNS
+
+log = logging.getLogger(__name__)
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
@@ -53,3 +61,38 @@ def f1_at(labels: np.ndarray, scores: np.ndarray, threshold: float) -> float:
     from sklearn.metrics import f1_score
 
     return float(f1_score(labels, scores >= threshold, zero_division=0))
+
+
+def detection_table(model: str, cell_line: str, labels: dict[str, np.ndarray], scores: dict[str, np.ndarray],
+                    threshold: float | None = None) -> pd.DataFrame:
+    """The rows of ``enhancer_detection.tsv``: one per split of ``scores``, in their order.
+
+    Parameters
+    ----------
+    model, cell_line : str
+        The ``model`` and ``cell_line`` columns.
+    labels, scores : dict of str -> numpy.ndarray, shape (n,)
+        Per split, the 0/1 labels and the model's outputs (probabilities, or scores on any scale
+        with a ``threshold``).
+    threshold : float, optional
+        F1 predicts an enhancer at ``scores >= threshold``; without one, at probability 0.5.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``contracts.DETECTION_COLUMNS``: model, cell_line, split, n, auroc, auprc, f1.
+    """
+    rows = []
+    for split, values in scores.items():
+        metrics = detection_metrics(labels[split], values)
+        if threshold is not None:
+            metrics["f1"] = f1_at(labels[split], values, threshold)
+        rows.append({"model": model, "cell_line": cell_line, "split": split, "n": len(labels[split]), **metrics})
+    return pd.DataFrame(rows, columns=DETECTION_COLUMNS)
+
+
+def log_detection(table: pd.DataFrame, note: str = "") -> None:
+    """One log line per row of a detection table (``note`` follows the split, e.g. " (as published)")."""
+    for row in table.to_dict("records"):
+        log.info("%s %s%s: auROC %.4f auPRC %.4f F1 %.4f (n=%d)", row["model"], row["split"], note,
+                 row["auroc"], row["auprc"], row["f1"], row["n"])

@@ -20,8 +20,8 @@ import torch
 from . import __version__
 from .artifacts import check_model_name, model_dir, write_spec
 from .catalogue import DEFAULT_MAX_TOKENS
-from .contracts import DETECTION_COLUMNS, ONESHOT_SUFFIX, SPLITS, validate_split_table
-from .detection import detection_metrics, sigmoid
+from .contracts import ONESHOT_SUFFIX, SPLITS, validate_split_table
+from .detection import detection_table, sigmoid
 from .io import InputError, json_object_option, read_tsv, write_tsv
 from .models import cnn, load_model
 from .models.probe import features, fit_probe, probe_logits
@@ -97,18 +97,15 @@ def _run(args: argparse.Namespace) -> None:
     probe["n_train"] = len(train)
     spec["probe"] = probe
 
-    rows = []
-    for split in SPLITS[1:]:
-        part = table[table["split"] == split]
-        if len(part) == 0:
-            continue
-        probs = sigmoid(probe_logits(probe, features(base, part["sequence"].tolist(), args.batch_size)))
-        rows.append({"model": name, "cell_line": cell_line, "split": split, "n": len(part),
-                     **detection_metrics(part["label"].to_numpy(), probs)})
+    parts = {s: table[table["split"] == s] for s in SPLITS[1:]}
+    parts = {s: p for s, p in parts.items() if len(p)}
+    probs = {s: sigmoid(probe_logits(probe, features(base, p["sequence"].tolist(), args.batch_size)))
+             for s, p in parts.items()}
+    detection = detection_table(name, cell_line, {s: p["label"].to_numpy() for s, p in parts.items()}, probs)
     target = model_dir(args.outdir, name, cell_line)
     target.mkdir(parents=True, exist_ok=True)
     write_spec(target, spec)
-    write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
+    write_tsv(detection, target / "enhancer_detection.tsv")
     log.info("wrote %s", target)
 
 

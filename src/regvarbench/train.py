@@ -34,8 +34,8 @@ from tqdm import tqdm
 from . import __version__
 from .artifacts import check_model_name, model_dir, read_spec, training_fingerprint, write_spec
 from .catalogue import DEFAULT_MAX_TOKENS, catalogue_row, model_settings
-from .contracts import DETECTION_COLUMNS, SPLITS, validate_split_table
-from .detection import best_f1_threshold, detection_metrics, f1_at
+from .contracts import SPLITS, validate_split_table
+from .detection import best_f1_threshold, detection_metrics, detection_table, log_detection
 from .device import DEVICES, TRAIN_PRECISIONS
 from .io import InputError, atomic_path, json_object_option, read_tsv, write_tsv
 from .models import FAMILIES, cnn, load_model, motif, tracks, trednet
@@ -162,12 +162,8 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
     model.load_state_dict(best_state)
     model.eval()
 
-    rows = []
-    for split in ("valid", "test"):
-        probs = cnn.sigmoid(cnn.predict_logits(model, x[split], EVAL_BATCH_SIZE))
-        rows.append({"model": config.model_name, "cell_line": cell_line, "split": split,
-                     "n": len(y[split]), **detection_metrics(y[split], probs)})
-    detection = pd.DataFrame(rows, columns=DETECTION_COLUMNS)
+    probs = {s: cnn.sigmoid(cnn.predict_logits(model, x[s], EVAL_BATCH_SIZE)) for s in ("valid", "test")}
+    detection = detection_table(config.model_name, cell_line, y, probs)
     training = {k: v for k, v in asdict(config).items() if k not in ("model_name", "architecture", "hyperparameters", "seed")}
     spec.update({
         "training": {**training, "threads": torch.get_num_threads(), **runtime.summary()},
@@ -176,9 +172,7 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
         "n_train": len(y["train"]), "n_valid": len(y["valid"]), "n_test": len(y["test"]),
         "torch_version": torch.__version__, "regvarbench_version": __version__,
     })
-    for row in rows:
-        log.info("%s %s: auROC %.4f auPRC %.4f F1 %.4f (n=%d)", config.model_name, row["split"],
-                 row["auroc"], row["auprc"], row["f1"], row["n"])
+    log_detection(detection)
     return TrainResult(model=model, spec=spec, curve=curve, detection=detection, extra=extra,
                        checkpoint=ckpt.path if ckpt is not None else None)
 
@@ -677,17 +671,11 @@ def _run_published(args: argparse.Namespace) -> None:
     scores = {s: adapter.predict(p["sequence"].tolist()) for s, p in parts.items()}
     labels = {s: p["label"].to_numpy() for s, p in parts.items()}
     threshold = 0.5 if probability else best_f1_threshold(labels["valid"], scores["valid"])
-    rows = []
-    for split in ("valid", "test"):
-        metrics = detection_metrics(labels[split], scores[split])
-        metrics["f1"] = f1_at(labels[split], scores[split], threshold)
-        rows.append({"model": args.model_name, "cell_line": cell_line, "split": split, "n": len(labels[split]),
-                     **metrics})
-        log.info("%s %s (as published): auROC %.4f auPRC %.4f F1 %.4f (n=%d)", args.model_name, split,
-                 metrics["auroc"], metrics["auprc"], metrics["f1"], len(labels[split]))
+    detection = detection_table(args.model_name, cell_line, labels, scores, threshold)
+    log_detection(detection, " (as published)")
     target = model_dir(args.outdir, args.model_name, cell_line)
     target.mkdir(parents=True, exist_ok=True)
-    write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
+    write_tsv(detection, target / "enhancer_detection.tsv")
     write_spec(target, {**spec, **adapter.spec, "trainable": False, "f1_threshold": threshold, "data": str(path),
                         "n_valid": len(labels["valid"]), "n_test": len(labels["test"]),
                         "regvarbench_version": __version__})
@@ -764,18 +752,12 @@ def _run_motif(args: argparse.Namespace) -> None:
         scores = {s: adapter.predict(df.loc[df["split"] == s, "sequence"].tolist()) for s in SPLITS}
         labels = {s: df.loc[df["split"] == s, "label"].to_numpy() for s in SPLITS}
         threshold = best_f1_threshold(labels["train"], scores["train"])
-        rows = []
-        for split in ("valid", "test"):
-            metrics = detection_metrics(labels[split], scores[split])
-            metrics["f1"] = f1_at(labels[split], scores[split], threshold)
-            rows.append({"model": spec["model_name"], "cell_line": args.cell_line, "split": split,
-                         "n": len(labels[split]), **metrics})
-            log.info("%s %s: auROC %.4f auPRC %.4f F1 %.4f (n=%d)", spec["model_name"], split,
-                     metrics["auroc"], metrics["auprc"], metrics["f1"], len(labels[split]))
+        detection = detection_table(spec["model_name"], args.cell_line, labels,
+                                    {s: scores[s] for s in ("valid", "test")}, threshold)
+        log_detection(detection)
         spec.update({"f1_threshold": threshold, "data": str(path), "n_train": len(labels["train"]),
                      "n_valid": len(labels["valid"]), "n_test": len(labels["test"])})
-        write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS),
-                  target / "enhancer_detection.tsv")
+        write_tsv(detection, target / "enhancer_detection.tsv")
     write_spec(target, spec)
     log.info("wrote %s (%s)", target, ", ".join(f"{m['name']}={m['matrix_id']}" for m in spec["motifs"]))
 

@@ -43,8 +43,8 @@ from transformers.trainer_callback import PrinterCallback
 from .. import __version__
 from ..artifacts import check_model_name, model_dir, training_fingerprint, write_spec
 from ..catalogue import DEFAULT_MAX_TOKENS
-from ..contracts import DETECTION_COLUMNS, SPLITS, validate_split_table
-from ..detection import detection_metrics, sigmoid
+from ..contracts import SPLITS, validate_split_table
+from ..detection import detection_metrics, detection_table, log_detection, sigmoid
 from ..dna import fit_length
 from ..io import InputError, write_text_atomic, write_tsv
 from ..runtime import TrainingPaused, deterministic_algorithms, make_runtime, seed_everything
@@ -859,12 +859,8 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
 
     curve = pd.DataFrame(recorder.records, columns=["epoch", "train_loss", "valid_loss", "valid_auroc"])
     best_epoch = int(curve.loc[curve["valid_loss"].idxmin(), "epoch"])
-    rows = []
-    for split in ("valid", "test"):
-        probs = adapter.predict(parts[split]["sequence"].tolist())
-        rows.append({"model": config.model_name, "cell_line": cell_line, "split": split, "n": len(y[split]),
-                     **detection_metrics(y[split], probs)})
-    detection = pd.DataFrame(rows, columns=DETECTION_COLUMNS)
+    probs = {s: adapter.predict(parts[s]["sequence"].tolist()) for s in ("valid", "test")}
+    detection = detection_table(config.model_name, cell_line, y, probs)
     training = {k: v for k, v in asdict(config).items()
                 if k not in ("model_name", "source", "tokenizer", "max_tokens", "trust_remote_code", "revision", "seed")}
     spec.update({"training": {**training, "threads": torch.get_num_threads(), **runtime.summary()},
@@ -873,9 +869,7 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
                  "n_train": len(y["train"]), "n_valid": len(y["valid"]), "n_test": len(y["test"]),
                  "torch_version": torch.__version__, "transformers_version": transformers.__version__,
                  "regvarbench_version": __version__})
-    for row in rows:
-        log.info("%s %s: auROC %.4f auPRC %.4f F1 %.4f (n=%d)", config.model_name, row["split"],
-                 row["auroc"], row["auprc"], row["f1"], row["n"])
+    log_detection(detection)
     return adapter, spec, curve, detection
 
 

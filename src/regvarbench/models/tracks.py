@@ -38,13 +38,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from tqdm import tqdm
 
 from ..artifacts import check_model_name, model_dir, write_spec
-from ..contracts import DETECTION_COLUMNS, validate_split_table
-from ..detection import best_f1_threshold, detection_metrics, f1_at
+from ..contracts import validate_split_table
+from ..detection import best_f1_threshold, detection_table
 from ..dna import fit_length, one_hot, reverse_complement
 from ..genome import Genome
 from ..io import InputError, read_tsv, write_tsv
@@ -305,16 +304,13 @@ def run_train(args: Any) -> None:
     adapter = load_adapter(spec)
     target = model_dir(args.outdir, model_name, cell_line)
     target.mkdir(parents=True, exist_ok=True)
-    rows = []
+    scores: dict[str, np.ndarray] = {}
+    labels: dict[str, np.ndarray] = {}
+    threshold = None
     if df is not None:
         scores = {s: adapter.predict(df.loc[df["split"] == s, "sequence"].tolist()) for s in ("valid", "test")}
         labels = {s: df.loc[df["split"] == s, "label"].to_numpy() for s in ("valid", "test")}
         threshold = best_f1_threshold(labels["valid"], scores["valid"])
-        for split in ("valid", "test"):
-            metrics = detection_metrics(labels[split], scores[split])
-            metrics["f1"] = f1_at(labels[split], scores[split], threshold)
-            rows.append({"model": model_name, "cell_line": cell_line, "split": split, "n": len(labels[split]),
-                         **metrics})
         spec.update({"f1_threshold": threshold, "data": str(args.data)})
-    write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
+    write_tsv(detection_table(model_name, cell_line, labels, scores, threshold), target / "enhancer_detection.tsv")
     write_spec(target, adapter.spec | spec)
