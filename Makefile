@@ -28,16 +28,16 @@ TEST_WORKERS ?= 2
 test: setup lint
 	OMP_WAIT_POLICY=PASSIVE PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not faults" $(PYTEST_ARGS)
 
-## Fault tests (tests/pipeline/test_faults.py: killed tasks and driver, damaged files): ~20 min on
-## 2 cores, so kept out of `make test`'s 25-minute budget (docs/testing.md)
+## Fault tests (tests/pipeline/test_faults.py: killed tasks and driver, damaged files), kept out of
+## `make test`'s 25-minute budget; CI runs them as a step of their own (.ci/run, docs/testing.md)
 test-faults: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest -m faults tests/pipeline/test_faults.py $(PYTEST_ARGS)
+	OMP_WAIT_POLICY=PASSIVE PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest -m faults tests/pipeline/test_faults.py $(PYTEST_ARGS)
 
 ## The precision- and training-sensitive tests with torch dispatching as on an AVX2 CPU
 ## (ATEN_CPU_CAPABILITY=avx2): on an AVX-512/AMX machine this is the other kernel path; on an
 ## AVX2 machine the same one again. CI runs it after `make test`.
 AVX2_TESTS := tests/unit/test_score.py tests/unit/test_cone.py tests/unit/test_windows.py \
-	tests/unit/test_train.py tests/unit/test_trednet_keras.py tests/unit/test_models_hf.py
+	tests/unit/test_train.py tests/unit/test_trednet_keras.py tests/unit/test_models_hf.py tests/unit/test_sei_cone.py
 test-avx2: setup
 	ATEN_CPU_CAPABILITY=avx2 $(VENV)/bin/python -m pytest $(AVX2_TESTS) $(PYTEST_ARGS)
 

@@ -20,6 +20,8 @@ workflow {
         PIPELINE_INITIALISATION.out.models,
         file(params.model_catalogue),
         PREPARE_INPUTS.out.predictions,
+        PIPELINE_INITIALISATION.out.run_info,
+        PREPARE_INPUTS.out.versions,
     )
-    PIPELINE_COMPLETION(PREPARE_INPUTS.out.versions.mix(REGVARBENCH.out.versions))
+    PIPELINE_COMPLETION(REGVARBENCH.out.versions)  // every task's, the inputs' (SIMULATE) included
 }

@@ -1,19 +1,26 @@
-"""Cost of one published-size Sei pass per 4 kb sequence, by stage, and what receptive-field reuse could save.
+"""Published-size Sei: receptive-field (cone) reuse against full passes, for SNVs of one reference.
 
-Full-size ``Sei()`` (889,979,983 parameters, seeded random weights, fp32, CPU), random one-hot
-4,096-bp inputs. Measured: the full forward pass (best of ``--repeat``, process CPU seconds and
-wall seconds per sequence, at ``--batch``) and the time of each stage (blocks 1-3, the five
-dilated convolutions, spline + classifier) as a fraction of the full pass, measured in the same
-run. Then, for a single-base change at the centre, the positions each stage would have to
-recompute (the change's cone: kernel 9 ``same`` convolutions widen it by 4 per side, max-pool 4
-shrinks it, dilated kernel-5 convolutions widen it by 2 x dilation), and the reuse bound: full
-pass time / time of the recomputed parts, each stage's measured time scaled by its recomputed
-fraction (the cone covers all 256 positions from the fifth dilated convolution on, so everything
-after it is full price). Reuse is not implemented (models/cone.py covers cnn_small only); this
-says whether it is worth doing. Last line: ``RESULT sei_full_pass_s=<s per sequence, CPU>
-reuse_bound=<x>``.
+Full-size ``Sei()`` (889,979,983 parameters, seeded random weights, fp32, CPU) inside the
+``sei`` adapter (both strands averaged, as the framework), one random 4,096-bp reference and
+``--snvs`` SNVs at distinct random positions of its central 1 kb (where make-windows puts a
+variant), each a random other base. Measured in the same run, process CPU seconds (and wall
+seconds) of the best of ``--repeat``:
 
-    .venv/bin/python benchmarks/sei_cone.py --batch 2 --repeat 2
+- full passes: ``SeiAdapter._profiles`` (what ``score --no-cone`` runs) over the reference and
+  the alts, ``--snvs + 1`` inputs, one batch of that size (no padding);
+- cone reuse: ``SeiAdapter.variant_profiles`` (``score``'s default) on the same inputs and batch
+  size: the reference tower once with its activations cached, each alt's tower recomputed only
+  inside its receptive cone (models/cone.py Patch machinery, ``Sei.tower_patch``), every tower
+  output through the B-spline pooling and classifier.
+
+Then the parts of the cone path timed on their own (reference tower, alt cones, head) and the
+largest |difference| between the two paths' profiles and scores (HepG2 DNase/H3K27ac mean).
+Last line: ``RESULT sei_cone_speedup=<full / cone CPU s> full_s_per_variant=<CPU s>
+cone_s_per_variant=<CPU s> max_abs_diff=<profiles>`` (per variant: the time of the whole set
+divided by ``--snvs``; both include the reference's pass). Needs ~6 GB of memory at the defaults;
+``--widths``/``--n-outputs`` shrink the model for a quick look.
+
+    .venv/bin/python benchmarks/sei_cone.py --snvs 15 --threads 2
 """
 
 from __future__ import annotations
@@ -24,84 +31,93 @@ import time
 import numpy as np
 import torch
 
-from regvarbench.models.sei import SEI_INPUT_LENGTH, Sei
+from regvarbench.models.sei import SEI_INPUT_LENGTH, SEI_OUTPUTS, SEI_WIDTHS, Sei
+from regvarbench.models.sei_framework import SeiAdapter, encode, select_profiles
 
 
-def _timed(fn, repeat: int) -> tuple[float, float]:
-    """Best (CPU seconds, wall seconds) of ``repeat`` calls."""
-    best = (float("inf"), float("inf"))
+def _timed(fn, repeat: int):
+    """(result, best CPU seconds, best wall seconds) of ``repeat`` calls."""
+    best, out = (float("inf"), float("inf")), None
     for _ in range(repeat):
         cpu, wall = time.process_time(), time.perf_counter()
-        fn()
+        out = fn()
         best = min(best, (time.process_time() - cpu, time.perf_counter() - wall))
-    return best
+    return out, best[0], best[1]
 
 
-def stage_times(model: Sei, x: torch.Tensor, repeat: int) -> dict[str, float]:
-    """CPU seconds of each stage of ``model.tower`` + head on ``x`` (inputs of a stage computed once beforehand)."""
-    m = model
+def snv_set(n: int, length: int, seed: int) -> tuple[str, list[str]]:
+    """A random reference and ``n`` SNVs of it at distinct positions of its central 1 kb."""
+    rng = np.random.default_rng(seed)
+    ref = "".join(rng.choice(list("ACGT"), length))
+    centre = np.arange(max(0, length // 2 - 500), min(length, length // 2 + 500))
+    alts = []
+    for p in rng.choice(centre, n, replace=False):
+        base = rng.choice([b for b in "ACGT" if b != ref[p]])
+        alts.append(ref[:p] + base + ref[p + 1:])
+    return ref, alts
+
+
+def part_times(adapter: SeiAdapter, ref: str, alts: list[str], repeat: int) -> dict[str, float]:
+    """CPU seconds of the cone path's parts: reference tower, the alts' cones, the head on all inputs."""
+    model, length, n = adapter.model, adapter.input_length, len(alts)
     with torch.inference_mode():
-        lout1 = m.lconv1(x)
-        out1 = m.conv1(lout1)
-        lout2 = m.lconv2(out1 + lout1)
-        out2 = m.conv2(lout2)
-        lout3 = m.lconv3(out2 + lout2)
-        out3 = m.conv3(lout3)
-        dins = [out3 + lout3]
-        out = out3 + m.dconv1(dins[0])
-        for i in range(2, 6):
-            dins.append(out)
-            out = out + getattr(m, f"dconv{i}")(out)
-        stages = {"block1": lambda: m.conv1(m.lconv1(x)), "block2": lambda: m.conv2(m.lconv2(out1 + lout1)),
-                  "block3": lambda: m.conv3(m.lconv3(out2 + lout2))}
-        for i in range(1, 6):
-            stages[f"dconv{i}"] = (lambda i=i: getattr(m, f"dconv{i}")(dins[i - 1]))
-        stages["head"] = lambda: m.classifier(m.spline_tr(out).flatten(1))
-        return {name: _timed(fn, repeat)[0] for name, fn in stages.items()}
-
-
-def cone_fractions(length: int = SEI_INPUT_LENGTH) -> dict[str, float]:
-    """Fraction of each stage's output positions a centred single-base change reaches."""
-    half, out = 0, {}
-    for block, n in (("block1", length), ("block2", length // 4), ("block3", length // 16)):
-        if block != "block1":
-            half = half // 4 + 1  # max-pool 4: the cone's half-width in pooled positions, rounded up
-        half += 4 * 4  # four kernel-9 convolutions per block (two linear, two ReLU)
-        out[block] = min(1.0, (2 * half + 1) / n)
-    n = length // 16
-    for i, d in enumerate((2, 4, 8, 16, 25), start=1):
-        half += 2 * d
-        out[f"dconv{i}"] = min(1.0, (2 * half + 1) / n)
-    out["head"] = 1.0
-    return out
+        x = torch.from_numpy(encode([ref]))
+        (tower, cache), t_ref, _ = _timed(lambda: model.tower_reference(adapter._strands(x)), repeat)
+        ref_codes = encode([ref])[0]
+        chunk = []
+        for i, alt in enumerate(alts):
+            a = encode([alt])[0]
+            lo = int(np.flatnonzero((a != ref_codes).any(axis=0))[0])
+            chunk.append((i, 0, lo, a[:, lo:lo + 1]))
+        towers, t_cone, _ = _timed(lambda: adapter._cone_towers(cache, chunk, length), repeat)
+        heads = torch.cat([tower, towers.flatten(0, 1)])
+        _, t_head, _ = _timed(lambda: model.head(heads), repeat)
+    return {"reference tower (1 input, 2 strands)": t_ref, f"cones ({n} alts, 2 strands)": t_cone,
+            f"head ({n + 1} inputs, 2 strands)": t_head}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batch", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--snvs", type=int, default=15, help="SNVs of the one reference (default 15)")
+    parser.add_argument("--repeat", type=int, default=1, help="best of this many timings (default 1)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--widths", type=int, nargs=3, default=list(SEI_WIDTHS), help="block widths (published)")
+    parser.add_argument("--n-outputs", type=int, default=SEI_OUTPUTS, help="profiles (published 21,907)")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    torch.manual_seed(0)
-    model = Sei().eval()
-    rng = np.random.default_rng(0)
-    x = torch.from_numpy(np.eye(4, dtype=np.float32)[rng.integers(0, 4, (args.batch, SEI_INPUT_LENGTH))])
-    x = x.transpose(1, 2).contiguous()
-    with torch.inference_mode():
-        model(x)  # warm-up
-        cpu, wall = _timed(lambda: model(x), args.repeat)
-    per_seq = cpu / args.batch
-    stages = stage_times(model, x, args.repeat)
-    total = sum(stages.values())
-    cone = cone_fractions()
-    recomputed = sum(stages[s] * cone[s] for s in stages)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}")
-    print(f"full pass: {per_seq:.2f} CPU s, {wall / args.batch:.2f} wall s per 4 kb sequence")
-    print(f"{'stage':8} {'share':>7} {'cone':>7}")
-    for name, seconds in stages.items():
-        print(f"{name:8} {seconds / total:7.1%} {cone[name]:7.1%}")
-    bound = total / recomputed
-    print(f"stages sum to {total / cpu:.2f} x the full pass; reuse would recompute {recomputed / total:.1%} of it")
-    print(f"RESULT sei_full_pass_s={per_seq:.2f} reuse_bound={bound:.2f}")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    started = time.perf_counter()
+    model = Sei(args.widths, args.n_outputs).eval()
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; Sei {tuple(args.widths)}, "
+          f"{args.n_outputs} outputs, {n_params:,} parameters (built in {time.perf_counter() - started:.0f} s)")
+    tracks = select_profiles("HepG2") if args.n_outputs == SEI_OUTPUTS else list(range(min(18, args.n_outputs)))
+    size = args.snvs + 1
+    adapter = SeiAdapter(model, {"model_name": "sei", "cell_line": "HepG2", "tracks": tracks, "batch_size": size},
+                         precision="fp32")
+    ref, alts = snv_set(args.snvs, SEI_INPUT_LENGTH, args.seed)
+    inputs = [ref, *alts]
+    full, t_full, w_full = _timed(lambda: adapter._profiles(lambda i: inputs[i], size, size), args.repeat)
+    (ref_p, alt_p), t_cone, w_cone = _timed(
+        lambda: adapter.variant_profiles(lambda i: ref, 1, np.zeros(args.snvs, dtype=np.int64), lambda i: alts[i],
+                                         args.snvs, size), args.repeat)
+    assert adapter.last_variant_counts == {"cone": args.snvs, "full": 0, "unchanged": 0}
+    cone = np.concatenate([ref_p, alt_p])
+    diff = float(np.abs(cone - full).max())
+    score_diff = float(np.abs(adapter._reduce(cone) - adapter._reduce(full)).max())
+    effect = float(np.abs(full[1:] - full[:1]).max())
+    n = args.snvs
+    print(f"1 reference + {n} SNVs, batch {size} (inputs x 2 strands per pass)")
+    print(f"full passes: {t_full:7.1f} CPU s ({w_full:6.1f} wall s), {t_full / n:6.2f} CPU s per variant")
+    print(f"cone reuse:  {t_cone:7.1f} CPU s ({w_cone:6.1f} wall s), {t_cone / n:6.2f} CPU s per variant")
+    print(f"speed-up: {t_full / t_cone:.2f}x CPU ({w_full / w_cone:.2f}x wall)")
+    print(f"max |profile diff| {diff:.1e} (largest SNV effect on a profile {effect:.1e}); "
+          f"max |score diff| {score_diff:.1e}")
+    for name, seconds in part_times(adapter, ref, alts, args.repeat).items():
+        print(f"  {name:38} {seconds:6.2f} CPU s")
+    print(f"RESULT sei_cone_speedup={t_full / t_cone:.2f} full_s_per_variant={t_full / n:.2f} "
+          f"cone_s_per_variant={t_cone / n:.2f} max_abs_diff={diff:.1e}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ workflow REGVARBENCH {
     ch_models    // [model, family, architecture] maps
     catalogue    // models catalogue CSV
     ch_predictions  // [meta(id, model, kind, dataset_map), prediction table] per --predictions row
+    ch_run_info     // run_info.json: Nextflow, the run, its parameters and records (the report's run metadata)
+    ch_input_versions  // versions.yml of the tasks that made the inputs (SIMULATE), or empty
 
     main:
     def has_models = !modelNames(params.models.toString()).isEmpty()
@@ -61,11 +63,14 @@ workflow REGVARBENCH {
         .ifEmpty([])
     // the provenance table (sha256 of every input and model file) also beside Nextflow's own run records
     EVALUATE.out.provenance.subscribe { table -> table.copyTo(file("${params.outdir}/pipeline_info/provenance.tsv")) }
-    REPORT(EVALUATE.out.evaluation, ch_variant_summary)
-
-    ch_versions = TRAINING_SET.out.versions.mix(
+    // the software versions of every task before REPORT, for its run-metadata section
+    ch_task_versions = ch_input_versions.mix(TRAINING_SET.out.versions,
         TRAIN_MODELS.out.versions, PREPARE_VARIANTS.out.versions, SCORE_VARIANTS.out.versions,
-        IMPORT_PREDICTIONS.out.versions, EVALUATE.out.versions, RANK.out.versions, REPORT.out.versions)
+        IMPORT_PREDICTIONS.out.versions, EVALUATE.out.versions, RANK.out.versions)
+    REPORT(EVALUATE.out.evaluation, ch_variant_summary, ch_run_info,
+           ch_task_versions.unique().collectFile(name: 'task_versions.yml', sort: true))
+
+    ch_versions = ch_task_versions.mix(REPORT.out.versions)
 
     emit:
     report   = REPORT.out.report

@@ -32,6 +32,7 @@ COMMANDS = {
     "evaluate": ("regvarbench.evaluate", "metrics tables from variants and scores"),
     "rank": ("regvarbench.rank", "rank each locus' variants by every model; ranked table, top candidates, VCF"),
     "report": ("regvarbench.report", "self-contained HTML report with figures"),
+    "predict": ("regvarbench.predict", "your own variants (a VCF) prepared, scored by trained models and ranked, in one go"),
     "versions": ("regvarbench.versions", "versions.yml block for a pipeline task"),
 }
 

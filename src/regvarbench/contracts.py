@@ -39,6 +39,11 @@ def parse_windows_name(path: str | Path) -> tuple[str, str]:
     return match["dataset"], match["chunk"]
 
 
+def windows_file_name(dataset: str, chunk: str) -> str:
+    """``<dataset>.windows.<chunk>.tsv``: one chunk of a dataset's variant windows (``parse_windows_name`` reads it)."""
+    return f"{dataset}.windows.{chunk}.tsv"
+
+
 def scores_file_name(model: str, dataset: str, chunk: str) -> str:
     """``<model>.<dataset>.<chunk>.scores.tsv``: the score table of one model on one windows file."""
     return f"{model}.{dataset}.{chunk}.scores.tsv"

@@ -7,7 +7,7 @@ can be compared file by file. One row per:
 - ``input``: a file the run read (samplesheets, variant sources, peak files, genome, chain, catalogue);
 - ``model``: a model directory (its family, source, the hub revision asked for and the commit the
   weights resolved to; ``resolved_revision`` is empty for local checkpoints and trained-from-scratch
-  models);
+  models; ``seed``, the seed its training or probe fitting used, from its spec);
 - ``model_file``: a file inside a model directory (weights, tokenizer, spec), or a weights file the
   model read from outside it (recorded by the family in spec ``weights_sha256``: {location: sha256}).
 
@@ -27,7 +27,7 @@ from .artifacts import read_spec
 from .io import InputError
 
 PROVENANCE_COLUMNS = ["kind", "model", "cell_line", "name", "sha256", "bytes", "family", "source", "revision",
-                      "resolved_revision"]
+                      "resolved_revision", "seed"]
 BLOCK = 1 << 20
 
 
@@ -111,7 +111,8 @@ def model_rows(model_dir: str | os.PathLike) -> list[dict]:
     model, cell_line = str(spec.get("model_name", model_dir.name)), str(spec.get("cell_line", ""))
     rows = [_row("model", model=model, cell_line=cell_line, name=model_dir.name,
                  family=str(spec.get("family", "cnn" if spec else "")), source=str(spec.get("source") or spec.get("architecture") or ""),
-                 revision=str(spec.get("revision") or ""), resolved_revision=str(spec.get("resolved_revision") or ""))]
+                 revision=str(spec.get("revision") or ""), resolved_revision=str(spec.get("resolved_revision") or ""),
+                 seed="" if spec.get("seed") is None else str(spec["seed"]))]
     for f in sorted(p for p in model_dir.rglob("*") if p.is_file()):
         rows.append(_row("model_file", model=model, cell_line=cell_line, name=str(f.relative_to(model_dir)),
                          sha256=sha256_file(f), bytes=f.stat().st_size))

@@ -12,6 +12,9 @@ receptive-field reuse (models/cone.py; ``--no-cone`` turns it off), which agrees
 within ~1e-7 on logits in fp32 (the default on every device, ``--precision``), ~1e-15 in fp64.
 Cone reuse computes the model on the alt window itself, so it is exact for any variant class; an
 indel or MNV window differing at several bases (nearly always: flanks shift) gets a full pass.
+Published Sei (family ``sei``) reuses its reference tower the same way (models/sei_framework.py),
+N-padded or in genome flanks, for alts whose input differs over at most 16 bp; ``--no-cone``
+turns that off too.
 
 Genome context: adapters with ``uses_genome_context`` (Enformer, Borzoi: models/tracks.py) read
 hundreds of kb around a 1 kb window. With ``--genome`` and windows that carry ``chrom`` and
@@ -94,16 +97,22 @@ def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256
 
     The variant score follows the adapter spec's ``score_kind`` (a name of
     ``regvarbench.score_kinds``; default ``log2ratio_eps``). Adapters
-    with ``supports_cone`` (``cnn_small``) score the windows grouped by reference: one reference
-    pass per distinct ``ref_seq``, then each distinct (reference, alt) pair by receptive-field
-    reuse (models/cone.py); ``cone=False`` forces full passes for every distinct sequence.
+    with ``supports_cone`` (``cnn_small``, ``sei``) score the windows grouped by reference: one
+    reference pass per distinct ``ref_seq``, then each distinct (reference, alt) pair by
+    receptive-field reuse (models/cone.py); in genome flanks too where the adapter has
+    ``predict_variants_in_context`` (``sei``). ``cone=False`` forces full passes for every
+    distinct sequence (input).
     """
     try:
         kind = resolve_score_kind(str(adapter.spec.get("score_kind", DEFAULT_SCORE_KIND)))
     except InputError as exc:
         raise InputError(f"model {adapter.name}: {exc}") from exc
     if genome is not None and getattr(adapter, "uses_genome_context", False) and has_loci(windows):
-        ref, alt = _predict_in_context(adapter, windows, genome, batch_size)
+        if cone and getattr(adapter, "supports_cone", False) and hasattr(adapter, "predict_variants_in_context") \
+                and len(windows):
+            ref, alt = _predict_in_context_by_reference(adapter, windows, genome, batch_size)
+        else:
+            ref, alt = _predict_in_context(adapter, windows, genome, batch_size)
     elif cone and getattr(adapter, "supports_cone", False) and len(windows):
         ref, alt = _predict_by_reference(adapter, windows, batch_size)
     else:
@@ -144,12 +153,9 @@ def _predict_distinct(adapter: Adapter, windows: pd.DataFrame, batch_size: int) 
     return outputs[codes[:n]], outputs[codes[n:]]
 
 
-def _predict_in_context(adapter: Adapter, windows: pd.DataFrame, genome: Genome,
-                        batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Full passes over the distinct (sequence, chrom, start, strand, end) of a windows table:
-    the same string at two loci (or on two strands) is two inputs, since its flanks differ. An alt
-    window's span is (alt_start, alt_end) where the windows give it."""
-    n = len(windows)
+def _loci_columns(windows: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """(strand, window_start, ref_end, alt_start, alt_end) of each window: an indel's alt window
+    spans (alt_start, alt_end) of the genome where the windows give it."""
     strand = windows[STRAND].astype(str) if STRAND in windows.columns else pd.Series("+", index=windows.index)
     start = windows["window_start"].astype("int64").to_numpy()
     ref_end = start + windows["ref_seq"].str.len().to_numpy()
@@ -157,11 +163,21 @@ def _predict_in_context(adapter: Adapter, windows: pd.DataFrame, genome: Genome,
         alt_start, alt_end = (windows[c].astype("int64").to_numpy() for c in ALT_SPAN_COLUMNS)
     else:
         alt_start, alt_end = start, ref_end
+    return strand.to_numpy(), start, ref_end, alt_start, alt_end
+
+
+def _predict_in_context(adapter: Adapter, windows: pd.DataFrame, genome: Genome,
+                        batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Full passes over the distinct (sequence, chrom, start, strand, end) of a windows table:
+    the same string at two loci (or on two strands) is two inputs, since its flanks differ. An alt
+    window's span is (alt_start, alt_end) where the windows give it."""
+    n = len(windows)
+    strand, start, ref_end, alt_start, alt_end = _loci_columns(windows)
     keys = pd.MultiIndex.from_arrays([
         pd.concat([windows["ref_seq"], windows["alt_seq"]], ignore_index=True).str.upper().to_numpy(),
         np.tile(windows["chrom"].astype(str).to_numpy(), 2),
         np.concatenate([start, alt_start]),
-        np.tile(strand.to_numpy(), 2),
+        np.tile(strand, 2),
         np.concatenate([ref_end, alt_end])])
     codes, distinct = pd.factorize(keys, sort=False)
     loci = list(zip(distinct.get_level_values(1), distinct.get_level_values(2).astype(int),
@@ -176,6 +192,42 @@ def _predict_in_context(adapter: Adapter, windows: pd.DataFrame, genome: Genome,
     log.info("%s: %d windows, %d distinct inputs in genome flanks, %.1f inputs/s", adapter.name, n, len(distinct),
              len(distinct) / elapsed if elapsed > 0 else float("nan"))
     return outputs[codes[:n]], outputs[codes[n:]]
+
+
+def _predict_in_context_by_reference(adapter: Adapter, windows: pd.DataFrame, genome: Genome,
+                                     batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`_predict_in_context`, alts by receptive-field reuse of their reference's pass.
+
+    One input per distinct reference (sequence, chrom, start, strand, end); each distinct alt
+    (its reference, sequence, alt_start, alt_end) is scored from it (models/sei_framework.py), so
+    an alt's output never depends on which other windows share the file.
+    """
+    strand, start, ref_end, alt_start, alt_end = _loci_columns(windows)
+    chrom = windows["chrom"].astype(str).to_numpy()
+    ref_keys = pd.MultiIndex.from_arrays([windows["ref_seq"].str.upper().to_numpy(), chrom, start, strand, ref_end])
+    ref_codes, refs = pd.factorize(ref_keys, sort=False)
+    pair_codes, pairs = pd.factorize(pd.MultiIndex.from_arrays(
+        [ref_codes, windows["alt_seq"].str.upper().to_numpy(), alt_start, alt_end]), sort=False)
+    pair_refs = np.asarray(pairs.get_level_values(0), dtype=np.int64)
+    ref_loci = list(zip(refs.get_level_values(1), refs.get_level_values(2).astype(int), refs.get_level_values(3),
+                        refs.get_level_values(4).astype(int)))
+    alt_loci = [(ref_loci[r][0], int(s), ref_loci[r][2], int(e)) for r, s, e in
+                zip(pair_refs, pairs.get_level_values(2), pairs.get_level_values(3))]
+    started = time.perf_counter()
+    ref_out, alt_out = adapter.predict_variants_in_context(
+        list(refs.get_level_values(0)), ref_loci, pair_refs, list(pairs.get_level_values(1)), alt_loci, genome,
+        batch_size=batch_size)
+    elapsed = time.perf_counter() - started
+    ref_out, alt_out = np.asarray(ref_out, dtype=np.float64), np.asarray(alt_out, dtype=np.float64)
+    if ref_out.shape != (len(refs),) or alt_out.shape != (len(pairs),):
+        raise RuntimeError(f"model {adapter.name} returned shapes {ref_out.shape}, {alt_out.shape} for "
+                           f"{len(refs)} references and {len(pairs)} alts")
+    counts = getattr(adapter, "last_variant_counts", {}) or {}
+    log.info("%s: %d windows in genome flanks, %d distinct references, %d distinct alts (%d by cone reuse, "
+             "%d full passes, %d unchanged), %.1f inputs/s", adapter.name, len(windows), len(refs), len(pairs),
+             counts.get("cone", 0), counts.get("full", 0), counts.get("unchanged", 0),
+             (len(refs) + len(pairs)) / elapsed if elapsed > 0 else float("nan"))
+    return ref_out[ref_codes], alt_out[pair_codes]
 
 
 def _predict_by_reference(adapter: Adapter, windows: pd.DataFrame, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -235,7 +287,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cpu, cuda, or auto (default: cuda when a GPU is visible)")
     parser.add_argument("--no-cone", action="store_true",
                         help="full forward passes for every alt (default: reuse the reference pass for "
-                             "single-base alts where the architecture allows, models/cone.py)")
+                             "single-base alts where the architecture allows: cnn_small, and sei for alts "
+                             "differing over at most 16 bp; models/cone.py)")
     parser.add_argument("--genome", default=None,
                         help="reference FASTA of the windows: track models (Enformer, Borzoi) embed each window "
                              "in its genome flanks (needs windows with chrom/window_start); without it they N-pad. "

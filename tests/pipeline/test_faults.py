@@ -2,8 +2,8 @@
 task is retried, and a damaged weights file or windows chunk stops its task with a message naming
 the file, the model and the dataset.
 
-Runs are small (`-profile test` with cnn_small trained for one epoch and the motif baseline,
-scoring chunks of 100 variants so SCORE has many tasks). The reference is an uninterrupted run of
+Runs are small (`-profile test` with cnn_small trained for one epoch and the motif baseline, on
+the two raQTL datasets, scoring chunks of 100 variants so SCORE has 12 tasks). The reference is an uninterrupted run of
 the same command in another folder.
 """
 
@@ -23,7 +23,7 @@ from .helpers import ROOT, nextflow_env, run_nextflow
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow, pytest.mark.faults]
 
 ARGS = ("-profile", "test", "--models", "cnn_small,motif_jaspar", "--oneshot", "false", "--train_epochs", "1",
-        "--score_chunk_size", "100")
+        "--datasets", "sim_raqtl_HepG2,sim_raqtl_K562", "--score_chunk_size", "100")
 # what a rerun must reproduce byte for byte (the report embeds run metadata such as times)
 COMPARED = ("evaluation/tables", "variants", "models")
 WAIT_S = 900

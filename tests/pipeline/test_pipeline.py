@@ -103,6 +103,30 @@ def test_outputs_exist(test_run):
         assert list(info.glob(pattern)), pattern
 
 
+def test_report_shows_the_run_metadata(test_run):
+    """The report's run metadata: Nextflow's version, the run's identity and parameters, every seed
+    (the models' included), each task's software versions, and links that resolve to the run records
+    in pipeline_info/ (the names Nextflow's own config scopes gave them)."""
+    _, outdir, _ = test_run
+    info = json.loads((outdir / "pipeline_info" / "run_info.json").read_text())
+    assert re.fullmatch(r"\d+\.\d+\.\d+", info["nextflow_version"]) and info["profile"] == "test"
+    assert info["params"]["seed"] == 0 and info["params"]["models"] == "cnn_small,motif_jaspar"
+    html = (outdir / "report" / "index.html").read_text(encoding="utf-8")
+    section = html[html.index('id="run-metadata"'):]
+    for text in (f"<td data-sort=\"{info['nextflow_version']}\">{info['nextflow_version']}</td>", info["run_name"],
+                 "--train_epochs", "--simulate_seed", "model cnn_small (HepG2)", "evaluate (bootstrap intervals)"):
+        assert text in section, text
+    versions = section[section.index("<h3>Software versions"):section.index("<h3>Provenance")]
+    for process in ("SIMULATE", "SCORE", "TRAIN", "EVALUATE", "RANK"):
+        assert process in versions, process
+    links = re.findall(r'<a href="([^"#]+)">', section)
+    names = {link.split("/")[-1].split("_20")[0] for link in links}
+    assert {"execution_report", "execution_timeline", "execution_trace", "pipeline_dag", "params",
+            "software_versions.yml", "provenance.tsv", "run_info.json"} <= names, links
+    for link in links:  # relative to the report's folder, each a file the run wrote
+        assert (outdir / "report" / link).resolve().is_file(), link
+
+
 def test_ld_blocks_ranked_with_an_annotated_vcf(test_run):
     """RANK: the LD-block datasets get a ranked table, top candidates and a tabix-indexed VCF with one
     INFO score per model; datasets with measured effects and no loci are left to the evaluation."""

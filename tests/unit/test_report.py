@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 
 import numpy as np
@@ -164,3 +165,67 @@ def test_missing_sections_say_so(tmp_path):
 def test_report_without_evaluation_is_input_error(tmp_path, capsys):
     assert main(["report", "--evaluation", str(tmp_path), "--outdir", str(tmp_path / "o")]) == 2
     assert "evaluation.json" in capsys.readouterr().err
+
+
+RUN_INFO = {"pipeline": "regvarbench", "pipeline_version": "9.9.9", "nextflow_version": "24.10.8",
+            "run_name": "tiny_turing", "session_id": "0000-1111", "start": "2026-12-01T10:00:00Z", "resumed": False,
+            "command_line": "nextflow run . -profile test", "profile": "test", "revision": "", "user": "me",
+            "run_records": ["pipeline_info/execution_report_x.html", "pipeline_info/params_x.json",
+                            "pipeline_info/software_versions.yml"],
+            "params": {"seed": 3, "simulate_seed": 7, "models": "cnn_a,lm_b", "oneshot": True, "chain": None}}
+VERSIONS = ('"REGVARBENCH:SCORE_VARIANTS:SCORE":\n    regvarbench: 9.9.9\n    torch: 2.9.0\n'
+            '"REGVARBENCH:EVALUATE":\n    regvarbench: 9.9.9\n    pandas: 2.3.3\n'
+            '"REGVARBENCH:TRAIN_MODELS:TRAIN":\n    regvarbench: 9.9.9\n    torch: 2.9.0\n')
+
+
+def run_metadata_section(html: str) -> str:
+    return html[html.index('id="run-metadata"'):]
+
+
+def test_run_metadata_from_run_info_and_versions(tmp_path):
+    """--run-info and --software-versions: the run's identity, every parameter, every seed, the
+    versions per tool with the processes using them, and links to the run records under --outdir."""
+    argv = write_inputs(tmp_path / "in")
+    assert main(["evaluate", *argv, "--outdir", str(tmp_path / "eval")]) == 0
+    (tmp_path / "run_info.json").write_text(json.dumps(RUN_INFO))
+    (tmp_path / "versions.yml").write_text(VERSIONS)
+    assert main(["report", "--evaluation", str(tmp_path / "eval"), "--run-info", str(tmp_path / "run_info.json"),
+                 "--software-versions", str(tmp_path / "versions.yml"), "--outdir", str(tmp_path / "out")]) == 0
+    html, page = parse(tmp_path / "out" / "index.html")
+    section = run_metadata_section(html)
+    for text in ("Nextflow version", "24.10.8", "tiny_turing", "nextflow run . -profile test", "--models",
+                 "cnn_a,lm_b", "--oneshot", "evaluate (bootstrap intervals)"):
+        assert text in section, text
+    seeds = section[section.index("<h3>Seeds"):section.index("<h3>Parameters")]
+    assert seeds.count("<tr><td") == 3 and "--simulate_seed" in seeds  # --seed, --simulate_seed, the bootstrap's
+    versions = section[section.index("<h3>Software versions"):section.index("<h3>Provenance")]
+    # one row per (tool, version); the processes that used it, by short name
+    assert versions.count("<tr><td") == 3 and "SCORE, TRAIN" in versions and "EVALUATE, SCORE, TRAIN" in versions
+    assert [r for r in page.refs if r.startswith("../")] == ["../pipeline_info/execution_report_x.html",
+                                                            "../pipeline_info/params_x.json",
+                                                            "../pipeline_info/software_versions.yml"]
+    assert "No run records were given" not in section
+
+
+def test_run_metadata_absent_says_so(report):
+    html, _ = parse(report / "index.html")
+    section = run_metadata_section(html)
+    assert "<h3>Seeds" in section and "evaluate (bootstrap intervals)" in section
+    assert "<h3>Parameters" not in section and "<h3>Software versions" not in section
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("run_info.json", "{not json", "not valid JSON"),
+    ("run_info.json", "[1, 2]", "expected a JSON object"),
+    ("versions.yml", '"P":\n  - a\n  - b\n', "versions.yml"),
+    ("versions.yml", '"P": [unclosed\n', "not valid YAML"),
+])
+def test_damaged_run_metadata_is_one_message(tmp_path, capsys, name, text, message):
+    argv = write_inputs(tmp_path / "in", with_ld=False, with_training=False, with_pairs=False)
+    assert main(["evaluate", *argv, "--outdir", str(tmp_path / "eval")]) == 0
+    (tmp_path / name).write_text(text)
+    flag = "--run-info" if name.endswith(".json") else "--software-versions"
+    assert main(["report", "--evaluation", str(tmp_path / "eval"), flag, str(tmp_path / name),
+                 "--outdir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / name) in err and message in err and "Traceback" not in err

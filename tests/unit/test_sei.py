@@ -237,10 +237,13 @@ def test_windows_in_genome_flanks(tmp_path):
     adapter = load_model(_spec())
     genome = Genome(tmp_path / "g.fa")
     try:
-        flanked = score_windows(adapter, windows, genome=genome)
+        flanked = score_windows(adapter, windows, genome=genome, cone=False)
+        by_cone = score_windows(adapter, windows, genome=genome)  # the default: the alt by cone reuse
     finally:
         genome.close()
+    assert adapter.last_variant_counts == {"cone": 1, "full": 0, "unchanged": 0}
     left = 3000 - 1548  # the window's first base sits at 4096 // 2 - 500
     expected = adapter.predict([chrom[left:left + 4096], chrom[left:3000] + alt + chrom[4000:left + 4096]])
     assert flanked[["ref_output", "alt_output"]].to_numpy()[0] == pytest.approx(expected, abs=1e-12)
+    assert by_cone[["ref_output", "alt_output"]].to_numpy()[0] == pytest.approx(expected, abs=1e-6)  # fp32 rounding
     assert score_windows(adapter, windows)["ref_output"].iloc[0] != pytest.approx(expected[0], abs=1e-7)

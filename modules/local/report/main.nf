@@ -6,6 +6,8 @@ process REPORT {
     input:
     tuple val(meta), path(evaluation)
     path(variant_summary)   // variants/summary.tsv (every dataset's accounting), or []
+    path(run_info)          // run_info.json (Nextflow, the run, its parameters and records), or []
+    path(task_versions)     // the versions.yml blocks of the run's tasks, concatenated, or []
 
     output:
     tuple val(meta), path("report") , emit: report
@@ -14,8 +16,10 @@ process REPORT {
     script:
     def args = task.ext.args ?: ''
     def summary_arg = variant_summary ? "--variant-summary ${variant_summary}" : ''
+    def run_info_arg = run_info ? "--run-info ${run_info}" : ''
+    def versions_arg = task_versions ? "--software-versions ${task_versions}" : ''
     """
-    regvarbench report --evaluation ${evaluation} --pipeline-info ../pipeline_info ${summary_arg} ${args} --outdir report
+    regvarbench report --evaluation ${evaluation} ${summary_arg} ${run_info_arg} ${versions_arg} ${args} --outdir report
     regvarbench versions --process "${task.process}" > versions.yml
     """
 

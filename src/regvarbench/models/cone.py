@@ -1,4 +1,4 @@
-"""Receptive-field ("cone") reuse for scoring single-base variants with ``cnn_small``.
+"""Receptive-field ("cone") reuse for scoring single-base variants with ``cnn_small`` and Sei.
 
 A single-base change alters a convolutional network's activations only inside a cone around it
 (the idea behind fastISM, Nair et al. 2022). So an alternative allele is scored by running the
@@ -21,6 +21,11 @@ height 1 on channels-last tensors (oneDNN computes these 2-4x faster in fp32 on 
 from base codes as sums of 3-mer weight rows (:func:`trimer_table`). Full passes of such a model
 (:func:`plan_logits`) use the same code, so cone and full-pass outputs differ only by the order
 of additions: on logits ~1e-8 in fp32 (tolerance 1e-5, tested) and ~1e-15 in fp64 (1e-9).
+
+Residual towers (published Sei, models/sei.py ``tower_patch``) use the :class:`Patch` functions at
+the end of this module instead: layer by layer (convolutions of any dilation, max-pools,
+position-wise layers, residual sums), no folding or channels-last rewriting, the model's own
+weights and ``F.conv1d``; exact up to float summation order in the same way.
 
 Determinism: every slice has the same width for every variant (windows are shifted, not
 clipped, at sequence ends), and every batch of slices, like every reference batch, is padded to
@@ -364,3 +369,203 @@ def predict_variant_logits(model: nn.Module, stages: list[Stage], ref_codes: np.
         alt_out[multi] = plan_logits(model, stages, alt_codes[multi], batch_size, device, precision)
     alt_out[same] = ref_out[ref_index[same]]
     return ref_out, alt_out, {"cone": len(single), "full": len(multi), "unchanged": len(same)}
+
+
+# Patches: cone reuse for residual towers (Sei)
+#
+# The stage machinery above serves CNNSmall's plain stack. A tower with residual sums, "linear"
+# convolutions without ReLU, dilations and pools inside sequential blocks (Sei's, models/sei.py)
+# is handled layer by layer instead: a Patch holds the values of positions [lo, lo + w) of an
+# activation, the only ones that can differ from the reference there; every layer maps a patch
+# to the patch of its output from the cached reference input around it. Slices are shifted, not
+# clipped, at sequence ends, and widths depend only on the layer sizes and the first patch's
+# width, so every variant of a batch has the same shapes.
+
+POINTWISE = (nn.ReLU, nn.Dropout, nn.Identity, nn.BatchNorm1d)  # position-wise in eval mode
+
+
+@dataclass(frozen=True)
+class Patch:
+    """Positions ``[lo, lo + w)`` of a (B, C, L) activation that may differ from the reference.
+
+    ``lo`` is (B,) int64 (one start per row), ``vals`` (B, C, w) their values; every other
+    position equals the cached reference row.
+    """
+
+    lo: torch.Tensor
+    vals: torch.Tensor
+
+    @property
+    def w(self) -> int:
+        return int(self.vals.shape[2])
+
+
+def window(ref: torch.Tensor, rows: torch.Tensor, start: torch.Tensor, width: int, patch: Patch | None = None,
+           fill: float = 0.0) -> torch.Tensor:
+    """Positions ``[start, start + width)`` of reference rows with ``patch`` pasted in.
+
+    Parameters
+    ----------
+    ref : torch.Tensor, shape (R, C, L)
+        Cached reference activation.
+    rows : torch.Tensor, shape (B,), int64
+        Row of ``ref`` of each patch row.
+    start : torch.Tensor, shape (B,), int64
+        First position of each row's window (may be negative or run past L).
+    width : int
+        Window width.
+    patch : Patch, optional
+        Alternative values, pasted where they fall inside the window.
+    fill : float
+        Value of positions outside ``[0, L)`` (0 for zero padding, -inf for ceil-mode pooling).
+
+    Returns
+    -------
+    torch.Tensor, shape (B, C, width)
+    """
+    length = ref.shape[2]
+    idx = start[:, None] + torch.arange(width, device=ref.device)
+    vals = ref[rows[:, None], :, idx.clamp(0, length - 1)].permute(0, 2, 1)  # (B, width, C) -> (B, C, width)
+    if patch is not None:
+        rel = idx - patch.lo[:, None]
+        inside = (rel >= 0) & (rel < patch.w)
+        pasted = patch.vals.gather(2, rel.clamp(0, patch.w - 1)[:, None, :].expand(-1, vals.shape[1], -1))
+        vals = torch.where(inside[:, None, :], pasted.to(vals.dtype), vals)
+    outside = (idx < 0) | (idx >= length)
+    return vals.masked_fill(outside[:, None, :], fill)
+
+
+def conv_patch(conv: nn.Conv1d, ref_in: torch.Tensor, rows: torch.Tensor, patch: Patch) -> Patch:
+    """The patch of a stride-1, zero-padded Conv1d's output (any dilation) from its input's patch.
+
+    Parameters
+    ----------
+    conv : nn.Conv1d
+        Stride 1, integer padding, zero padding mode.
+    ref_in : torch.Tensor, shape (R, C_in, L_in)
+        The convolution's reference input.
+    rows : torch.Tensor, shape (B,), int64
+        Reference row of each patch row.
+    patch : Patch
+        Of the input, values (B, C_in, w).
+
+    Returns
+    -------
+    Patch
+        Of the output, values (B, C_out, min(w + dilation (k - 1), L_out)): every output position
+        the input patch reaches.
+    """
+    if conv.stride != (1,) or isinstance(conv.padding, str) or conv.padding_mode != "zeros":
+        raise ValueError(f"cone reuse needs stride-1 zero-padded convolutions, not {conv}")
+    k, d, p = conv.kernel_size[0], conv.dilation[0], conv.padding[0]
+    reach = d * (k - 1)
+    out_len = ref_in.shape[2] + 2 * p - reach
+    w = min(patch.w + reach, out_len)
+    start = (patch.lo + p - reach).clamp(min=0).clamp(max=out_len - w)
+    vals = window(ref_in, rows, start - p, w + reach, patch)
+    return Patch(start, F.conv1d(vals, conv.weight, conv.bias, dilation=d, groups=conv.groups))
+
+
+def pool_patch(pool: nn.MaxPool1d, ref_in: torch.Tensor, rows: torch.Tensor, patch: Patch) -> Patch:
+    """The patch of a MaxPool1d's output (stride = kernel, no padding; floor or ceil mode) from its input's.
+
+    Parameters
+    ----------
+    pool : nn.MaxPool1d
+    ref_in : torch.Tensor, shape (R, C, L_in)
+        The pool's reference input.
+    rows : torch.Tensor, shape (B,), int64
+    patch : Patch
+        Of the input, values (B, C, w).
+
+    Returns
+    -------
+    Patch
+        Of the output, values (B, C, min((w + q - 2) // q + 1, L_out)) for kernel q: every pooled
+        position whose window meets the patch (max is exact, no rounding).
+    """
+    q, s, p, d = pool.kernel_size, pool.stride, pool.padding, pool.dilation
+    if not (isinstance(q, int) and s == q and p == 0 and d == 1):
+        raise ValueError(f"cone reuse needs max-pools with stride = kernel and no padding, not {pool}")
+    length = ref_in.shape[2]
+    out_len = -(-length // q) if pool.ceil_mode else length // q
+    w = min((patch.w + q - 2) // q + 1, out_len)
+    start = torch.div(patch.lo, q, rounding_mode="floor").clamp(min=0, max=out_len - w)
+    vals = window(ref_in, rows, start * q, w * q, patch, fill=float("-inf"))
+    return Patch(start, F.max_pool1d(vals, q))
+
+
+def pointwise_patch(layer: nn.Module, patch: Patch) -> Patch:
+    """A position-wise layer (ReLU; dropout, identity, batch norm in eval mode) applied to a patch."""
+    if not isinstance(layer, POINTWISE) or (layer.training and not isinstance(layer, (nn.ReLU, nn.Identity))):
+        raise ValueError(f"cone reuse: {layer} is not position-wise (batch norm and dropout need eval mode)")
+    return Patch(patch.lo, layer(patch.vals))
+
+
+def add_patches(a: Patch, ref_a: torch.Tensor, b: Patch, ref_b: torch.Tensor, rows: torch.Tensor) -> Patch:
+    """The patch of ``a + b`` (a residual sum) on the wider patch's span, which must hold the narrower's.
+
+    Parameters
+    ----------
+    a, b : Patch
+        Patches of the two summands, values (B, C, w_a) and (B, C, w_b).
+    ref_a, ref_b : torch.Tensor, shape (R, C, L)
+        Their reference activations.
+    rows : torch.Tensor, shape (B,), int64
+
+    Returns
+    -------
+    Patch
+        Values (B, C, max(w_a, w_b)).
+    """
+    (wide, _), (narrow, ref_narrow) = sorted([(a, ref_a), (b, ref_b)], key=lambda t: -t[0].w)
+    if not bool(((narrow.lo >= wide.lo) & (narrow.lo + narrow.w <= wide.lo + wide.w)).all()):
+        raise RuntimeError("cone reuse: a residual sum's narrower patch lies outside the wider one")
+    return Patch(wide.lo, wide.vals + window(ref_narrow, rows, wide.lo, wide.w, narrow))
+
+
+def paste(ref: torch.Tensor, rows: torch.Tensor, patch: Patch) -> torch.Tensor:
+    """Whole alternative rows: reference rows ``ref[rows]`` (B, C, L) with the patch written in."""
+    out = ref[rows].clone()
+    idx = patch.lo[:, None] + torch.arange(patch.w, device=ref.device)
+    out.scatter_(2, idx[:, None, :].expand(-1, out.shape[1], -1), patch.vals.to(out.dtype))
+    return out
+
+
+def sequential_reference(block: nn.Sequential, x: torch.Tensor, cache: dict) -> torch.Tensor:
+    """``block(x)``, caching the input of each Conv1d and MaxPool1d (keyed by the layer) for
+    :func:`sequential_patch`."""
+    for layer in block:
+        if isinstance(layer, (nn.Conv1d, nn.MaxPool1d)):
+            cache[layer] = x
+        x = layer(x)
+    return x
+
+
+def sequential_patch(block: nn.Sequential, patch: Patch, cache: dict, rows: torch.Tensor) -> Patch:
+    """The patch of ``block``'s output from its input's: convolutions, max-pools and position-wise layers.
+
+    Parameters
+    ----------
+    block : nn.Sequential
+        Run through :func:`sequential_reference` on the reference rows, which filled ``cache``.
+    patch : Patch
+        Of the block's input, values (B, C, w).
+    cache : dict
+        Reference inputs of the block's convolutions and pools, (R, C, L) each.
+    rows : torch.Tensor, shape (B,), int64
+        Reference row of each patch row.
+
+    Returns
+    -------
+    Patch
+        Of the block's output.
+    """
+    for layer in block:
+        if isinstance(layer, nn.Conv1d):
+            patch = conv_patch(layer, cache[layer], rows, patch)
+        elif isinstance(layer, nn.MaxPool1d):
+            patch = pool_patch(layer, cache[layer], rows, patch)
+        else:
+            patch = pointwise_patch(layer, patch)
+    return patch

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from ..io import InputError
+from .cone import Patch, add_patches, pointwise_patch, sequential_patch, sequential_reference
 
 DEFAULTS = {"channels": [32, 48, 64], "kernel_size": 9, "dilations": [2, 4, 8, 16, 25],
             "pool_size": 4, "dropout": 0.2, "dilated_dropout": 0.1, "spline_df": 16,
@@ -131,6 +132,74 @@ class _SeiTrunk(nn.Module):
         """(n, C * df) B-spline-pooled tower output, flattened channel-major as Sei's ``view``."""
         return self.spline_tr(self.tower(x)).flatten(1)
 
+    def tower_reference(self, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """:meth:`tower` of reference inputs, and the activations :meth:`tower_patch` reuses.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (R, 4, L)
+            Encoded reference inputs.
+
+        Returns
+        -------
+        tuple
+            The tower output (R, C, L / pool²), equal to ``tower(x)`` (the same operations), and
+            the cache: every convolution's and pool's input and every residual summand, (R, C_i, L_i).
+        """
+        c: dict = {}
+        lout1 = c["lout1"] = self.norm1(sequential_reference(self.lconv1, x, c))
+        out1 = c["out1"] = sequential_reference(self.conv1, lout1, c)
+        lout2 = c["lout2"] = self.norm2(sequential_reference(self.lconv2, out1 + lout1, c))
+        out2 = c["out2"] = sequential_reference(self.conv2, lout2, c)
+        lout3 = c["lout3"] = self.norm3(sequential_reference(self.lconv3, out2 + lout2, c))
+        out = c["out3"] = sequential_reference(self.conv3, lout3, c)
+        c["res1"] = out + lout3
+        for i in range(1, self.n_dilated + 1):
+            c[f"d{i}"] = sequential_reference(getattr(self, f"dconv{i}"), c["res1"] if i == 1 else out, c)
+            out = c[f"sum{i}"] = out + c[f"d{i}"]
+        c["out"] = out = self.norm4(out)
+        return out, c
+
+    def tower_patch(self, cache: dict, rows: torch.Tensor, patch: Patch) -> Patch:
+        """The tower output's patch for inputs that differ from reference rows only inside ``patch``.
+
+        Receptive-field reuse (models/cone.py): every layer recomputes only the positions the
+        input's change reaches, from the reference activations of :meth:`tower_reference`.
+        Kernel-9 convolutions widen the patch by 8, max-pool 4 divides it by 4 (rounded up, plus
+        one), dilated kernel-5 convolutions widen it by 4 x dilation; exact up to float
+        summation order (eval mode only: dropout is the identity).
+
+        Parameters
+        ----------
+        cache : dict
+            From :meth:`tower_reference`, reference rows R.
+        rows : torch.Tensor, shape (B,), int64
+            Reference row of each alternative.
+        patch : Patch
+            The alternatives' input values over ``[lo, lo + w)``, (B, 4, w).
+
+        Returns
+        -------
+        Patch
+            Of the tower output, (B, C, w_out); :func:`.cone.paste` gives the whole output.
+        """
+        if self.training:
+            raise RuntimeError("tower_patch needs eval mode (dropout and batch norm as in inference)")
+        c = cache
+        lout1 = pointwise_patch(self.norm1, sequential_patch(self.lconv1, patch, c, rows))
+        out1 = sequential_patch(self.conv1, lout1, c, rows)
+        s1 = add_patches(out1, c["out1"], lout1, c["lout1"], rows)
+        lout2 = pointwise_patch(self.norm2, sequential_patch(self.lconv2, s1, c, rows))
+        out2 = sequential_patch(self.conv2, lout2, c, rows)
+        s2 = add_patches(out2, c["out2"], lout2, c["lout2"], rows)
+        lout3 = pointwise_patch(self.norm3, sequential_patch(self.lconv3, s2, c, rows))
+        out = sequential_patch(self.conv3, lout3, c, rows)
+        res, out_ref = add_patches(out, c["out3"], lout3, c["lout3"], rows), c["out3"]
+        for i in range(1, self.n_dilated + 1):
+            d = sequential_patch(getattr(self, f"dconv{i}"), res if i == 1 else out, c, rows)
+            out, out_ref = add_patches(out, out_ref, d, c[f"d{i}"], rows), c[f"sum{i}"]
+        return pointwise_patch(self.norm4, out)
+
 
 class SeiLike(_SeiTrunk):
     """Sei's block structure (linear conv pairs, residual ReLU conv pairs, dilated residual tower), one logit."""
@@ -185,7 +254,11 @@ class Sei(_SeiTrunk):
                                         nn.Linear(hidden, self.n_outputs), nn.Sigmoid())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
+        return self.head(self.tower(x))
+
+    def head(self, tower: torch.Tensor) -> torch.Tensor:
+        """(n, n_outputs) probabilities from the (n, C, L') tower output: B-spline pooling, classifier."""
+        return self.classifier(self.spline_tr(tower).flatten(1))
 
 
 def save_sei(model: Sei, path: str | Path) -> Path:

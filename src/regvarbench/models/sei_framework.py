@@ -23,6 +23,18 @@ turns it off); bases other than ACGT are encoded 0.25 in every channel; a window
 genome flanks (``uses_genome_context``, :func:`.tracks.input_maker`), as Sei's variant-effect
 prediction reads the reference around a variant.
 
+Receptive-field reuse (``score``'s default; ``--no-cone`` gives full passes): Sei's tower is
+local (kernel-9 convolutions, two max-pools of 4, five dilated kernel-5 convolutions), so an alt
+input that differs from its reference input inside a short span changes the tower output only
+inside that span's cone; ``variant_profiles`` runs each reference's tower once, keeps its
+activations and recomputes only the cone of each alt (``Sei.tower_patch``, models/cone.py), then
+B-spline pooling and the classifier (fixed linear map, then dense layers: computed in full). An
+SNV's cone covers 0.8 % of block 1's positions, 4 % of block 2's, 17 % of block 3's and, by the
+fifth dilated convolution, all 256 pooled positions. Equal to full passes up to float summation
+order (fp64 ~1e-16, fp32 ~2e-7 on profiles; tests/unit/test_sei_cone.py); N-padded windows and
+windows in genome flanks alike; alts differing over more than 16 bp (indels: shifted flanks) get
+full passes. Speed: docs/performance.md.
+
 Files (spec keys; a local path, ``file://`` URL or ``https://`` URL, looked up by
 :mod:`.weights`, md5 checked when the spec gives ``*_md5``): ``sei_weights`` (default ``model/sei.pth``
 of Zenodo record 4906997's ``sei_model.tar.gz``), ``projection`` (``model/projvec_targets.npy``
@@ -47,6 +59,7 @@ from ..dna import one_hot
 from ..genome import Genome
 from ..io import InputError
 from ..score_kinds import DIFF
+from .cone import Patch, paste
 from .precision import autocast, compute_dtype, resolve_precision
 from .sei import SEI_INPUT_LENGTH, Sei, load_sei
 from .tracks import SCORE_KIND as TRACKS_SCORE_KIND
@@ -59,6 +72,11 @@ DEFAULT_BATCH_SIZE = 8
 N_CLASSES = 40  # named sequence classes: the first 40 rows of the projection
 ARCHIVE = "https://zenodo.org/record/4906997/files/sei_model.tar.gz"  # record 4906996 (all versions)
 PUBLISHED = {"sei_weights": f"{ARCHIVE}#model/sei.pth", "projection": f"{ARCHIVE}#model/projvec_targets.npy"}
+# Receptive-field reuse (score's default, --no-cone turns it off): an alt whose input differs from
+# its reference input only inside a span of at most CONE_WIDTHS[-1] bp is computed from the
+# reference tower as a patch of the smallest of these widths holding the span (fixed widths, so
+# shapes and arithmetic depend only on the variant); wider differences (indels) get full passes.
+CONE_WIDTHS = (1, 16)
 UNKNOWN_BASE = 0.25  # Selene's encoding of N (and any non-ACGT base): 1/4 in every channel
 PROFILE_ASSAYS = ("DNase", "H3K27ac")  # the enhancer marks of the study's training sets
 # cell type field of target.names per cell line of this project (full match); see docs/models.md
@@ -178,6 +196,7 @@ class SeiAdapter:
     """One score per sequence from published Sei: the mean of chosen profiles, or one sequence class."""
 
     uses_genome_context = True  # score --genome: predict_in_context embeds windows in their flanks
+    supports_cone = True  # score: predict_variants / predict_variants_in_context reuse the reference tower
 
     def __init__(self, model: Sei, spec: dict[str, Any], projection: np.ndarray | None = None,
                  device: str = "cpu", precision: str = "fp32") -> None:
@@ -198,6 +217,7 @@ class SeiAdapter:
             if int(self.tracks.max()) >= model.n_outputs:
                 raise InputError(f"model {self.name}: profile index {int(self.tracks.max())} out of range "
                                  f"(the model predicts {model.n_outputs} profiles)")
+        self.last_variant_counts: dict[str, int] = {}
         self.set_precision(precision)
 
     def set_precision(self, precision: str) -> str:
@@ -234,6 +254,165 @@ class SeiAdapter:
         (chrom, window_start, strand)."""
         return self._reduce(self._profiles(input_maker(seqs, self.input_length, loci, genome), len(seqs), batch_size))
 
+    def predict_variants(self, ref_seqs: list[str], ref_index: np.ndarray, alt_seqs: list[str],
+                         batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(reference, alternative) scores of N-padded windows, alts by receptive-field reuse.
+
+        Parameters
+        ----------
+        ref_seqs : list of str
+            Distinct reference windows.
+        ref_index : numpy.ndarray, shape (n_alt,), int
+            ``ref_index[i]``: the row of ``ref_seqs`` that ``alt_seqs[i]`` changes.
+        alt_seqs : list of str
+            Alternative windows, each as long as its reference.
+        batch_size : int, optional
+            Rows per batch (at most the spec's ``batch_size``).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Scores as :meth:`predict`, float64, shapes (n_ref,) and (n_alt,); equal to ``predict``
+            up to float summation order (:meth:`variant_profiles`).
+        """
+        ref, alt = self.variant_profiles(input_maker(ref_seqs, self.input_length), len(ref_seqs), ref_index,
+                                         input_maker(alt_seqs, self.input_length), len(alt_seqs), batch_size)
+        return self._reduce(ref), self._reduce(alt)
+
+    def predict_variants_in_context(self, ref_seqs: list[str], ref_loci: list[tuple], ref_index: np.ndarray,
+                                    alt_seqs: list[str], alt_loci: list[tuple], genome: Genome,
+                                    batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`predict_variants`, each window embedded in its genome flanks (as ``predict_in_context``).
+
+        Parameters
+        ----------
+        ref_seqs, alt_seqs : list of str
+            Reference windows and alternative windows.
+        ref_loci, alt_loci : list of tuple
+            (chrom, window_start, strand, window_end) of each (:func:`.tracks.input_maker`).
+        ref_index : numpy.ndarray, shape (n_alt,), int
+            Reference row of each alternative.
+        genome : Genome
+            Where the flanks come from.
+        batch_size : int, optional
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            float64 scores, shapes (n_ref,) and (n_alt,).
+        """
+        ref, alt = self.variant_profiles(input_maker(ref_seqs, self.input_length, ref_loci, genome), len(ref_seqs),
+                                         ref_index, input_maker(alt_seqs, self.input_length, alt_loci, genome),
+                                         len(alt_seqs), batch_size)
+        return self._reduce(ref), self._reduce(alt)
+
+    def variant_profiles(self, make_ref, n_ref: int, ref_index: np.ndarray, make_alt, n_alt: int,
+                         batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Profiles of reference inputs and of alternative inputs, alts by receptive-field reuse.
+
+        References are taken ``size`` (the batch size) at a time; the tower runs one reference at
+        a time (both strands, its activations cached: :meth:`.sei.Sei.tower_reference`). An alt
+        whose encoded input differs from its reference's inside a span of at most
+        ``CONE_WIDTHS[-1]`` bp is computed as a patch of the tower output
+        (:meth:`.sei.Sei.tower_patch`, ``size`` alts per pass, on both strands: the reverse
+        strand's patch mirrored and complemented) and pasted into the reference tower output. The
+        tower outputs of references and alts go through the B-spline pooling and classifier
+        ``size`` inputs per pass. An alt equal to its reference takes the reference's profiles;
+        others get full passes. Every pass has a fixed shape (padded), so an input's profiles
+        depend only on it and its reference, never on the other inputs. Equal to full passes up
+        to float summation order. Counts per kind go to ``last_variant_counts``.
+
+        Parameters
+        ----------
+        make_ref, make_alt : callable
+            i -> the i-th input string (``input_length`` bp).
+        n_ref, n_alt : int
+            Number of references and alternatives.
+        ref_index : numpy.ndarray, shape (n_alt,), int
+            Reference of each alternative.
+        batch_size : int, optional
+            At most the spec's ``batch_size``.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            float64 profiles, shapes (n_ref, n_outputs) and (n_alt, n_outputs).
+        """
+        ref_index = np.asarray(ref_index, dtype=np.int64).reshape(-1)
+        if len(ref_index) != n_alt or (n_alt and not 0 <= ref_index.min() <= ref_index.max() < n_ref):
+            raise ValueError(f"ref_index: {len(ref_index)} entries in [0, {n_ref}) needed for {n_alt} alternatives")
+        size = min(batch_size or self.batch_size, self.batch_size)
+        length = self.input_length
+        ref_out = np.empty((n_ref, self.model.n_outputs), dtype=np.float64)
+        alt_out = np.empty((n_alt, self.model.n_outputs), dtype=np.float64)
+        order = np.argsort(ref_index, kind="stable")
+        bounds = np.searchsorted(ref_index[order], np.arange(n_ref + 1))
+        full, same = [], []
+        n_cone = 0
+        dtype = compute_dtype(self.precision)
+        head = _HeadBatches(self, size)
+        with torch.inference_mode(), autocast(self.precision, self.device):
+            for b0 in range(0, n_ref, size):
+                block = range(b0, min(b0 + size, n_ref))
+                caches, refs = [], []
+                for r in block:
+                    x = encode([make_ref(r)])
+                    refs.append(x[0])
+                    tower, cache = self.model.tower_reference(self._strands(torch.from_numpy(x).to(self.device, dtype)))
+                    caches.append(cache)
+                    head.add(tower, ref_out, r)
+                cache = {k: torch.cat([c[k] for c in caches]) for k in caches[0]} if len(caches) > 1 else caches[0]
+                del caches
+                buckets: dict[int, list] = {w: [] for w in CONE_WIDTHS}
+                for j, r in enumerate(block):
+                    for i in order[bounds[r]:bounds[r + 1]]:
+                        x = encode([make_alt(i)])[0]
+                        changed = np.flatnonzero((x != refs[j]).any(axis=0))
+                        w = next((w for w in CONE_WIDTHS if len(changed) and w >= changed[-1] - changed[0] + 1), None)
+                        if not len(changed):
+                            same.append(i)
+                        elif w is None or w > length:
+                            full.append(i)
+                        else:
+                            lo = min(int(changed[0]), length - w)
+                            buckets[w].append((i, j, lo, x[:, lo:lo + w]))
+                for todo in buckets.values():
+                    for c0 in range(0, len(todo), size):
+                        chunk = todo[c0:c0 + size]
+                        m = len(chunk)
+                        towers = self._cone_towers(cache, chunk + chunk[:1] * (size - m), length)
+                        for k, t in enumerate(chunk):
+                            head.add(towers[k], alt_out, t[0])
+                        n_cone += m
+            head.flush()
+        if same:
+            alt_out[same] = ref_out[ref_index[same]]
+        if full:
+            alt_out[full] = self._profiles(lambda k: make_alt(full[k]), len(full), size)
+        self.last_variant_counts = {"cone": n_cone, "full": len(full), "unchanged": len(same)}
+        return ref_out, alt_out
+
+    def _strands(self, x: torch.Tensor) -> torch.Tensor:
+        """(1, 4, L) -> (strands, 4, L): the input, then its reverse complement when strand-averaging."""
+        return torch.cat([x, x.flip(1, 2)]) if self.strand_average else x
+
+    def _cone_towers(self, cache: dict, chunk: list, length: int) -> torch.Tensor:
+        """Tower outputs (len(chunk), strands, C, L') of alternatives given as (alt index, reference
+        row in the block, lo, (4, w) input values over [lo, lo + w)), from the block's reference
+        ``cache`` (its rows: each reference's strands adjacent, as :meth:`_strands`)."""
+        ref = torch.tensor([t[1] for t in chunk], device=self.device)
+        lo = torch.tensor([t[2] for t in chunk], device=self.device)
+        vals = torch.from_numpy(np.stack([t[3] for t in chunk])).to(self.device, cache["out"].dtype)  # (n, 4, w)
+        if self.strand_average:  # the reverse strand: positions mirrored, bases complemented (flip both axes)
+            w = vals.shape[2]
+            rows = torch.stack([2 * ref, 2 * ref + 1], 1).reshape(-1)
+            lo = torch.stack([lo, length - lo - w], 1).reshape(-1)
+            vals = torch.stack([vals, vals.flip(1, 2)], 1).reshape(-1, *vals.shape[1:])
+        else:
+            rows = ref
+        out = paste(cache["out"], rows, self.model.tower_patch(cache, rows, Patch(lo, vals)))
+        return out.reshape(len(chunk), -1, *out.shape[1:])
+
     def _reduce(self, profiles: np.ndarray) -> np.ndarray:
         """(n, n_profiles) -> (n,): the mean of the chosen profiles, or the chosen class's score."""
         if self.sequence_class is not None:
@@ -250,6 +429,41 @@ class SeiAdapter:
                 x = torch.from_numpy(encode(chunk)).to(self.device, dtype)
                 out[start:start + n] = self.forward(x)[:n].to("cpu", torch.float64).numpy()
         return out
+
+
+class _HeadBatches:
+    """Tower outputs queued for Sei's head (B-spline pooling, classifier), ``size`` inputs per pass.
+
+    Each input is (strands, C, L') tower rows and where its strand-averaged profiles go; a pass
+    runs when ``size`` are queued, or on ``flush`` padded with copies of the first, so every pass
+    has the same shape.
+    """
+
+    def __init__(self, adapter: SeiAdapter, size: int) -> None:
+        self.adapter, self.size = adapter, size
+        self.towers: list[torch.Tensor] = []
+        self.dest: list[tuple[np.ndarray, int]] = []
+
+    def add(self, tower: torch.Tensor, out: np.ndarray, index: int) -> None:
+        """Queue one input's (strands, C, L') tower output, its profiles to go to ``out[index]``."""
+        self.towers.append(tower)
+        self.dest.append((out, int(index)))
+        if len(self.towers) == self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Run the head on the queued inputs (padded to ``size``) and write their profiles."""
+        if not self.towers:
+            return
+        n = len(self.towers)
+        x = torch.cat(self.towers + self.towers[:1] * (self.size - n))  # (size * strands, C, L')
+        profiles = self.adapter.model.head(x)
+        if self.adapter.strand_average:  # each input's two strands are adjacent rows
+            profiles = (profiles[0::2] + profiles[1::2]) / 2
+        profiles = profiles[:n].to("cpu", torch.float64).numpy()
+        for (out, index), row in zip(self.dest, profiles):
+            out[index] = row
+        self.towers, self.dest = [], []
 
 
 def build_spec(model_name: str, cell_line: str, tracks: str | list[int] | None = None,

@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .. import __version__, metrics
 from ..io import InputError, read_tsv
 from ..variants.prepare import accounting_table
-from . import figures
+from . import figures, run_metadata
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output directory of evaluate (holding tables/) or the tables directory itself")
     parser.add_argument("--pipeline-info", metavar="DIR",
                         help="Nextflow pipeline_info directory; its files are linked by relative path")
+    parser.add_argument("--run-info", metavar="JSON",
+                        help="run_info.json of a pipeline run (pipeline_info/): Nextflow version, the run, its "
+                             "parameters and seeds, and the run records linked from the report")
+    parser.add_argument("--software-versions", metavar="YML",
+                        help="versions.yml blocks of the run's tasks (pipeline_info/software_versions.yml)")
+    parser.add_argument("--outdir-href", default="..", metavar="HREF",
+                        help="the run's --outdir relative to the report's folder, for the links to the run "
+                             "records of --run-info (default: .., the pipeline publishes <outdir>/report/)")
     parser.add_argument("--variant-summary", metavar="TSV",
                         help="prepare-variants summaries (variants/summary.tsv, or one <dataset>.summary.tsv): "
                              "the per-dataset accounting and allele audit of the summary section")
@@ -56,7 +64,10 @@ def run(args: argparse.Namespace) -> None:
     summary = getattr(args, "variant_summary", None)
     html = build_report(tables_dir, outdir, title=args.title,
                         pipeline_info=Path(args.pipeline_info) if args.pipeline_info else None,
-                        variant_summary=Path(summary) if summary else None)
+                        variant_summary=Path(summary) if summary else None,
+                        run_info=Path(args.run_info) if args.run_info else None,
+                        software_versions=Path(args.software_versions) if args.software_versions else None,
+                        outdir_href=args.outdir_href)
     (outdir / "index.html").write_text(html, encoding="utf-8")
     log.info("wrote %s", outdir / "index.html")
 
@@ -81,12 +92,17 @@ def load_tables(tables_dir: Path) -> dict:
 
 
 def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path | None = None,
-                 variant_summary: Path | None = None) -> str:
+                 variant_summary: Path | None = None, run_info: Path | None = None,
+                 software_versions: Path | None = None, outdir_href: str = "..") -> str:
     """Draw the figures into outdir/figures and render the page; returns the HTML text.
 
-    ``variant_summary`` (variants/summary.tsv) adds the per-dataset accounting and allele audit.
+    ``variant_summary`` (variants/summary.tsv) adds the per-dataset accounting and allele audit;
+    ``run_info`` (pipeline_info/run_info.json) and ``software_versions`` (versions.yml blocks) the
+    run metadata, whose run records are linked below ``outdir_href`` (see
+    :mod:`regvarbench.report.run_metadata`).
     """
     t = load_tables(tables_dir)
+    info = run_metadata.read_run_info(run_info) if run_info is not None else None
     figdir = outdir / "figures"
     order = model_order(t)
     models = with_classes(t)
@@ -131,8 +147,13 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
                                      if t["unscored"] is not None else None),
         **provenance_tables(t["provenance"]),
         "evaluation_json": json.dumps(t["evaluation"], indent=2, sort_keys=True),
-        "pipeline_links": pipeline_links(pipeline_info, outdir),
-        "pipeline_info_given": pipeline_info is not None,
+        "pipeline_links": run_metadata.record_links(info, outdir_href) + pipeline_links(pipeline_info, outdir),
+        "pipeline_info_given": pipeline_info is not None or info is not None,
+        "table_run": html_table(run_metadata.run_table(info)) if info is not None else None,
+        "table_seeds": html_table(run_metadata.seeds_table(info, t["evaluation"], t["provenance"])),
+        "table_params": html_table(run_metadata.params_table(info)) if info is not None else None,
+        "table_versions": html_table(run_metadata.read_software_versions(software_versions)
+                                     if software_versions is not None else None),
     }
     env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
@@ -201,7 +222,8 @@ def provenance_tables(provenance: pd.DataFrame | None) -> dict[str, str | None]:
     if provenance is None:
         return {"table_provenance_models": None, "table_provenance_files": None}
     p = provenance.astype(object).fillna("")
-    models = p[p["kind"] == "model"][["model", "cell_line", "family", "source", "revision", "resolved_revision"]]
+    models = p[p["kind"] == "model"][["model", "cell_line", "family", "source", "revision", "resolved_revision",
+                                      *(["seed"] if "seed" in p.columns else [])]]
     files = p[p["kind"] != "model"][["kind", "model", "cell_line", "name", "sha256", "bytes"]].copy()
     files["bytes"] = [int(n) if pd.notna(n) else "" for n in pd.to_numeric(files["bytes"], errors="coerce")]
     return {"table_provenance_models": html_table(models if len(models) else None),

@@ -22,10 +22,15 @@ workflow PIPELINE_INITIALISATION {
         validatePredictions(file(params.predictions), file("${projectDir}/assets/schema_predictions.json"))
     }
     def selected = selectModels(file(params.model_catalogue), params.models.toString())
-    writeParams()
+    def params_file = writeParams()
+    // what the report's run-metadata section shows: Nextflow, the run, every parameter, where the
+    // run records lie (also published as pipeline_info/run_info.json)
+    ch_run_info = channel.of(groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJson(runInfo(params_file))))
+        .collectFile(name: 'run_info.json', storeDir: "${params.outdir}/pipeline_info")
 
     emit:
-    models = channel.fromList(selected)   // one map per selected catalogue row
+    models   = channel.fromList(selected)   // one map per selected catalogue row
+    run_info = ch_run_info                  // run_info.json (one file)
 }
 
 workflow PIPELINE_COMPLETION {
@@ -242,11 +247,43 @@ def selectModels(catalogue, String wanted) {
     }
 }
 
-// The parameters of this run, as JSON, for provenance.
+// The parameters of this run (canonical spellings only), name -> value.
+def runParams() {
+    return params.findAll { k, _v -> !k.contains('-') }
+}
+
+// The parameters of this run, as JSON, for provenance; returns the file written.
 def writeParams() {
     def dir = file("${params.outdir}/pipeline_info")
     dir.mkdirs()
-    dir.resolve("params_${params.trace_report_suffix}.json").text = groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJson(params.findAll { k, _v -> !k.contains('-') }))
+    def target = dir.resolve("params_${params.trace_report_suffix}.json")
+    target.text = groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJson(runParams()))
+    return target
+}
+
+// The run's metadata for the report: Nextflow and pipeline versions, the run's identity, its
+// parameters, and the run records it writes (paths relative to --outdir, read from this run's own
+// config scopes, so a changed file name in nextflow.config is followed).
+def runInfo(params_file) {
+    def outdir = file(params.outdir).toString()
+    def relative = { path -> def p = file(path.toString()).toString(); p.startsWith(outdir + '/') ? p.substring(outdir.length() + 1) : null }
+    def records = ['report', 'timeline', 'trace', 'dag']
+        .findAll { scope -> workflow.session.config.navigate("${scope}.enabled") }
+        .collect { scope -> relative(workflow.session.config.navigate("${scope}.file")) }
+    def published = [params_file, "${outdir}/pipeline_info/software_versions.yml",
+                     "${outdir}/pipeline_info/provenance.tsv", "${outdir}/pipeline_info/run_info.json"].collect { path -> relative(path) }
+    return [
+        pipeline: workflow.manifest.name, pipeline_version: workflow.manifest.version,
+        nextflow_version: nextflow.version.toString(), run_name: workflow.runName,
+        session_id: workflow.sessionId.toString(), start: workflow.start.toString(), resumed: workflow.resume,
+        command_line: workflow.commandLine, profile: workflow.profile,
+        revision: workflow.revision ?: '', commit_id: workflow.commitId ?: '',
+        container_engine: workflow.containerEngine ?: '', user: workflow.userName,
+        launch_dir: workflow.launchDir.toString(), project_dir: workflow.projectDir.toString(),
+        work_dir: workflow.workDir.toString(),
+        run_records: (records + published).findAll { path -> path },
+        params: runParams().collectEntries { k, v -> [k, v instanceof CharSequence || v instanceof Number || v instanceof Boolean || v == null ? v : v.toString()] },
+    ]
 }
 
 // Grouped help from the schema.
