@@ -16,7 +16,7 @@ workflow {
         PREPARE_INPUTS.out.datasets,
         PREPARE_INPUTS.out.genome,
         params.chain ? channel.value(file(params.chain, checkIfExists: true)) : channel.value([]),
-        params.ld_vcf ? channel.value(file(params.ld_vcf, checkIfExists: true)) : channel.value([]),
+        PREPARE_INPUTS.out.ld_vcf,
         PIPELINE_INITIALISATION.out.models,
         file(params.model_catalogue),
         PREPARE_INPUTS.out.predictions,

@@ -63,11 +63,14 @@ workflow REGVARBENCH {
         .ifEmpty([])
     // the provenance table (sha256 of every input and model file) also beside Nextflow's own run records
     EVALUATE.out.provenance.subscribe { table -> table.copyTo(file("${params.outdir}/pipeline_info/provenance.tsv")) }
+    // the ranked loci (tables of every dataset RANK ranked): the report's section per locus
+    ch_ranked = RANK.out.ranked.mix(RANK.out.top).flatMap { _meta, files -> files instanceof List ? files : [files] }
+        .collect(sort: true).ifEmpty([])
     // the software versions of every task before REPORT, for its run-metadata section
     ch_task_versions = ch_input_versions.mix(TRAINING_SET.out.versions,
         TRAIN_MODELS.out.versions, PREPARE_VARIANTS.out.versions, SCORE_VARIANTS.out.versions,
         IMPORT_PREDICTIONS.out.versions, EVALUATE.out.versions, RANK.out.versions)
-    REPORT(EVALUATE.out.evaluation, ch_variant_summary, ch_run_info,
+    REPORT(EVALUATE.out.evaluation, ch_variant_summary, ch_ranked, ch_run_info,
            ch_task_versions.unique().collectFile(name: 'task_versions.yml', sort: true))
 
     ch_versions = ch_task_versions.mix(REPORT.out.versions)

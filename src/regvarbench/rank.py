@@ -53,6 +53,7 @@ RANKED_COLUMNS = ["dataset", LOCUS, "variant_id", SNP_ID, "chrom", "pos", "ref",
                   "consensus_rank"]
 TOP_COLUMNS = ["dataset", LOCUS, "consensus_rank", "variant_id", SNP_ID, "chrom", "pos", "ref", "alt", LEAD,
                "mean_rank", "rank_spread", "n_models", "n_variants", "lead_consensus_rank"]
+RANKED_SUFFIX, TOP_SUFFIX, VCF_SUFFIX = ".ranked.tsv", ".top_candidates.tsv", ".scores.vcf.gz"  # <dataset><suffix>
 INFO_PREFIX = "RVB_"
 _INFO_KEY = re.compile(r"[^0-9A-Za-z_.]")
 
@@ -89,9 +90,9 @@ def run(args: argparse.Namespace) -> None:
         ranked = rank_variants(table, scores[scores["dataset"] == dataset], args.ranking)
         if not len(ranked):
             log.warning("%s: no model scored any of its %d variants; nothing ranked", dataset, len(table))
-        write_tsv(ranked, outdir / f"{dataset}.ranked.tsv")
-        write_tsv(top_candidates(ranked, args.top), outdir / f"{dataset}.top_candidates.tsv")
-        vcf = write_scores_vcf(ranked, outdir / f"{dataset}.scores.vcf.gz", ranking=args.ranking)
+        write_tsv(ranked, outdir / f"{dataset}{RANKED_SUFFIX}")
+        write_tsv(top_candidates(ranked, args.top), outdir / f"{dataset}{TOP_SUFFIX}")
+        vcf = write_scores_vcf(ranked, outdir / f"{dataset}{VCF_SUFFIX}", ranking=args.ranking)
         log.info("%s: %d variants in %d loci ranked by %d models (%s); wrote %s", dataset, ranked["variant_id"].nunique(),
                  ranked[LOCUS].nunique(), ranked["model"].nunique(), args.ranking, vcf)
 

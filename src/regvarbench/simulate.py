@@ -30,7 +30,10 @@ import pyfaidx
 from scipy.stats import norm
 
 from . import __version__
+from .alleles import classify
 from .io import InputError, write_tsv
+from .variants.ensembl_ld import EXPORT_COLUMNS
+from .variants.ld_exports import LD_R2
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,18 @@ NOISE_SIGMA = 0.25         # sd of measurement noise on the log2 effect
 N_RAQTL = 300              # SNVs per cell line
 N_LD_BLOCKS = 20           # per cell line
 SATMUT_LENGTH = 200
+# Unresolved GWAS loci (Ensembl LD exports, one file and dataset per lead SNP): few and small, as
+# each dataset adds a SCORE task per model to every -profile test run.
+LOCUS_CELL = "HepG2"
+N_LOCI = 6
+N_LEAD_IS_CAUSAL = 2       # loci whose lead SNP is the planted causal SNP; the others lead with a neutral partner
+LOCUS_PARTNERS = (9, 14)   # partners with r2 >= LD_R2 per locus: integers in [low, high)
+LOCUS_WEAK = 2             # partners below LD_R2 per locus (prepare-variants skips them as ld_r2_below)
+LOCUS_SPAN = 50_000        # partners within this many bp of the causal SNP
+RSID_BASE = 9_100_000      # synthetic rsIDs rs9100001, ... (no clash with the other datasets, which have none)
+LD_VCF_NAME = "sim_loci.region.vcf.gz"  # in variants/: alleles of the LD exports (prepare-variants --ld-vcf)
+LOCI_TRUTH_COLUMNS = ["dataset", "locus_id", "snp_id", "chrom", "pos", "ref", "alt", "r2", "is_lead", "is_causal",
+                      "effect_true", "cell_line", "in_enhancer", "in_motif"]
 THRESHOLD_FRACTION = 0.7   # motif threshold = this fraction of the motif's best possible score
 
 # IUPAC consensus strings approximating the JASPAR/literature consensus of each factor (not the
@@ -505,6 +520,110 @@ class _Variants:
             raise RuntimeError("simulate: no motif strong enough for an LD block")
         return pd.DataFrame(blocks)
 
+    def gwas_loci(self, cell: str = LOCUS_CELL) -> pd.DataFrame:
+        """Unresolved loci: a motif-strengthening causal SNV, neutral partners, r2 and a lead SNP each.
+
+        The causal SNV is the largest gain of a planted motif instance (a base of the instance
+        turned towards its consensus, true effect >= 0.3), so that the study's ranking (highest
+        score first) looks for it at the top. Partners are background SNVs within ``LOCUS_SPAN``
+        of it with |true effect| < 0.05: ``LOCUS_PARTNERS`` with r2 >= ``LD_R2`` and
+        ``LOCUS_WEAK`` below. The lead is the causal SNV in ``N_LEAD_IS_CAUSAL`` loci (drawn),
+        else a partner with r2 >= ``LD_R2``. Rows: the lead first, then by r2 (highest first).
+        """
+        mot = self.motifs[self.motifs["cell_line"] == cell]
+        # the only instance of its motif in its enhancer: a gain there raises the motif's best match
+        alone = mot[mot.groupby(["enhancer_id", "motif"])["motif"].transform("size") == 1]
+        picks = alone.sort_values(["enhancer_id", "start"]).drop_duplicates("enhancer_id").reset_index(drop=True)
+        picks = picks.iloc[self.rng.permutation(len(picks))]
+        lead_is_causal = self.rng.permutation([1] * N_LEAD_IS_CAUSAL + [0] * (N_LOCI - N_LEAD_IS_CAUSAL))
+        loci, n_rsid, k = [], 0, 0
+        for _, m in picks.iterrows():
+            if k == N_LOCI:
+                break
+            chrom = m["chrom"]
+            cands = [self.row("", cell, chrom, p, a) for p in range(m["start"], m["end"])
+                     for a in range(4) if a != self.ref(chrom, p)]
+            causal = max(cands, key=lambda r: (r["effect_true"], -r["pos"], r["alt"]))
+            if causal["effect_true"] < 0.3:
+                continue
+            dataset = f"sim_locus_{cell}_{k + 1:02d}"
+            members, seen = [dict(causal, is_causal=1)], {causal["pos"]}
+            n_strong = int(self.rng.integers(*LOCUS_PARTNERS))
+            while len(members) < 1 + n_strong + LOCUS_WEAK:
+                c, p = self.background_position(causal["pos"] - LOCUS_SPAN, causal["pos"] + LOCUS_SPAN, chrom)
+                if p + 1 in seen or self.in_motif[c][p]:
+                    continue
+                r = self.row("", cell, c, p)
+                if abs(r["effect_true"]) < 0.05:
+                    seen.add(p + 1)
+                    members.append(dict(r, is_causal=0))
+            strong = 1 + n_strong
+            r2 = np.concatenate([self.rng.uniform(LD_R2 + 0.02, 1.0, strong),
+                                 self.rng.uniform(0.2, LD_R2 - 0.05, LOCUS_WEAK)]).round(6)
+            lead = 0 if lead_is_causal[k] else int(self.rng.integers(1, strong))
+            r2[lead] = 1.0
+            order = [lead] + sorted((i for i in range(len(members)) if i != lead), key=lambda i: (-r2[i], i))
+            for rank, i in enumerate(order):
+                n_rsid += 1
+                members[i] = dict(members[i], dataset=dataset, r2=float(r2[i]), is_lead=int(i == lead),
+                                  snp_id=f"rs{RSID_BASE + n_rsid}", order=rank)
+            lead_id = members[lead]["snp_id"]
+            loci.extend(dict(members[i], locus_id=lead_id) for i in order)
+            k += 1
+        if k < N_LOCI:
+            raise RuntimeError(f"simulate: fewer than {N_LOCI} motifs strong enough for a GWAS locus")
+        return pd.DataFrame(loci).drop(columns="order")
+
+    def region_vcf(self, cell: str = LOCUS_CELL) -> pd.DataFrame:
+        """A VCF's records around one enhancer of the cell line: SNVs, insertions, deletions and an MNV.
+
+        Alleles as VCF writes them (indels with their left anchor base): 8 SNVs (4 on motif
+        bases), insertions of 1 and 6 bp, deletions of 1 and 10 bp and of a whole planted motif
+        instance (anchor base kept), and a 2-bp MNV; sorted by position, no measured effects.
+        """
+        enh = self.enhancers[(self.enhancers["cell_line"] == cell) & (self.enhancers["shared"] == 0)
+                             & (self.enhancers["n_motifs"] >= 3)]
+        e = enh.iloc[int(self.rng.integers(len(enh)))]
+        chrom = e["chrom"]
+        mot = self.motifs[self.motifs["enhancer_id"] == e["enhancer_id"]].sort_values("start")
+        codes = self.lay.codes[chrom]
+        seq = lambda a, b: "".join(ALPHABET[c] for c in codes[a:b])  # noqa: E731  0-based half-open
+        # the last motif instance deleted whole (its left neighbour the anchor), reserved first
+        m = mot.iloc[-1]
+        p = int(m["start"]) - 1
+        used: set[int] = set(range(p, int(m["end"])))
+        records = [(p, seq(p, int(m["end"])), seq(p, p + 1))]
+
+        def free(lo: int, hi: int, span: int = 1) -> int:
+            for _ in range(10_000):
+                p = int(self.rng.integers(lo, hi))
+                if not used & set(range(p - 1, p + span + 1)) and (codes[p:p + span] < 4).all():
+                    used.update(range(p, p + span))
+                    return p
+            raise RuntimeError("simulate: no room for a VCF record")
+
+        for i in range(8):  # SNVs: the first 4 on the bases of the other motif instances
+            if i < 4:
+                m = mot.iloc[i % (len(mot) - 1)]
+                p = free(int(m["start"]), int(m["end"]))
+            else:
+                p = free(int(e["start"]), int(e["end"]))
+            records.append((p, ALPHABET[codes[p]], ALPHABET[self.random_alt(int(codes[p]))]))
+        for n in (1, 6):  # insertions after the anchor base
+            p = free(int(e["start"]), int(e["end"]))
+            records.append((p, seq(p, p + 1), seq(p, p + 1) + "".join(self.rng.choice(list(ALPHABET), n))))
+        for n in (1, 10):  # deletions of the n bases after the anchor
+            p = free(int(e["start"]), int(e["end"]), n + 1)
+            records.append((p, seq(p, p + n + 1), seq(p, p + 1)))
+        p = free(int(e["start"]), int(e["end"]), 2)  # MNV: both bases changed
+        records.append((p, seq(p, p + 2), "".join(ALPHABET[self.random_alt(int(c))] for c in codes[p:p + 2])))
+        df = pd.DataFrame(sorted(records), columns=["pos0", "ref", "alt"])
+        return pd.DataFrame({"dataset": f"sim_vcf_{cell}", "cell_line": cell, "chrom": chrom,
+                             "pos": df["pos0"] + 1, "ref": df["ref"], "alt": df["alt"],
+                             "variant_class": [classify(r, a) for r, a in zip(df["ref"], df["alt"])],
+                             "in_motif": [int(self.in_motif[chrom][p]) for p in df["pos0"]],
+                             "enhancer_id": e["enhancer_id"]})
+
     def measure(self, df: pd.DataFrame) -> pd.DataFrame:
         """Add effect_measured = effect_true + N(0, NOISE_SIGMA)."""
         return df.assign(effect_measured=df["effect_true"] + self.rng.normal(0, NOISE_SIGMA, len(df)))
@@ -603,6 +722,42 @@ def _write_satmut(df: pd.DataFrame, element: str, path: Path, rng: np.random.Gen
     return df.assign(effect_measured=[float(v) for v in effect])
 
 
+_CONSEQUENCES = ("intergenic_variant", "intron_variant", "regulatory_region_variant", "upstream_gene_variant")
+
+
+def _write_ensembl_ld(locus: pd.DataFrame, path: Path, rng: np.random.Generator) -> None:
+    """One locus as Ensembl's LD export of its lead SNP (ensembl_ld.EXPORT_COLUMNS, lead first).
+
+    Contigs without 'chr' and ``Location`` ``chrom:start-end``, as Ensembl prints them; the lead's
+    r2 and D' are ``undefined``; no alleles and no causal label.
+    """
+    lead = locus.iloc[0]
+    dprime = np.minimum(1.0, locus["r2"].to_numpy() + rng.uniform(0, 0.1, len(locus))).round(6)
+    chrom = locus["chrom"].str.removeprefix("chr")
+    table = pd.DataFrame(dict(zip([c.format(lead=lead["snp_id"]) for c in EXPORT_COLUMNS], [
+        locus["snp_id"].to_numpy(),
+        [f"{c}:{p}-{p}" for c, p in zip(chrom, locus["pos"])],
+        (locus["pos"] - lead["pos"]).to_numpy(),
+        [_CONSEQUENCES[i] for i in rng.integers(len(_CONSEQUENCES), size=len(locus))],
+        ["undefined" if is_lead else f"{r:.6f}" for is_lead, r in zip(locus["is_lead"], locus["r2"])],
+        ["undefined" if is_lead else f"{d:.6f}" for is_lead, d in zip(locus["is_lead"], dprime)],
+        "", "No trait reported", "dbSNP"])))
+    path.write_bytes(table.to_csv(sep="\t", index=False, lineterminator="\n").encode("utf-8"))
+
+
+def _vcf_text(records: pd.DataFrame, source: str) -> str:
+    """A sites-only VCF 4.2 (contig lines of the synthetic genome, no INFO, records by contig and position)."""
+    order = {c: i for i, c in enumerate(CONTIG_SIZES)}
+    records = records.assign(_k=records["chrom"].map(order)).sort_values(["_k", "pos"], kind="stable")
+    lines = ["##fileformat=VCFv4.2", f"##source={source}"]
+    lines += [f"##contig=<ID={c},length={n}>" for c, n in CONTIG_SIZES.items()]
+    lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
+    ids = records["snp_id"] if "snp_id" in records.columns else pd.Series(".", index=records.index)
+    lines += [f"{c}\t{p}\t{i}\t{r}\t{a}\t.\tPASS\t." for c, p, i, r, a in
+              zip(records["chrom"], records["pos"], ids, records["ref"], records["alt"])]
+    return "\n".join(lines) + "\n"
+
+
 def _expected_r(effect_true: pd.Series) -> float:
     """Population correlation of truth and truth + N(0, sigma) given the realised truths."""
     sd = float(np.std(effect_true))
@@ -659,6 +814,19 @@ def simulate_benchmark(outdir: str | os.PathLike, seed: int = 7) -> dict:
         truth.append(ld)
         datasets.append((name, cell, "ld_blocks", f"variants/{name}.tsv"))
 
+    # drawn last, so that the datasets above stay what they were before these were added
+    loci = var.gwas_loci(LOCUS_CELL)
+    for name, locus in loci.groupby("dataset", sort=True):
+        _write_ensembl_ld(locus, outdir / "variants" / f"{name}.ensembl_ld.tsv", rng)
+        datasets.append((name, LOCUS_CELL, "ensembl_ld", f"variants/{name}.ensembl_ld.tsv"))
+    # the alleles of the LD exports (Ensembl gives none): the pipeline's --ld_vcf when simulating
+    _write_gzip(outdir / "variants" / LD_VCF_NAME, _vcf_text(loci, f"regvarbench simulate (seed {seed}): the "
+                                                               "SNPs of the sim_locus_* LD exports"))
+    region = var.region_vcf(LOCUS_CELL)
+    vcf_name = f"sim_vcf_{LOCUS_CELL}"
+    _write_gzip(outdir / "variants" / f"{vcf_name}.vcf.gz", _vcf_text(region, f"regvarbench simulate (seed {seed})"))
+    datasets.append((vcf_name, LOCUS_CELL, "vcf", f"variants/{vcf_name}.vcf.gz"))
+
     pd.DataFrame(datasets, columns=["dataset", "cell_line", "format", "path"]).assign(genome_build="sim1").to_csv(
         outdir / "datasets.csv", index=False, lineterminator="\n")
     pd.DataFrame([(c, f"peaks/{c}.dnase.narrowPeak", f"peaks/{c}.h3k27ac.bed", "annotation/exons.bed",
@@ -671,6 +839,8 @@ def simulate_benchmark(outdir: str | os.PathLike, seed: int = 7) -> dict:
                         "in_enhancer", "in_motif"]], outdir / "truth" / "variants.tsv")
     write_tsv(motifs, outdir / "truth" / "motifs.tsv")
     write_tsv(enhancers, outdir / "truth" / "enhancers.tsv")
+    write_tsv(loci[LOCI_TRUTH_COLUMNS], outdir / "truth" / "loci.tsv")
+    write_tsv(region, outdir / "truth" / f"{vcf_name}.tsv")
 
     by_ds = {ds: g for ds, g in truth_df.groupby("dataset", sort=True)}
     summary = {
@@ -697,6 +867,11 @@ def simulate_benchmark(outdir: str | os.PathLike, seed: int = 7) -> dict:
             "genes": N_GENES, "exons": len(annot["exons"]), "blacklist": len(annot["blacklist"]),
             "variants": {ds: len(g) for ds, g in by_ds.items()},
             "ld_blocks": {c: int(by_ds[f"sim_ld_blocks_{c}"]["block_id"].nunique()) for c in CELL_LINES},
+            "gwas_loci": {LOCUS_CELL: int(loci["dataset"].nunique())},
+            "gwas_locus_rows": {ds: len(g) for ds, g in loci.groupby("dataset", sort=True)},
+            "gwas_locus_variants": {ds: int((g["r2"] >= LD_R2).sum()) for ds, g in loci.groupby("dataset", sort=True)},
+            "gwas_lead_is_causal": int(loci.loc[loci["is_lead"] == 1, "is_causal"].sum()),
+            "vcf_records": {vcf_name: {k: int(v) for k, v in region["variant_class"].value_counts().sort_index().items()}},
         },
         "control_capacity": {c: _control_capacity(lay, peaks, c) for c in CELL_LINES},
         "expected_correlation": {ds: _expected_r(g["effect_true"]) for ds, g in by_ds.items()},

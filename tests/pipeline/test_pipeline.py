@@ -17,6 +17,8 @@ from regvarbench.genome import Genome
 from regvarbench.io import read_tsv
 from regvarbench.models import load_model
 from regvarbench.models.precision import BUDGET_SPEARMAN, MEETS_BUDGET, budget_figures
+from regvarbench.rank import RANKED_COLUMNS, RANKED_SUFFIX, TOP_COLUMNS, TOP_SUFFIX, VCF_SUFFIX
+from regvarbench.contracts import SCORE_COLUMNS
 from regvarbench.score import score_windows, set_precision
 from regvarbench.windows import build_windows
 
@@ -93,6 +95,11 @@ def test_training_paused_and_resumed_across_task_attempts(test_run):
 def test_outputs_exist(test_run):
     _, outdir, _ = test_run
     assert (outdir / "report" / "index.html").stat().st_size > 10_000
+    # the section per locus: a figure for each LD export and for the VCF of a region (RANK's tables reach REPORT)
+    formats = ranked_datasets(outdir)
+    drawn = sorted(p.name for p in (outdir / "report" / "figures").glob("locus_*.png"))
+    assert len(drawn) == sum(f in ("ensembl_ld", "vcf") for f in formats.values()) == 7, drawn
+    assert 'id="loci"' in (outdir / "report" / "index.html").read_text(encoding="utf-8")
     tables = outdir / "evaluation" / "tables"
     for name in ("correlation_by_dataset.tsv", "correlation_by_cell_line.tsv", "correlation_overall.tsv",
                  "direction.tsv", "ld_topk.tsv", "enhancer_detection.tsv"):
@@ -127,26 +134,116 @@ def test_report_shows_the_run_metadata(test_run):
         assert (outdir / "report" / link).resolve().is_file(), link
 
 
-def test_ld_blocks_ranked_with_an_annotated_vcf(test_run):
-    """RANK: the LD-block datasets get a ranked table, top candidates and a tabix-indexed VCF with one
-    INFO score per model; datasets with measured effects and no loci are left to the evaluation."""
+def ranked_datasets(outdir) -> dict[str, str]:
+    """dataset -> format of the synthetic datasets RANK ranks: LD blocks, LD exports and the VCF."""
+    sheet = pd.read_csv(outdir / "simulation" / "datasets.csv")
+    return dict(zip(sheet["dataset"], sheet["format"]))
+
+
+def test_loci_ranked_with_an_annotated_vcf(test_run):
+    """RANK: the LD-block datasets, the Ensembl LD exports (one locus each) and the VCF of a region get a
+    ranked table (its contract: rank.RANKED_COLUMNS, one row per variant and model, ranks within the
+    locus, the lead's rank), top candidates and a tabix-indexed VCF that pysam parses, with one INFO
+    score per model per variant; datasets with measured effects and no loci are left to the evaluation."""
     _, outdir, _ = test_run
     variants = outdir / "variants"
-    assert sorted(p.name.split(".")[0] for p in variants.glob("*.ranked.tsv")) == ["sim_ld_blocks_HepG2",
-                                                                                  "sim_ld_blocks_K562"]
-    ranked = pd.read_csv(variants / "sim_ld_blocks_HepG2.ranked.tsv", sep="\t")
-    models = sorted(ranked["model"].unique())
-    assert models == ["cnn_small", "cnn_small_oneshot", "motif_jaspar"]
-    top = pd.read_csv(variants / "sim_ld_blocks_HepG2.top_candidates.tsv", sep="\t")
-    assert (top.groupby("locus_id").size() <= 3).all() and set(top["locus_id"]) == set(ranked["locus_id"])
-    vcf = pysam.VariantFile(str(variants / "sim_ld_blocks_HepG2.scores.vcf.gz"))
-    assert (variants / "sim_ld_blocks_HepG2.scores.vcf.gz.tbi").exists()
-    records = list(vcf)
-    assert len(records) == ranked["variant_id"].nunique()
-    for model in models:
-        key = f"RVB_{model}"
-        assert key in vcf.header.info
-        assert sum(key in rec.info for rec in records) == ranked.loc[ranked["model"] == model, "score"].notna().sum()
+    formats = ranked_datasets(outdir)
+    expected = sorted(d for d, f in formats.items() if f in ("ld_blocks", "ensembl_ld", "vcf"))
+    assert len(expected) == 2 + 6 + 1
+    assert sorted(p.name[:-len(RANKED_SUFFIX)] for p in variants.glob(f"*{RANKED_SUFFIX}")) == expected
+    for dataset in expected:
+        ranked = pd.read_csv(variants / f"{dataset}{RANKED_SUFFIX}", sep="\t")
+        prepared = pd.read_csv(variants / f"{dataset}.variants.tsv", sep="\t")
+        assert list(ranked.columns) == RANKED_COLUMNS
+        models = sorted(ranked["model"].unique())
+        assert models == ["cnn_small", "cnn_small_oneshot", "motif_jaspar"], dataset
+        # every variant once per model, every rank within 1..the locus' size
+        assert len(ranked) == len(prepared) * len(models) and not ranked.duplicated(["variant_id", "model"]).any()
+        assert set(ranked["variant_id"]) == set(prepared["variant_id"])
+        sizes = ranked.groupby(["locus_id", "model"])["variant_id"].transform("size")
+        assert (ranked["n_ranked"] == sizes).all() and ranked["rank"].between(1, sizes).all()
+        assert ranked["consensus_rank"].between(1, sizes).all() and (ranked["n_models"] == len(models)).all()
+        lead = ranked[ranked["is_lead"] == 1]
+        if formats[dataset] == "ensembl_ld":
+            assert ranked["locus_id"].nunique() == 1 and lead["snp_id"].nunique() == 1
+            assert (ranked["locus_id"] == lead["snp_id"].iloc[0]).all()
+            by_model = lead.set_index("model")["rank"]
+            assert (ranked["lead_rank"] == ranked["model"].map(by_model)).all()
+        else:
+            assert lead.empty and ranked["lead_rank"].isna().all()
+        top = pd.read_csv(variants / f"{dataset}{TOP_SUFFIX}", sep="\t")
+        assert list(top.columns) == TOP_COLUMNS
+        assert (top.groupby("locus_id").size() <= 3).all() and set(top["locus_id"]) == set(ranked["locus_id"])
+        # the best of each locus by consensus (rank 1, or the last rank of those tied first)
+        best = ranked.groupby("locus_id")["consensus_rank"].min()
+        assert top.groupby("locus_id")["consensus_rank"].min().equals(best)
+        vcf = pysam.VariantFile(str(variants / f"{dataset}{VCF_SUFFIX}"))
+        assert (variants / f"{dataset}{VCF_SUFFIX}.tbi").exists()
+        records = list(vcf)
+        assert len(records) == ranked["variant_id"].nunique()
+        for model in models:
+            key = f"RVB_{model}"
+            assert key in vcf.header.info and model in vcf.header.info[key].description
+            assert sum(key in rec.info for rec in records) == ranked.loc[ranked["model"] == model, "score"].notna().sum()
+        # one value per model per variant, equal to the ranked table's score
+        scores = ranked.set_index(["variant_id", "model"])["score"]
+        for rec in records:
+            for model in models:
+                assert rec.info[f"RVB_{model}"] == pytest.approx(scores[(rec.info["RVB_VARIANT"], model)], rel=1e-5)
+        assert sum("RVB_LEAD" in rec.info for rec in records) == lead["variant_id"].nunique()
+        assert [rec.ref for rec in records] == [rec.alleles[0] for rec in records]
+
+
+def test_planted_causal_snps_rank_in_the_top_3(test_run):
+    """The synthetic unresolved loci: motif_jaspar ranks each locus' planted causal SNP (a gain of a
+    planted motif; truth/loci.tsv) in the top 3 well above chance. Under a random ranking the causal
+    SNP of a locus of m ranked variants is in the top 3 with probability min(3, m)/m, independently
+    per locus: the exact (Poisson-binomial) upper tail of the count of hits is the p-value. The lead
+    is the causal SNP in only some loci, so ranking the lead first would not do."""
+    _, outdir, _ = test_run
+    truth = pd.read_csv(outdir / "simulation" / "truth" / "loci.tsv", sep="\t")
+    causal = truth[truth["is_causal"] == 1].set_index("dataset")["snp_id"]
+    loci = sorted(d for d, f in ranked_datasets(outdir).items() if f == "ensembl_ld")
+    assert sorted(causal.index) == loci and 0 < truth.loc[truth["is_causal"] == 1, "is_lead"].sum() < len(loci)
+    null, hits, lead_hits = np.array([1.0]), 0, 0
+    for dataset in loci:
+        ranked = pd.read_csv(outdir / "variants" / f"{dataset}{RANKED_SUFFIX}", sep="\t")
+        ours = ranked[ranked["model"] == "motif_jaspar"]
+        m = int(ours["n_ranked"].iloc[0])
+        assert m == len(ours) >= 10
+        p = min(3, m) / m
+        null = np.convolve(null, [1 - p, p])
+        hits += int(ours.loc[ours["snp_id"] == causal[dataset], "rank"].iloc[0] <= 3)
+        lead_hits += int(ours.loc[ours["is_lead"] == 1, "snp_id"].iloc[0] == causal[dataset])
+    expected = float(np.dot(np.arange(len(null)), null))
+    p_value = float(null[hits:].sum())
+    print(f"motif_jaspar: causal SNP in the top 3 of {hits} of {len(loci)} loci; random expectation {expected:.2f}, "
+          f"exact one-sided p = {p_value:.2g}")
+    assert hits > expected + 2 and p_value < 0.01, (hits, expected, p_value)
+    assert lead_hits < len(loci)
+
+
+def test_vcf_indels_and_mnv_scored_by_every_model(test_run):
+    """The VCF of a region: its insertions, deletions and MNV are scored by every model of the run,
+    and the score tables (SCORE's outputs) and the ranked table say which variants are indels."""
+    workdir, outdir, _ = test_run
+    dataset = "sim_vcf_HepG2"
+    prepared = pd.read_csv(outdir / "variants" / f"{dataset}.variants.tsv", sep="\t")
+    assert set(prepared["variant_class"]) == {"snv", "insertion", "deletion", "mnv"}
+    classes = prepared.set_index("variant_id")["variant_class"]
+    tasks = [row for row in read_trace(outdir) if row["process"].endswith(":SCORE") and f".{dataset}." in row["tag"]]
+    assert sorted(row["tag"].split(".")[0] for row in tasks) == ["cnn_small", "cnn_small_oneshot", "motif_jaspar"]
+    for row in tasks:
+        table = pd.concat([pd.read_csv(f, sep="\t") for f in
+                           next((workdir / "work").glob(f"{row['hash']}*")).glob("*.scores.tsv")])
+        assert list(table.columns) == SCORE_COLUMNS
+        assert set(table["variant_id"]) == set(prepared["variant_id"]) and np.isfinite(table["score"]).all()
+        assert (table.set_index("variant_id")["variant_class"] == classes.reindex(table["variant_id"]).values).all()
+    ranked = pd.read_csv(outdir / "variants" / f"{dataset}{RANKED_SUFFIX}", sep="\t")
+    assert (ranked.groupby("variant_class")["model"].nunique() == 3).all()
+    # a deletion of a whole planted motif instance changes the motif baseline's score
+    motif = ranked[(ranked["model"] == "motif_jaspar") & (ranked["ref"].str.len() > 11)]
+    assert len(motif) == 1 and motif["score"].iloc[0] < 0
 
 
 def test_every_variant_accounted_for(test_run):

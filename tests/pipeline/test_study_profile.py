@@ -167,8 +167,8 @@ def test_pearson_equals_an_independent_recomputation(study_run, recomputed):
     assert checked == len(by_dataset) + len(by_cell) == 22 * 8 - 18 + 22 * 3
 
 
-# what the published files allow: no LD blocks, no enhancer detection, no one-shot twins (docs/reproducing-the-study.md)
-NOT_REPRODUCIBLE = {"ld", "enhancer-detection", "finetuned-vs-oneshot"}
+# what the published files allow: no LD blocks or loci, no enhancer detection, no one-shot twins (docs/reproducing-the-study.md)
+NOT_REPRODUCIBLE = {"ld", "loci", "enhancer-detection", "finetuned-vs-oneshot"}
 
 
 def test_report_has_every_section_with_real_values(study_run, tmp_path):

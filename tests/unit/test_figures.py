@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
-from regvarbench import evaluate
+from regvarbench import evaluate, rank
 from regvarbench.io import write_tsv
 from regvarbench.report import draw_figures, load_tables, per_cell_table, top_per_class
 from regvarbench.report import figures
@@ -231,3 +231,46 @@ def test_figures_are_deterministic(tmp_path, runs):
     assert png[0] == png[1]
     svg = [(tmp_path / f"out{a}" / "direction_heatmap.svg").read_bytes() for a in range(2)]
     assert svg[0] == svg[1]
+
+
+def ranked_locus(n_models: int, n_variants: int = 14, lead: int = 4) -> pd.DataFrame:
+    """rank's table of one LD-export locus: n_variants SNPs over 90 kb, lead SNP rs<lead>, n models."""
+    rng = np.random.default_rng(n_models + n_variants)
+    pos = np.sort(rng.choice(np.arange(1_000_000, 1_090_000), n_variants, replace=False))
+    variants = pd.DataFrame({"variant_id": [f"loc:{i}" for i in range(n_variants)], "dataset": "loc", "chrom": "chr2",
+                             "pos": pos, "ref": "A", "alt": "G", "locus_id": f"rs{lead}",
+                             "snp_id": [f"rs{i}" for i in range(n_variants)],
+                             "is_lead": [int(i == lead) for i in range(n_variants)], "r2": 0.9})
+    scores = pd.concat([pd.DataFrame({"variant_id": variants["variant_id"], "model": m,
+                                      "score": rng.normal(size=n_variants) + 3 * (variants.index == 2)})
+                        for m in model_names(n_models)], ignore_index=True)
+    return rank.rank_variants(variants, scores)
+
+
+@pytest.mark.parametrize("n_models", [3, 30])
+@pytest.mark.parametrize("n_variants", [14, 40, 200])
+def test_locus_figure_legible_with_the_lead_marked(n_models, n_variants):
+    """plot_locus: no overlapping labels with 3 or 30 models and 14 to 200 variants; every model named,
+    the lead SNP's label red, the top candidates and the lead in the legend; taller with more models."""
+    table = ranked_locus(n_models, n_variants)
+    fig = figures.plot_locus(table, {m: CLASSES[i % 4] for i, m in enumerate(model_names(n_models))})
+    assert figures.text_overlaps(fig) == [], (n_models, n_variants)
+    labels = {t.get_text(): t for t in figures.drawn_labels(fig)}
+    assert set(model_names(n_models)) <= set(labels)
+    assert {"lead SNP", "top 3 by consensus", "other variants"} <= set(labels)
+    if n_variants <= figures.MAX_LOCUS_LABELS:
+        assert to_hex(labels["rs4"].get_color()) == figures.LOCUS_COLOURS["lead"]
+        assert {f"rs{i}" for i in range(n_variants)} <= set(labels)
+    assert fig.get_size_inches()[0] <= figures.MAX_WIDTH_IN
+    plt.close(fig)
+
+
+def test_locus_figure_grows_with_models_and_handles_no_lead():
+    heights = [figures.plot_locus(ranked_locus(n)).get_size_inches()[1] for n in (3, 30)]
+    assert heights[1] > heights[0] + 20 * figures.ROW_IN
+    no_lead = ranked_locus(3).assign(is_lead=0)
+    fig = figures.plot_locus(no_lead)
+    labels = {t.get_text() for t in figures.drawn_labels(fig)}
+    assert "lead SNP" not in labels and figures.text_overlaps(fig) == []
+    assert figures.plot_locus(no_lead.iloc[:0]) is None
+    plt.close("all")

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from html.parser import HTMLParser
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from regvarbench.cli import main
+from regvarbench.io import InputError
+from regvarbench.report import MAX_LOCUS_FIGURES, read_ranked
 from regvarbench.io import write_tsv
 
-SECTION_IDS = ["summary", "correlations", "direction", "significance", "ld", "enhancer-detection",
+SECTION_IDS = ["summary", "correlations", "direction", "significance", "ld", "loci", "enhancer-detection",
                "per-cell-line", "model-comparison", "finetuned-vs-oneshot", "run-metadata"]
 
 
@@ -80,17 +84,40 @@ def write_inputs(root, with_ld: bool = True, with_training: bool = True, with_pa
     return argv
 
 
+def write_ranked(root, evaluate_argv: list[str]) -> Path:
+    """rank's tables of the LD blocks of write_inputs, an LD-export locus (lead rs3) and a region VCF."""
+    rng = np.random.default_rng(2)
+    variants = [v for v in evaluate_argv[evaluate_argv.index("--variants") + 1:] if v.endswith("ldC.variants.tsv")]
+    scores = [s for s in evaluate_argv[evaluate_argv.index("--scores") + 1:] if ".ldC." in s]
+    for ds, n in (("locusD", 12), ("vcfE", 7)):
+        v = pd.DataFrame({"variant_id": [f"{ds}:{i}" for i in range(n)], "dataset": ds, "cell_line": "HepG2",
+                          "chrom": "chr2", "pos": 5000 + 700 * np.arange(n), "ref": "A", "alt": "G",
+                          "effect_log2": np.nan, "pvalue": np.nan, "row": np.arange(n)})
+        if ds == "locusD":
+            v = v.assign(locus_id="rs3", snp_id=[f"rs{i}" for i in range(n)], is_lead=(np.arange(n) == 3).astype(int),
+                         r2=0.9)
+        variants.append(str(write_tsv(v, root / f"{ds}.variants.tsv")))
+        for model in ["cnn_a", "lm_b", "hyb_c"]:
+            s = pd.DataFrame({"variant_id": v["variant_id"], "dataset": ds, "model": model,
+                              "score": rng.normal(size=n)})
+            scores.append(str(write_tsv(s, root / f"{model}.{ds}.0.scores.tsv")))
+    assert main(["rank", "--variants", *variants, "--scores", *scores, "--outdir", str(root / "ranked")]) == 0
+    return root / "ranked"
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
-    assert main(["evaluate", *write_inputs(root / "in"), "--outdir", str(root / "eval")]) == 0
+    argv = write_inputs(root / "in")
+    assert main(["evaluate", *argv, "--outdir", str(root / "eval")]) == 0
+    ranked = write_ranked(root / "in", argv)
     info = root / "results" / "pipeline_info"
     info.mkdir(parents=True)
     (info / "execution_report.html").write_text("<html></html>")
     (info / "execution_trace.txt").write_text("task_id\n")
     out = root / "results" / "report"
     assert main(["report", "--evaluation", str(root / "eval"), "--pipeline-info", str(info),
-                 "--title", "Synthetic <benchmark>", "--outdir", str(out)]) == 0
+                 "--title", "Synthetic <benchmark>", "--ranked", str(ranked), "--outdir", str(out)]) == 0
     return out
 
 
@@ -105,7 +132,7 @@ def test_every_section_and_embedded_figures(report):
     html, page = parse(report / "index.html")
     for section in SECTION_IDS:
         assert section in page.ids, section
-    assert len(page.images) == 10
+    assert len(page.images) == 12  # 10 figures and one per locus (the LD-export locus and the region)
     assert all(src.startswith("data:image/png;base64,") and len(src) > 1000 for src in page.images)
     assert "not available in this run" not in html.lower()
     assert page.sortable >= 5 and "addEventListener" in html
@@ -154,7 +181,7 @@ def test_missing_sections_say_so(tmp_path):
     html, page = parse(tmp_path / "out" / "index.html")
     for section in SECTION_IDS:
         assert section in page.ids
-    for section, following in (("ld", "enhancer-detection"), ("enhancer-detection", "per-cell-line"),
+    for section, following in (("ld", "loci"), ("loci", "enhancer-detection"), ("enhancer-detection", "per-cell-line"),
                                ("finetuned-vs-oneshot", "run-metadata")):
         body = html[html.index(f'id="{section}"'):html.index(f'id="{following}"')]
         assert "Not available in this run" in body, section
@@ -229,3 +256,35 @@ def test_damaged_run_metadata_is_one_message(tmp_path, capsys, name, text, messa
                  "--outdir", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert str(tmp_path / name) in err and message in err and "Traceback" not in err
+
+
+def test_ranked_loci_section(report):
+    """--ranked: a figure and top-candidates table per locus with a lead or per region, the LD blocks'
+    top candidates in one table without figures; the lead SNP and its consensus rank named."""
+    html, page = parse(report / "index.html")
+    section = html[html.index('id="loci"'):html.index('id="enhancer-detection"')]
+    assert "<h3>locusD: rs3</h3>" in section and "<h3>vcfE</h3>" in section
+    assert "<h3>ldC: 3 loci without a lead SNP</h3>" in section and "Fig. 3" in section
+    assert section.count("<img") == 2 and "12 variants, 3 models; lead SNP rs3 at consensus rank" in section
+    ranked = pd.read_csv(report.parent.parent / "in" / "ranked" / "locusD.ranked.tsv", sep="\t")
+    lead_rank = ranked.loc[ranked["is_lead"] == 1, "consensus_rank"].iloc[0]
+    assert f"lead SNP rs3 at consensus rank {lead_rank:.3g}" in section
+    # 3 top candidates each for locusD and vcfE, and for the 3 LD blocks
+    assert section.count("<tr><td") == 3 + 3 + 9
+    names = {p.name for p in (report / "figures").iterdir()}
+    assert {"locus_locusD_rs3.png", "locus_locusD_rs3.svg", "locus_vcfE_vcfE.png"} <= names
+    assert not any(n.startswith("locus_ldC") for n in names) and MAX_LOCUS_FIGURES >= 2
+
+
+def test_ranked_inputs_checked(report, tmp_path):
+    ranked_dir = report.parent.parent / "in" / "ranked"
+    with pytest.raises(InputError, match="no such file or folder"):
+        read_ranked([tmp_path / "nope"])
+    (tmp_path / "x.tsv").write_text("a\n")
+    with pytest.raises(InputError, match="neither a <dataset>.ranked.tsv"):
+        read_ranked([tmp_path / "x.tsv"])
+    with pytest.raises(InputError, match="vcfE.top_candidates.tsv given without vcfE.ranked.tsv"):
+        read_ranked([ranked_dir / "vcfE.top_candidates.tsv"])
+    # a ranked table alone: its top candidates are recomputed, equal to rank's file
+    ranked, top = read_ranked([ranked_dir / "vcfE.ranked.tsv"])["vcfE"]
+    assert top.equals(read_ranked([ranked_dir])["vcfE"][1])

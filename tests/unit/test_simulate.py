@@ -17,6 +17,9 @@ from regvarbench.cli import main
 from regvarbench.dna import reverse_complement
 from regvarbench.genome import Genome
 from regvarbench.io import read_tsv
+from regvarbench.variants import ensembl_ld, vcf
+from regvarbench.variants.ld_exports import LD_R2, RegionVCF
+from regvarbench.variants.prepare import DatasetSpec, prepare_dataset
 
 PUBLISHED = Path(__file__).resolve().parents[3] / "shared" / "data" / "published" / "experimental"
 RAQTL_COLUMNS = ["chr", "SNP_ID", "SNPabspos", "ref.element.count", "alt.element.count", "{p}.ref.mean",
@@ -87,14 +90,16 @@ def test_cli_rejects_negative_seed(tmp_path):
 def test_layout_and_columns(bench):
     for rel in ["genome.fa", "genome.fa.fai", "genome.sizes", "regions.csv", "datasets.csv", "simulation.json",
                 "annotation/exons.bed", "annotation/tss.bed", "annotation/blacklist.bed",
-                "truth/motifs.tsv", "truth/variants.tsv", "truth/enhancers.tsv"]:
+                "truth/motifs.tsv", "truth/variants.tsv", "truth/enhancers.tsv", "truth/loci.tsv",
+                "truth/sim_vcf_HepG2.tsv", f"variants/{sim.LD_VCF_NAME}"]:
         assert (bench / rel).is_file(), rel
     regions = pd.read_csv(bench / "regions.csv")
     assert list(regions.columns) == ["cell_line", "dnase", "h3k27ac", "exons", "tss", "blacklist", "genome"]
     assert sorted(regions["cell_line"]) == ["HepG2", "K562"]
     datasets = pd.read_csv(bench / "datasets.csv")
     assert list(datasets.columns) == ["dataset", "cell_line", "format", "path", "genome_build"]
-    assert set(datasets["format"]) == {"sure_raqtl", "kircher2019_satmut", "ld_blocks"}
+    assert set(datasets["format"]) == {"sure_raqtl", "kircher2019_satmut", "ld_blocks", "ensembl_ld", "vcf"}
+    assert (datasets["format"] == "ensembl_ld").sum() == sim.N_LOCI
     assert set(datasets["genome_build"]) == {"sim1"}
     for frame in (regions.drop(columns="cell_line"), datasets[["path"]]):
         for rel in frame.to_numpy().ravel():
@@ -284,3 +289,80 @@ def test_best_log_odds_scores_consensus_strands_and_n():
     for motifs in sim.MOTIFS.values():
         for m in motifs.values():
             assert m.shape[1] == 4 and np.allclose(m.sum(axis=1), 1)
+
+
+def test_gwas_loci_are_ensembl_exports_with_one_planted_causal_snp(bench, genome):
+    """One Ensembl LD export per lead SNP (the published column layout, lead first, no alleles, no
+    causal label); the truth names one motif-strengthening causal SNP per locus, the lead only in
+    some; the benchmark's VCF of the loci gives every SNP's alleles, and prepare-variants keeps the
+    partners with r2 >= 0.8 and accounts for the others."""
+    truth = read_tsv(bench / "truth" / "loci.tsv")
+    assert list(truth.columns) == sim.LOCI_TRUTH_COLUMNS
+    datasets = pd.read_csv(bench / "datasets.csv")
+    loci = datasets[datasets["format"] == "ensembl_ld"]
+    assert sorted(loci["dataset"]) == sorted(truth["dataset"].unique()) and set(loci["cell_line"]) == {sim.LOCUS_CELL}
+    region = RegionVCF(bench / "variants" / sim.LD_VCF_NAME)
+    summary = json.loads((bench / "simulation.json").read_text())["counts"]
+    lead_is_causal = 0
+    for row in loci.itertuples():
+        t = truth[truth["dataset"] == row.dataset].reset_index(drop=True)
+        raw = pd.read_csv(bench / row.path, sep="\t", dtype=str, keep_default_na=False)
+        lead = t["snp_id"].iloc[0]
+        assert list(raw.columns) == [c.format(lead=lead) for c in ensembl_ld.EXPORT_COLUMNS]
+        assert raw.iloc[0][["Variation ID", "r2", "D'"]].tolist() == [lead, "undefined", "undefined"]
+        assert raw["Variation ID"].tolist() == t["snp_id"].tolist() and (t["locus_id"] == lead).all()
+        assert not raw["Location"].str.startswith("chr").any()  # as Ensembl prints contigs
+        parsed = ensembl_ld.parse(bench / row.path)
+        assert parsed["is_lead"].tolist() == t["is_lead"].tolist() == [1] + [0] * (len(t) - 1)
+        assert parsed["pos"].astype(int).tolist() == t["pos"].tolist()
+        assert (parsed["distance"].astype(int) == raw[f"Distance from {lead}"].astype(int)).all()
+        # truth: one causal SNP, in a planted motif, raising its activity; neutral background partners
+        causal = t[t["is_causal"] == 1]
+        assert len(causal) == 1 and causal["in_motif"].iloc[0] == 1 and causal["effect_true"].iloc[0] >= 0.3
+        partners = t[t["is_causal"] == 0]
+        assert (partners["in_motif"] == 0).all() and (partners["effect_true"].abs() < 0.05).all()
+        assert (t["pos"] - causal["pos"].iloc[0]).abs().max() <= sim.LOCUS_SPAN and t["chrom"].nunique() == 1
+        assert (t["r2"] < LD_R2).sum() == sim.LOCUS_WEAK and (t.loc[t["is_causal"] == 1, "r2"] >= LD_R2).all()
+        lead_is_causal += int(causal["is_lead"].iloc[0])
+        for rec in t.itertuples():
+            assert genome.base(rec.chrom, rec.pos) == rec.ref != rec.alt
+            assert region.lookup(rec.chrom, rec.pos, rec.snp_id) == (rec.pos, rec.ref, [rec.alt])
+        with Genome(bench / "genome.fa") as g:
+            prepared = prepare_dataset(DatasetSpec(row.dataset, row.cell_line, "ensembl_ld", bench / row.path, "sim1"),
+                                       g, ld_vcf=region)
+        kept = t[t["r2"] >= LD_R2]
+        assert prepared.variants["snp_id"].tolist() == kept["snp_id"].tolist()
+        assert set(prepared.skipped["reason"]) == {"ld_r2_below"} and len(prepared.skipped) == sim.LOCUS_WEAK
+        assert summary["gwas_locus_rows"][row.dataset] == len(t)
+        assert summary["gwas_locus_variants"][row.dataset] == len(kept)
+        assert sim.LOCUS_PARTNERS[0] + 1 <= len(kept) <= sim.LOCUS_PARTNERS[1]
+    assert lead_is_causal == summary["gwas_lead_is_causal"] == sim.N_LEAD_IS_CAUSAL < sim.N_LOCI
+    assert summary["gwas_loci"] == {sim.LOCUS_CELL: sim.N_LOCI}
+
+
+def test_vcf_dataset_has_snvs_indels_and_an_mnv(bench, genome):
+    """A VCF of a region without measured effects: SNVs, insertions, deletions (one a whole planted
+    motif) and an MNV, REF as the genome has it (VCF anchor bases included), all kept."""
+    path = bench / "variants" / "sim_vcf_HepG2.vcf.gz"
+    with gzip.open(path, "rt") as fh:
+        text = fh.read()
+    assert text.startswith("##fileformat=VCFv4.2\n") and "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" in text
+    truth = read_tsv(bench / "truth" / "sim_vcf_HepG2.tsv")
+    records = vcf.read_records(path)
+    assert records[["chrom", "ref", "alt"]].values.tolist() == truth[["chrom", "ref", "alt"]].values.tolist()
+    assert records["pos"].astype(int).tolist() == truth["pos"].tolist() == sorted(truth["pos"])
+    for rec in truth.itertuples():
+        assert genome.fetch(rec.chrom, rec.pos - 1, rec.pos - 1 + len(rec.ref)) == rec.ref
+    counts = truth["variant_class"].value_counts().to_dict()
+    assert counts == {"snv": 8, "insertion": 2, "deletion": 3, "mnv": 1}
+    summary = json.loads((bench / "simulation.json").read_text())["counts"]
+    assert summary["vcf_records"] == {"sim_vcf_HepG2": dict(sorted(counts.items()))}
+    motifs = read_tsv(bench / "truth" / "motifs.tsv")
+    deleted = truth[truth["ref"].str.len() > 11].iloc[0]  # the whole-motif deletion (anchor + instance)
+    assert ((motifs["chrom"] == deleted["chrom"]) & (motifs["start"] == deleted["pos"])
+            & (motifs["end"] == deleted["pos"] + len(deleted["ref"]) - 1)).sum() == 1
+    with Genome(bench / "genome.fa") as g:
+        prepared = prepare_dataset(DatasetSpec("sim_vcf_HepG2", "HepG2", "vcf", path, "sim1"), g)
+    assert len(prepared.variants) == len(truth) and len(prepared.skipped) == 0
+    assert prepared.variants["variant_class"].tolist() == truth["variant_class"].tolist()
+    assert prepared.variants["effect_log2"].isna().all()

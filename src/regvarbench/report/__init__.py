@@ -1,6 +1,7 @@
 """Subcommand ``report``: one self-contained HTML page (figures inline as base64 PNG, CSS and a
 small table sorter inline, nothing fetched from the network) plus PNG/SVG figure files, built
-from the tables that ``evaluate`` wrote.
+from the tables that ``evaluate`` wrote (and, with ``--ranked``, those of ``rank``: a section
+per locus).
 
 A section whose table is missing or empty stays in the page and says so, so readers can tell
 "not run" from "forgot to look".
@@ -14,6 +15,7 @@ import json
 import logging
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,9 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import __version__, metrics
-from ..io import InputError, read_tsv
+from ..io import InputError, read_tsv, require_columns
+from ..rank import BLOCK, DEFAULT_TOP, LEAD, LOCUS, RANKED_COLUMNS, RANKED_SUFFIX, SNP_ID, TOP_COLUMNS, TOP_SUFFIX, \
+    top_candidates
 from ..variants.prepare import accounting_table
 from . import figures, run_metadata
 
@@ -30,10 +34,13 @@ log = logging.getLogger(__name__)
 TABLE_NAMES = ("correlation_by_dataset", "correlation_by_cell_line", "correlation_overall", "direction",
                "significance_bins", "ld_topk", "enhancer_detection", "unscored", "models", "scored_variants",
                "model_comparison", "finetuned_vs_oneshot", "provenance")
+MAX_LOCUS_FIGURES = 30  # "Ranked loci": loci drawn beyond this many get their table only (and say so)
+LOCUS_TABLE_COLUMNS = ["consensus_rank", SNP_ID, "variant_id", "chrom", "pos", "ref", "alt", LEAD, "mean_rank",
+                       "rank_spread", "n_models"]  # of rank.TOP_COLUMNS, per locus
 DENSITY_MIN_VARIANTS = 20  # Fig. 4 D: the strictest threshold with at least this many variants (best model)
 SECTIONS = [("summary", "Summary"), ("correlations", "Correlation with measured effects"),
             ("direction", "Direction of effect"), ("significance", "Rising experimental certainty"),
-            ("ld", "Causal variants in LD blocks"), ("enhancer-detection", "Enhancer detection"),
+            ("ld", "Causal variants in LD blocks"), ("loci", "Ranked loci"), ("enhancer-detection", "Enhancer detection"),
             ("per-cell-line", "Per cell line"), ("model-comparison", "Model comparison"),
             ("finetuned-vs-oneshot", "Fine-tuned vs one-shot"), ("run-metadata", "Run metadata")]
 
@@ -54,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant-summary", metavar="TSV",
                         help="prepare-variants summaries (variants/summary.tsv, or one <dataset>.summary.tsv): "
                              "the per-dataset accounting and allele audit of the summary section")
+    parser.add_argument("--ranked", nargs="+", metavar="DIR_OR_FILES",
+                        help="rank's outputs: <dataset>.ranked.tsv and .top_candidates.tsv files, or folders holding "
+                             "them (the pipeline's variants/): the 'Ranked loci' section, a figure and table per locus")
     parser.add_argument("--title", default="regvarbench report", help="page title")
     parser.add_argument("--outdir", required=True, help="writes OUTDIR/index.html and OUTDIR/figures/")
 
@@ -67,7 +77,7 @@ def run(args: argparse.Namespace) -> None:
                         variant_summary=Path(summary) if summary else None,
                         run_info=Path(args.run_info) if args.run_info else None,
                         software_versions=Path(args.software_versions) if args.software_versions else None,
-                        outdir_href=args.outdir_href)
+                        outdir_href=args.outdir_href, ranked=getattr(args, "ranked", None))
     (outdir / "index.html").write_text(html, encoding="utf-8")
     log.info("wrote %s", outdir / "index.html")
 
@@ -92,11 +102,12 @@ def load_tables(tables_dir: Path) -> dict:
 
 
 def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path | None = None,
-                 variant_summary: Path | None = None, run_info: Path | None = None,
+                 variant_summary: Path | None = None, ranked: list | None = None, run_info: Path | None = None,
                  software_versions: Path | None = None, outdir_href: str = "..") -> str:
     """Draw the figures into outdir/figures and render the page; returns the HTML text.
 
     ``variant_summary`` (variants/summary.tsv) adds the per-dataset accounting and allele audit;
+    ``ranked`` (files or folders of rank's tables, see ``read_ranked``) the section per locus;
     ``run_info`` (pipeline_info/run_info.json) and ``software_versions`` (versions.yml blocks) the
     run metadata, whose run records are linked below ``outdir_href`` (see
     :mod:`regvarbench.report.run_metadata`).
@@ -135,6 +146,8 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
         "table_significance": html_table(sig_overall),
         "fig_ld": embed("ld_topk"),
         "table_ld": html_table(t["ld_topk"]),
+        "loci": locus_sections(read_ranked(ranked), classes, figdir) if ranked else None,
+        "loci_top": DEFAULT_TOP, "loci_max_figures": MAX_LOCUS_FIGURES,
         "fig_enhancer": embed("enhancer_detection"),
         "table_enhancer": html_table(t["enhancer_detection"]),
         "fig_model_comparison": embed("model_comparison"),
@@ -204,6 +217,114 @@ def draw_figures(t: dict) -> dict:
         "model_comparison": figures.plot_model_comparison(t["model_comparison"], order),
         "finetuned_vs_oneshot": figures.plot_finetuned_arrows(t["finetuned_vs_oneshot"]),
     }
+
+
+def read_ranked(paths) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """rank's tables by dataset, from ``<dataset>.ranked.tsv`` / ``.top_candidates.tsv`` files or folders.
+
+    Parameters
+    ----------
+    paths : list of str or path-like
+        Files (either kind) and folders (every file of either kind in them, not recursive).
+
+    Returns
+    -------
+    dict
+        dataset -> (ranked, top): ``RANKED_COLUMNS`` and ``TOP_COLUMNS`` frames, by dataset name. A
+        ranked table without its top candidates gets them from ``rank.top_candidates`` (``--top``
+        default); a top-candidates table without its ranked table, a path that does not exist and
+        a file of neither kind are InputErrors.
+    """
+    files: list[Path] = []
+    for path in map(Path, paths or []):
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.name.endswith((RANKED_SUFFIX, TOP_SUFFIX)))
+        elif path.is_file():
+            if not path.name.endswith((RANKED_SUFFIX, TOP_SUFFIX)):
+                raise InputError(f"--ranked {path}: neither a <dataset>{RANKED_SUFFIX} nor a <dataset>{TOP_SUFFIX}")
+            files.append(path)
+        else:
+            raise InputError(f"--ranked {path}: no such file or folder")
+    tables: dict[str, dict[str, pd.DataFrame]] = {}
+    for path in files:
+        suffix, columns = (RANKED_SUFFIX, RANKED_COLUMNS) if path.name.endswith(RANKED_SUFFIX) else \
+            (TOP_SUFFIX, TOP_COLUMNS)
+        table = read_tsv(path, dtype={"dataset": str, LOCUS: str, SNP_ID: str, "variant_id": str, "model": str,
+                                      "chrom": str})
+        require_columns(table, columns, path)
+        tables.setdefault(path.name[:-len(suffix)], {})[suffix] = table
+    out = {}
+    for dataset in sorted(tables):
+        found = tables[dataset]
+        if RANKED_SUFFIX not in found:
+            raise InputError(f"--ranked: {dataset}{TOP_SUFFIX} given without {dataset}{RANKED_SUFFIX}, which its "
+                             f"locus figures need")
+        if TOP_SUFFIX not in found:
+            log.info("%s: no %s given; top %d candidates per locus taken from its ranked table", dataset, TOP_SUFFIX,
+                     DEFAULT_TOP)
+        out[dataset] = (found[RANKED_SUFFIX], found.get(TOP_SUFFIX, top_candidates(found[RANKED_SUFFIX], DEFAULT_TOP)))
+    return out
+
+
+def locus_sections(ranked: dict, classes: dict, figdir: Path) -> list[dict]:
+    """The "Ranked loci" section: per locus a figure (figures.plot_locus) and its top candidates.
+
+    Parameters
+    ----------
+    ranked : dict
+        ``read_ranked`` output.
+    classes : dict
+        model -> architecture class (model labels coloured by it).
+    figdir : pathlib.Path
+        Where ``locus_<dataset>_<locus>.png|svg`` are written.
+
+    Returns
+    -------
+    list of dict
+        One entry per locus of datasets with a lead SNP (LD exports) or a single locus (a VCF of
+        a region), and one per dataset of several loci without leads (LD blocks: their top
+        candidates only, their retrieval being Fig. 3): ``dataset, locus, title, caption, figure``
+        (a PNG data URI or None), ``note`` and ``table`` (``html_table`` of ``LOCUS_TABLE_COLUMNS``).
+        Beyond ``MAX_LOCUS_FIGURES`` loci are listed with their table and a note, without figure.
+    """
+    sections, drawn = [], 0
+    for dataset, (table, top) in ranked.items():
+        if table.empty:
+            sections.append({"dataset": dataset, "locus": "", "title": dataset, "figure": None, "table": None,
+                             "caption": "", "note": "no model scored any of its variants: nothing ranked"})
+            continue
+        loci = list(dict.fromkeys(table[LOCUS]))
+        if not (table[LEAD] == 1).any() and len(loci) > 1:
+            sections.append({"dataset": dataset, "locus": "", "title": f"{dataset}: {len(loci)} loci without a lead SNP",
+                             "figure": None, "table": html_table(top[[LOCUS, *LOCUS_TABLE_COLUMNS]]),
+                             "caption": f"top {DEFAULT_TOP} candidates of each locus by consensus",
+                             "note": f"Loci without a lead SNP ({BLOCK} of an ld_blocks dataset: their causal SNP "
+                                     "is known, its retrieval is Fig. 3); no figure per locus."})
+            continue
+        for locus in loci:
+            rows = table[table[LOCUS] == locus]
+            best = top[top[LOCUS] == locus]
+            lead = rows.loc[rows[LEAD] == 1, SNP_ID].drop_duplicates().tolist()
+            lead_rank = best["lead_consensus_rank"].dropna()
+            n_models = rows["model"].nunique()
+            caption = (f"{rows['variant_id'].nunique()} variants, {n_models} model{'s' if n_models != 1 else ''}; "
+                       + (f"lead SNP {', '.join(lead)} at consensus rank {fmt(float(lead_rank.iloc[0]))}"
+                          if len(lead) and len(lead_rank) else "no lead SNP"))
+            figure, note = None, ""
+            if drawn < MAX_LOCUS_FIGURES:
+                fig = figures.plot_locus(rows, classes, top=DEFAULT_TOP)
+                if fig is not None:
+                    stem = re.sub(r"[^A-Za-z0-9._-]", "_", f"locus_{dataset}_{locus}")
+                    figure = "data:image/png;base64," + base64.b64encode(
+                        figures.save_figure(fig, figdir, stem)).decode("ascii")
+                    drawn += 1
+            else:
+                note = (f"Figure not drawn: the report draws {MAX_LOCUS_FIGURES} loci; every locus is in "
+                        f"variants/{dataset}{RANKED_SUFFIX}.")
+            title = dataset if locus == dataset else f"{dataset}: {locus}"  # a region is one locus named by its dataset
+            sections.append({"dataset": dataset, "locus": locus, "title": title, "caption": caption,
+                             "figure": figure, "note": note, "table": html_table(best[LOCUS_TABLE_COLUMNS])})
+    return sections
 
 
 def provenance_tables(provenance: pd.DataFrame | None) -> dict[str, str | None]:

@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .. import metrics  # noqa: E402
 
@@ -801,4 +802,97 @@ def plot_finetuned_arrows(pairs: pd.DataFrame):
     handles = [plt.Line2D([], [], marker="o", linestyle="", markerfacecolor=c, markeredgecolor="black")
                for c in ("#bbbbbb", "#d95f02")]
     fig.legend(handles, ["one-shot", "fine-tuned"], loc="outside upper center", ncol=2, frameon=False)
+    return fig
+
+
+LOCUS_COL_IN = 0.2  # inches per variant column of a locus' rank heatmap (a rotated 9-pt label needs ~0.15)
+MAX_LOCUS_LABELS = 60  # variant labels under a locus' heatmap up to this many variants; beyond, positions only
+LOCUS_COLOURS = {"lead": "#d62728", "top": "#23395b", "other": "#a0a0a0"}
+
+
+def plot_locus(ranked: pd.DataFrame, classes: dict | None = None, top: int = 3):
+    """One locus: a lollipop of the consensus rank by position (lead SNP marked), and every model's ranks.
+
+    Parameters
+    ----------
+    ranked : pandas.DataFrame
+        The rows of one locus of ``rank``'s ``<dataset>.ranked.tsv`` (one per variant and model:
+        ``variant_id, snp_id, chrom, pos, is_lead, model, rank, n_ranked, mean_rank, consensus_rank``).
+    classes : dict, optional
+        model -> architecture class (model labels coloured by it).
+    top : int
+        Variants marked as the top candidates (consensus rank <= ``top``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        Top panel: each variant's mean rank over the models (1 = top, up) at its position (kb from
+        the lead SNP, else from the locus' first variant), stems from the lowest rank; the lead a
+        red diamond, the top candidates dark. Bottom panel: models (rows, sorted by agreement with
+        the consensus: mean |rank - mean rank|, smallest first) x variants (columns, in position
+        order, named by SNP ID, the lead's in red), colour = the model's rank. Height grows with the
+        models, width with the variants (up to ``MAX_WIDTH_IN``). None for an empty table.
+    """
+    if ranked is None or ranked.empty or not ranked["rank"].notna().any():
+        return None
+    class_of = _class_of(classes)
+    rows = ranked.dropna(subset=["rank"])
+    variants = (rows.drop_duplicates("variant_id").sort_values(["pos", "variant_id"], kind="stable")
+                .reset_index(drop=True))
+    lead = variants[variants["is_lead"] == 1]
+    origin = int(lead["pos"].iloc[0]) if len(lead) else int(variants["pos"].iloc[0])
+    x = (variants["pos"].to_numpy(dtype=float) - origin) / 1000
+    n_var = len(variants)
+    worst = float(rows["n_ranked"].max())
+    grid = rows.pivot_table(index="model", columns="variant_id", values="rank", aggfunc="min")
+    grid = grid.reindex(columns=variants["variant_id"])
+    spread = (grid - variants.set_index("variant_id")["mean_rank"]).abs().mean(axis=1)
+    models = sorted(grid.index, key=lambda m: (float(np.nan_to_num(spread[m], nan=np.inf)), str(m)))
+    grid = grid.reindex(models)
+    labels = [s if isinstance(s, str) and s not in ("", ".") else v  # the SNP's ID, else the variant_id
+              for s, v in zip(variants["snp_id"].fillna(""), variants["variant_id"])]
+    named = n_var <= MAX_LOCUS_LABELS
+    width = min(MAX_WIDTH_IN, max(6.0, LOCUS_COL_IN * n_var + label_inches(models) + 1.6))
+    heat_h = 0.6 + ROW_IN * len(models) + (label_inches(labels) if named else 0.4)
+    fig, (top_ax, heat_ax) = plt.subplots(2, 1, figsize=(width, 2.8 + heat_h),
+                                          height_ratios=[2.4, heat_h], layout="constrained")
+    kind = np.where(variants["is_lead"] == 1, "lead",
+                    np.where(variants["consensus_rank"] <= top, "top", "other"))
+    y = variants["mean_rank"].to_numpy(dtype=float)
+    top_ax.vlines(x, worst + 0.5, y, color=[LOCUS_COLOURS[k] for k in kind], linewidth=1.0)
+    names = {"lead": "lead SNP", "top": f"top {top} by consensus", "other": "other variants"}
+    for k, marker, size in (("other", "o", 22), ("top", "o", 36), ("lead", "D", 52)):
+        sel = kind == k
+        if k == "lead" and not sel.any():
+            continue
+        top_ax.scatter(x[sel], y[sel], color=LOCUS_COLOURS[k], marker=marker, s=size, edgecolor="black",
+                       linewidth=0.4, zorder=3, label=names[k])
+    if len(lead):  # a lead ranked in the top candidates keeps its diamond, ringed as a top candidate
+        ring = (variants["is_lead"] == 1) & (variants["consensus_rank"] <= top)
+        top_ax.scatter(x[ring], y[ring], facecolor="none", edgecolor=LOCUS_COLOURS["top"], marker="o", s=140,
+                       linewidth=1.2, zorder=4)
+    top_ax.set_ylim(worst + 0.5, 1 - 0.06 * worst)
+    top_ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    top_ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+    chrom = str(variants["chrom"].iloc[0])
+    top_ax.set_xlabel(f"kb from the lead SNP ({chrom}:{origin})" if len(lead) else f"kb from {chrom}:{origin}")
+    top_ax.set_ylabel("mean rank\nover models")
+    top_ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=3, frameon=False, fontsize=8)
+    cmap = plt.get_cmap("viridis_r").with_extremes(bad="#eeeeee")
+    image = heat_ax.imshow(np.ma.masked_invalid(grid.to_numpy(dtype=float)), cmap=cmap, vmin=1, vmax=max(worst, 2),
+                           aspect="auto", interpolation="nearest")
+    heat_ax.set_yticks(range(len(models)), models)
+    _colour_ticklabels(heat_ax.get_yticklabels(), class_of)
+    if named:
+        heat_ax.set_xticks(range(n_var), labels, rotation=90)
+        for tick, is_lead in zip(heat_ax.get_xticklabels(), variants["is_lead"]):
+            if is_lead == 1:
+                tick.set_color(LOCUS_COLOURS["lead"])
+                tick.set_fontweight("bold")
+        heat_ax.set_xlabel("variants in position order")
+    else:
+        heat_ax.set_xticks([])
+        heat_ax.set_xlabel(f"{n_var} variants in position order")
+    heat_ax.spines[:].set_visible(False)
+    fig.colorbar(image, ax=heat_ax, shrink=min(1.0, 2.5 / heat_h), label="rank (1 = top)")
     return fig

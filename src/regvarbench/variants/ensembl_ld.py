@@ -23,6 +23,9 @@ from .ld_exports import assemble_locus, split_location
 LD_EXPORT = True  # prepare-variants filters the locus and fills in alleles (ld_exports.py)
 REQUIRED = ["Variation ID", "Location", "r2"]
 DISTANCE_PREFIX = "Distance from "
+# the full header of an export, in Ensembl's order ("{lead}": the lead SNP's ID); simulate writes it
+EXPORT_COLUMNS = ["Variation ID", "Location", DISTANCE_PREFIX + "{lead}", "Consequence Type", "r2", "D'", "Phenotypes",
+                  "GWAS_Trait_Category", "Source"]
 
 
 def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame:

@@ -17,6 +17,7 @@ workflow PREPARE_INPUTS {
             : channel.empty()
         ch_datasets = channel.fromList(readSamplesheet(file(params.input)).collect { row -> datasetEntry(row, sheetBase(params.input)) })
         ch_versions = channel.empty()
+        ch_ld_vcf   = params.ld_vcf ? channel.value(file(params.ld_vcf, checkIfExists: true)) : channel.value([])
     }
     else {
         SIMULATE([id: "seed${params.simulate_seed}"])
@@ -24,6 +25,8 @@ workflow PREPARE_INPUTS {
         ch_regions  = SIMULATE.out.benchmark.flatMap { _meta, dir -> readSamplesheet(dir.resolve('regions.csv')).collect { row -> regionsEntry(row, dir) } }
         ch_datasets = SIMULATE.out.benchmark.flatMap { _meta, dir -> readSamplesheet(dir.resolve('datasets.csv')).collect { row -> datasetEntry(row, dir) } }
         ch_versions = SIMULATE.out.versions
+        // the synthetic LD exports take their alleles from the benchmark's VCF of their SNPs (--ld_vcf overrides)
+        ch_ld_vcf   = params.ld_vcf ? channel.value(file(params.ld_vcf, checkIfExists: true)) : SIMULATE.out.ld_vcf.map { _meta, vcf -> vcf }
     }
 
     // --datasets: only the named rows of the datasets samplesheet (or of the synthetic benchmark's)
@@ -45,6 +48,7 @@ workflow PREPARE_INPUTS {
 
     emit:
     genome      = ch_genome       // value: [fasta, fai or []]
+    ld_vcf      = ch_ld_vcf       // value: VCF giving the alleles of LD exports (--ld_vcf; when simulating, the benchmark's), or []
     predictions = ch_predictions  // [meta(id, model, kind, dataset_map), prediction table]
     regions  = ch_regions   // [meta(id: cell line), dnase, h3k27ac, exons, tss, blacklist]
     datasets = ch_datasets  // [meta(id: dataset, cell_line, format, genome_build[, unavailable]), source file or []]
