@@ -5,7 +5,7 @@ NEXTFLOW := $(VENV)/bin/nextflow
 OUTDIR ?= results/demo
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-avx2 test-unit test-pipeline stub lock clean
+.PHONY: setup demo lint test test-avx2 test-unit test-pipeline stub lock clean
 
 setup:
 	scripts/setup
@@ -16,11 +16,16 @@ demo: setup
 	@echo
 	@echo "Report: $(CURDIR)/$(OUTDIR)/report/index.html"
 
+## ruff check (pyproject.toml [tool.ruff]: pyflakes and Python errors) on the package, tests and
+## benchmarks; a finding fails `make test` before pytest starts. It never rewrites files.
+lint: setup
+	$(VENV)/bin/ruff check --no-cache src tests benchmarks
+
 ## Unit tests of the package plus pipeline tests that run nextflow.
 ## TEST_WORKERS processes (pytest-xdist), each taking whole test files, so that one pipeline run's
 ## waits (JVM start, polling, SLURM, Docker) overlap another's work; TEST_WORKERS=0 runs in one.
 TEST_WORKERS ?= 2
-test: setup
+test: setup lint
 	OMP_WAIT_POLICY=PASSIVE PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not faults" $(PYTEST_ARGS)
 
 ## Fault tests (tests/pipeline/test_faults.py: killed tasks and driver, damaged files), kept out of

@@ -25,6 +25,7 @@ from typing import Any
 from .io import InputError, open_text
 
 REQUIRED_COLUMNS = ("model", "family", "source", "trainable")
+DEFAULT_MAX_TOKENS = 512  # tokens per input of an hf model whose row leaves max_tokens empty (train, oneshot)
 # the study's biosample ids (tanoManzo/AI4Genomic, code/code_base/model_training_binary_classification.ipynb:
 # "'BioS2'=Hela, 'BioS45'=neural progenitor cell, 'BioS73'=hepg2, 'BioS74'=k562")
 STUDY_BIOSAMPLES = {"HeLa": "BioS2", "NPC": "BioS45", "HepG2": "BioS73", "K562": "BioS74"}

@@ -1,4 +1,4 @@
-"""DNA sequence utilities: one-hot encoding, reverse complement, GC content."""
+"""DNA sequence utilities: one-hot encoding, reverse complement, GC content, fitting to a length."""
 
 from __future__ import annotations
 
@@ -54,3 +54,18 @@ def one_hot(seqs: list[str] | str, dtype=np.float32) -> np.ndarray:
     codes = base_codes(seqs)
     eye = np.concatenate([np.eye(4, dtype=dtype), np.zeros((1, 4), dtype=dtype)])
     return np.ascontiguousarray(eye[codes].transpose(0, 2, 1))
+
+
+def fit_length(seq: str, length: int) -> str:
+    """Centre-crop or N-pad a sequence to ``length`` keeping base ``len(seq)//2`` at ``length//2``.
+
+    Variant windows put the variant at index len//2; this keeps it there for any model length.
+    """
+    n = len(seq)
+    if n == length:
+        return seq
+    if n > length:
+        start = n // 2 - length // 2
+        return seq[start:start + length]
+    left = length // 2 - n // 2
+    return "N" * left + seq + "N" * (length - n - left)

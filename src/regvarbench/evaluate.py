@@ -21,19 +21,17 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import __version__, metrics
+from .contracts import DETECTION_COLUMNS, EVALUATED_SCORE_COLUMNS, ONESHOT_SUFFIX
 from .io import InputError, read_table, read_tsv, require_columns, write_tsv
 from .provenance import describe_files, provenance_table
 
 log = logging.getLogger(__name__)
 
 VARIANT_COLUMNS = ["variant_id", "dataset", "cell_line", "effect_log2", "pvalue"]
-SCORE_COLUMNS = ["variant_id", "dataset", "model", "score"]
-TRAINING_COLUMNS = ["model", "cell_line", "split", "n", "auroc", "auprc", "f1"]
 CATALOGUE_COLUMNS = ["model", "family", "architecture_class"]
 LD_COLUMNS = ["block_id", "is_causal"]
 SCORED_COLUMNS = ["model", "variant_id", "dataset", "cell_line", "effect_log2", "pvalue", "score"]
 OVERALL = "all"
-ONESHOT_SUFFIX = "_oneshot"  # name suffix of models written by `regvarbench oneshot`
 LEVELS = {"dataset": "dataset", "cell_line": "cell_line", "overall": None}
 
 
@@ -98,7 +96,7 @@ def read_scores(paths) -> pd.DataFrame:
     frames = []
     for path in paths:
         df = read_tsv(path, dtype={"variant_id": str, "dataset": str, "model": str})
-        require_columns(df, SCORE_COLUMNS, path)
+        require_columns(df, EVALUATED_SCORE_COLUMNS, path)
         frames.append(_coerce_float(df, ["score"], path))
     scores = pd.concat(frames, ignore_index=True)
     dup = scores.duplicated(["model", "variant_id"])
@@ -114,10 +112,10 @@ def read_training(paths) -> pd.DataFrame:
     frames = []
     for path in paths:
         df = read_tsv(path, dtype={"model": str, "cell_line": str, "split": str})
-        require_columns(df, TRAINING_COLUMNS, path)
-        frames.append(df[TRAINING_COLUMNS])
+        require_columns(df, DETECTION_COLUMNS, path)
+        frames.append(df[DETECTION_COLUMNS])
     if not frames:
-        return pd.DataFrame(columns=TRAINING_COLUMNS)
+        return pd.DataFrame(columns=DETECTION_COLUMNS)
     return pd.concat(frames, ignore_index=True).sort_values(["model", "cell_line", "split"], ignore_index=True)
 
 

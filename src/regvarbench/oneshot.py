@@ -18,11 +18,14 @@ import pandas as pd
 import torch
 
 from . import __version__
-from .evaluate import ONESHOT_SUFFIX
+from .artifacts import check_model_name, model_dir, write_spec
+from .catalogue import DEFAULT_MAX_TOKENS
+from .contracts import ONESHOT_SUFFIX, SPLITS, validate_split_table
+from .detection import detection_table, sigmoid
 from .io import InputError, json_object_option, read_tsv, write_tsv
-from .models import load_model, write_spec
-from .models.cnn import sigmoid
+from .models import cnn, load_model
 from .models.probe import features, fit_probe, probe_logits
+from .models.unavailable import run_skipping_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cnn: architecture hyper-parameters overriding its defaults, as a JSON object "
                              "(as for train; docs/models.md lists them)")
     parser.add_argument("--source", help="hf: checkpoint directory or hub id")
-    parser.add_argument("--max-tokens", type=int, default=512, help="hf: tokens per sequence (default 512)")
+    parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
+                        help=f"hf: tokens per sequence (default {DEFAULT_MAX_TOKENS})")
     parser.add_argument("--trust-remote-code", action="store_true", help="hf: the checkpoint ships its own code")
     parser.add_argument("--revision", default=None,
                         help="hf: hub revision of --source; a commit hash pins its code and weights")
@@ -57,20 +61,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from .models.unavailable import run_skipping_unavailable
-
     run_skipping_unavailable(_run, args, args.model_name + SUFFIX, args.family)
 
 
 def _run(args: argparse.Namespace) -> None:
-    from .train import DETECTION_COLUMNS, SPLITS, _NAME_RE, detection_metrics, model_dir, validate_split_table
-
     if args.threads is not None:
         if args.threads < 1:
             raise InputError("--threads must be at least 1")
         torch.set_num_threads(args.threads)
-    if not _NAME_RE.match(args.model_name):
-        raise InputError(f"--model-name {args.model_name!r}: use letters, digits, '_' and '-' only")
+    check_model_name(args.model_name)
     if args.max_train < 2 or args.batch_size < 1:
         raise InputError("--max-train must be at least 2 and --batch-size at least 1")
     if args.family == "hf" and not args.source:
@@ -85,8 +84,6 @@ def _run(args: argparse.Namespace) -> None:
         spec.update(source=args.source, max_tokens=args.max_tokens, trust_remote_code=args.trust_remote_code,
                     revision=args.revision or None)
     else:
-        from .models import cnn
-
         spec.update(architecture=args.architecture, hyperparameters=cnn.resolve_hyperparameters(
             args.architecture, json_object_option(getattr(args, "hyperparameters", None), "--hyperparameters")))
     base = load_model(spec)  # pretrained (hf) or seeded initial (cnn) weights; nothing is trained
@@ -100,18 +97,15 @@ def _run(args: argparse.Namespace) -> None:
     probe["n_train"] = len(train)
     spec["probe"] = probe
 
-    rows = []
-    for split in SPLITS[1:]:
-        part = table[table["split"] == split]
-        if len(part) == 0:
-            continue
-        probs = sigmoid(probe_logits(probe, features(base, part["sequence"].tolist(), args.batch_size)))
-        rows.append({"model": name, "cell_line": cell_line, "split": split, "n": len(part),
-                     **detection_metrics(part["label"].to_numpy(), probs)})
+    parts = {s: table[table["split"] == s] for s in SPLITS[1:]}
+    parts = {s: p for s, p in parts.items() if len(p)}
+    probs = {s: sigmoid(probe_logits(probe, features(base, p["sequence"].tolist(), args.batch_size)))
+             for s, p in parts.items()}
+    detection = detection_table(name, cell_line, {s: p["label"].to_numpy() for s, p in parts.items()}, probs)
     target = model_dir(args.outdir, name, cell_line)
     target.mkdir(parents=True, exist_ok=True)
     write_spec(target, spec)
-    write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
+    write_tsv(detection, target / "enhancer_detection.tsv")
     log.info("wrote %s", target)
 
 

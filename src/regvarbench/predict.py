@@ -19,11 +19,12 @@ import logging
 from pathlib import Path
 
 from .alleles import DEFAULT_WINDOW_LENGTH
+from .contracts import scores_file_name
+from .device import DEVICES, PRECISIONS, resolve_device
 from .evaluate import read_scores, read_variants
 from .genome import Genome
 from .io import InputError, write_tsv
 from .models import load_model
-from .models.precision import DEVICES, PRECISIONS, resolve_device
 from .rank import DEFAULT_RANKING, DEFAULT_TOP, RANKING_CHOICES, rank_variants, top_candidates, write_scores_vcf
 from .score import score_windows, set_precision
 from .variants import FORMATS
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> None:
                      device, precision)
             context = genome if getattr(adapter, "uses_genome_context", False) else None
             scores = score_windows(adapter, windows, args.batch_size, cone=not args.no_cone, genome=context)
-            score_paths.append(write_tsv(scores, outdir / f"{adapter.name}.{dataset}.{CHUNK}.scores.tsv"))
+            score_paths.append(write_tsv(scores, outdir / scores_file_name(adapter.name, dataset, CHUNK)))
     # read back as rank reads the pipeline's tables, so the ranked outputs equal the pipeline's
     variants, _ = read_variants([variants_path])
     ranked = rank_variants(variants.dropna(axis=1, how="all"), read_scores(score_paths), args.ranking)

@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from .alleles import classify
+from .contracts import SCORE_COLUMNS, scores_file_name
 from .io import InputError, read_tsv, require_columns, write_tsv
-from .score_kinds import LOG2RATIO_EPS, SCORE_COLUMNS, STUDY, logits_score, sigmoid, variant_score
+from .score_kinds import LOG2RATIO_EPS, STUDY, logits_score, sigmoid, variant_score
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> None:
                                         model=args.model, kind=args.kind)
     outdir = Path(args.outdir)
     for (model, dataset), table in scores.items():
-        write_tsv(table, outdir / f"{model}.{dataset}.external.scores.tsv")
+        write_tsv(table, outdir / scores_file_name(model, dataset, "external"))
     write_tsv(report, outdir / "import_report.tsv")
     log.info("wrote %d score tables and %s (%d rows)", len(scores), outdir / "import_report.tsv", len(report))
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .artifacts import read_spec
 from .io import InputError
-from .models import read_spec
 
 PROVENANCE_COLUMNS = ["kind", "model", "cell_line", "name", "sha256", "bytes", "family", "source", "revision",
                       "resolved_revision", "seed"]

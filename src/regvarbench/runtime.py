@@ -15,41 +15,29 @@ directory it continues from there. The pipeline retries on that status.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import random
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .io import InputError  # torch is imported where needed: the CLI imports this module for every command
+# torch is imported where needed: the CLI imports this module (and so device) for every command
+from .device import resolve_device, resolve_precision
+from .io import InputError
 
 log = logging.getLogger(__name__)
 
 PAUSED_EXIT = 75  # EX_TEMPFAIL: stopped at --time-limit after writing a checkpoint; run again to continue
-TRAIN_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _ACCELERATE = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
 
 
 class TrainingPaused(Exception):
     """Raised after the checkpoint of the epoch that reached the time limit."""
-
-
-def train_precision(precision: str, device: str) -> str:
-    """A concrete training precision: ``auto`` is bf16 on CUDA cards with bf16, fp16 on older
-    cards, fp32 on CPUs (bf16 training on a CPU without native bf16 ran ~20x slower)."""
-    if precision not in TRAIN_PRECISIONS:
-        raise InputError(f"--precision must be one of {', '.join(TRAIN_PRECISIONS)} for training, not {precision!r}")
-    import torch
-
-    if precision != "auto":
-        if precision == "fp16" and device == "cpu":
-            raise InputError("--precision fp16: fp16 training needs a CUDA GPU (use fp32 or bf16 on CPUs)")
-        return precision
-    if device == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "fp32"
 
 
 @dataclass
@@ -89,17 +77,41 @@ def make_runtime(device: str = "auto", precision: str = "auto", time_limit: floa
     """The Runtime of this process (a DDP rank when launched with several processes)."""
     from accelerate import Accelerator
 
-    from .models.precision import resolve_device
-
     if time_limit is not None and time_limit < 0:
         raise InputError("--time-limit must be >= 0 seconds")
     device = resolve_device(device)
-    precision = train_precision(precision, device)
+    precision = resolve_precision(precision, device, training=True)
     if device == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
     accelerator = Accelerator(cpu=device == "cpu", mixed_precision=_ACCELERATE[precision])
     return Runtime(accelerator=accelerator, device=str(accelerator.device.type), precision=precision,
                    time_limit=time_limit)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch global RNGs (the model's initial weights come from torch's)."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def deterministic_algorithms(device: str = "cpu") -> Iterator[None]:
+    """Ask torch for deterministic kernels while training, then restore the caller's setting.
+
+    On CUDA, kernels without a deterministic version warn instead of failing the run.
+    """
+    import torch
+
+    previous, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=device == "cuda")
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous, warn_only=warn)
 
 
 def distributed_env() -> bool:

@@ -32,33 +32,27 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .artifacts import marker_spec
+from .contracts import SCORE_COLUMNS, parse_windows_name, scores_file_name
+from .device import DEVICES, PRECISIONS, resolve_device, resolve_precision
 from .io import InputError, read_tsv, require_columns, write_tsv
 from .models import Adapter, load_model
-from .models.precision import DEVICES, PRECISIONS, exact_fp32, resolve_device, resolve_precision
+from .models.precision import exact_fp32
 from .genome import Genome
-from .score_kinds import (EPS, SCORE_COLUMNS, STUDY, resolve_score_kind,  # noqa: F401 (EPS: re-exported)
+from .score_kinds import (EPS, STUDY, resolve_score_kind,  # noqa: F401 (EPS: re-exported)
                           variant_score)
 from .windows import ALT_SPAN_COLUMNS, CLASS_COLUMN, LOCUS_COLUMNS, STRAND, WINDOW_COLUMNS, expand_windows
 
 log = logging.getLogger(__name__)
 
-_WINDOWS_NAME = re.compile(r"^(?P<dataset>.+)\.windows\.(?P<chunk>[^.]+)\.tsv(?:\.gz)?$")
 DEFAULT_SCORE_KIND = STUDY  # a spec without score_kind (probability models): the study's log2(alt / ref)
-
-
-def parse_windows_name(path: str | Path) -> tuple[str, str]:
-    """(dataset, chunk) from a file named ``<dataset>.windows.<k>.tsv``."""
-    match = _WINDOWS_NAME.match(Path(path).name)
-    if not match:
-        raise InputError(f"{path}: windows file name must look like <dataset>.windows.<k>.tsv")
-    return match["dataset"], match["chunk"]
 
 
 def read_windows(path: str | Path) -> pd.DataFrame:
@@ -311,7 +305,6 @@ def run(args: argparse.Namespace) -> None:
         import torch
         torch.set_num_threads(args.threads)
     names = [parse_windows_name(p) for p in args.windows]  # fail on a bad name before loading the model
-    from .models.unavailable import skip_scoring
     if skip_scoring(args.model, args.windows, args.outdir):  # a model skipped by train --skip-unavailable
         return
     device = resolve_device(getattr(args, "device", "cpu"))
@@ -325,6 +318,21 @@ def run(args: argparse.Namespace) -> None:
     finally:
         if genome is not None:
             genome.close()
+
+
+def skip_scoring(model_dir: str | os.PathLike, window_paths: list[str], outdir: str | os.PathLike) -> bool:
+    """For a marker directory (artifacts.write_marker): write a header-only score table per windows
+    file and return True; False for a usable model."""
+    spec = marker_spec(model_dir)
+    if spec is None:
+        return False
+    for path in window_paths:
+        dataset, chunk = parse_windows_name(path)
+        out = write_tsv(pd.DataFrame(columns=SCORE_COLUMNS),
+                        Path(outdir) / scores_file_name(spec["model_name"], dataset, chunk))
+        log.warning("model %s is unavailable (%s): wrote no scores to %s", spec["model_name"],
+                    spec.get("reason", "?"), out)
+    return True
 
 
 def _open_genome(adapter: Adapter, path: str | None) -> Genome | None:
@@ -362,5 +370,5 @@ def _score_files(adapter: Adapter, args: argparse.Namespace, names: list[tuple[s
             log.info("%s: %d window(s) N-padded at a contig end", path, padded)
         scores = score_windows(adapter, windows, args.batch_size, cone=not getattr(args, "no_cone", False),
                                genome=genome)
-        out = write_tsv(scores, Path(args.outdir) / f"{adapter.name}.{dataset}.{chunk}.scores.tsv")
+        out = write_tsv(scores, Path(args.outdir) / scores_file_name(adapter.name, dataset, chunk))
         log.info("wrote %s (%d variants)", out, len(scores))

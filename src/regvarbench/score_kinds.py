@@ -11,8 +11,8 @@ variant score. The single home of every definition (model specs name one in ``sc
   default of our own probability models. ``log2ratio`` is its older spelling in model specs.
 - ``diff``: alt - ref, for outputs already on a log scale (motif log-odds).
 
-Everything is computed in float64. ``SCORE_COLUMNS`` (the score table of ``score`` and
-``import-predictions``) lives here too, so that importing predictions does not import torch.
+Everything is computed in float64. The score table's columns (``SCORE_COLUMNS``) are in
+``contracts``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import numpy as np
 
 from .io import InputError
 
-SCORE_COLUMNS = ["variant_id", "dataset", "variant_class", "model", "ref_output", "alt_output", "score"]
 EPS = 1e-6
 STUDY = "study"
 LOG2RATIO_EPS = "log2ratio_eps"

@@ -15,40 +15,39 @@ import argparse
 import contextlib
 import copy
 import hashlib
-import json
+import importlib
 import logging
-import random
-import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
+from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from . import __version__
-from .catalogue import catalogue_row, model_settings
-from .io import InputError, atomic_path, json_object_option, read_tsv, require_columns, write_tsv
-from .models import cnn, load_model, trednet, write_spec
-from .models.precision import DEVICES
-from .runtime import TRAIN_PRECISIONS, Runtime, TrainingPaused, distributed_env, launch, make_runtime
+from .artifacts import check_model_name, model_dir, read_spec, training_fingerprint, write_spec
+from .catalogue import DEFAULT_MAX_TOKENS, catalogue_row, model_settings
+from .contracts import SPLITS, validate_split_table
+from .detection import best_f1_threshold, detection_metrics, detection_table, log_detection
+from .device import DEVICES, TRAIN_PRECISIONS
+from .io import InputError, atomic_path, json_object_option, read_tsv, write_tsv
+from .models import FAMILIES, cnn, load_model, motif, tracks, trednet
+from .models.unavailable import run_skipping_unavailable
+from .runtime import (Runtime, TrainingPaused, deterministic_algorithms, distributed_env, launch, make_runtime,
+                      seed_everything)
 
 log = logging.getLogger(__name__)
 
-SPLIT_COLUMNS = ["region_id", "chrom", "start", "end", "label", "cell_line", "sequence", "split"]
-SPLITS = ("train", "valid", "test")
-DETECTION_COLUMNS = ["model", "cell_line", "split", "n", "auroc", "auprc", "f1"]  # enhancer_detection.tsv
 EVAL_BATCH_SIZE = 256
 CHECKPOINT = Path("checkpoint") / "last.pt"  # in DIR/<model>__<cell>/ while training; removed after
 HF_TRAINER_DIR = "trainer"  # hf: the Trainer's epoch checkpoints in DIR/<model>__<cell>/ while training
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 @dataclass(frozen=True)
@@ -77,81 +76,11 @@ class TrainResult:
     checkpoint: Path | None = None  # the checkpoint file training used (removed once outputs are written)
 
 
-def validate_split_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Checked copy of a split table: one cell line, 0/1 labels, known splits, equal lengths."""
-    require_columns(table, SPLIT_COLUMNS, source)
-    df = table.copy()
-    if df["sequence"].isna().any():
-        raise InputError(f"{source}: empty 'sequence' in row(s) {_rows(df['sequence'].isna())}")
-    df["sequence"] = df["sequence"].astype(str).str.upper()
-    labels = pd.to_numeric(df["label"], errors="coerce")
-    if not labels.isin([0, 1]).all():
-        raise InputError(f"{source}: column 'label' must be 0 or 1; bad row(s) {_rows(~labels.isin([0, 1]))}")
-    df["label"] = labels.astype(int)
-    bad_split = ~df["split"].isin(SPLITS)
-    if bad_split.any():
-        raise InputError(f"{source}: column 'split' must be one of {', '.join(SPLITS)}; "
-                         f"found {sorted(map(str, df.loc[bad_split, 'split'].unique()))}")
-    cells = df["cell_line"].astype(str).unique()
-    if len(cells) != 1:
-        raise InputError(f"{source}: column 'cell_line' must hold one cell line; found {sorted(cells)}")
-    lengths = df["sequence"].str.len().unique()
-    if len(lengths) != 1:
-        raise InputError(f"{source}: column 'sequence' must hold sequences of one length; "
-                         f"found lengths {sorted(int(x) for x in lengths)[:10]}")
-    for split in ("train", "valid"):
-        y = df.loc[df["split"] == split, "label"]
-        if y.nunique() < 2:
-            raise InputError(f"{source}: split {split!r} needs both enhancers (label 1) and controls "
-                             f"(label 0); it has {len(y)} row(s) with labels {sorted(y.unique().tolist())}")
-    return df
-
-
-def _rows(mask: pd.Series) -> str:
-    idx = np.flatnonzero(mask.to_numpy())
-    return ", ".join(str(i) for i in idx[:5]) + (" ..." if len(idx) > 5 else "")
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch global RNGs (the model's initial weights come from torch's)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-@contextlib.contextmanager
-def deterministic_algorithms(device: str = "cpu") -> Iterator[None]:
-    """Ask torch for deterministic kernels while training, then restore the caller's setting.
-
-    On CUDA, kernels without a deterministic version warn instead of failing the run.
-    """
-    previous, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=device == "cuda")
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(previous, warn_only=warn)
-
-
 def bce_with_logits(logits: np.ndarray, labels: np.ndarray) -> float:
     """Mean binary cross-entropy from logits, in float64 and stable for large |logit|."""
     z = np.asarray(logits, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
     return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
-
-
-def detection_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, float]:
-    """auROC, auPRC (average precision) and F1 at probability 0.5; NaN where undefined."""
-    labels = np.asarray(labels)
-    nan = float("nan")
-    if len(labels) == 0:
-        return {"auroc": nan, "auprc": nan, "f1": nan}
-    both = len(np.unique(labels)) == 2
-    return {
-        "auroc": float(roc_auc_score(labels, probs)) if both else nan,
-        "auprc": float(average_precision_score(labels, probs)) if both else nan,
-        "f1": float(f1_score(labels, (np.asarray(probs) >= 0.5).astype(int), zero_division=0)),
-    }
 
 
 def _augment_reverse_complement(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -179,8 +108,7 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
     (default: this process, the visible GPU if any, else the CPU). ``on_epoch_end(phase, epoch)``
     runs after each checkpoint.
     """
-    if not _NAME_RE.match(config.model_name):
-        raise InputError(f"--model-name {config.model_name!r}: use letters, digits, '_' and '-' only")
+    check_model_name(config.model_name)
     if config.epochs < 1 or config.patience < 1 or config.batch_size < 1:
         raise InputError("--epochs, --patience and --batch-size must be at least 1")
     df = validate_split_table(table, source)
@@ -208,7 +136,7 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
     spec: dict[str, Any] = {"model_name": config.model_name, "family": cnn.FAMILY,
                             "architecture": config.architecture, "hyperparameters": hyperparameters,
                             "input_length": input_length, "cell_line": cell_line, "seed": config.seed}
-    fingerprint = _fingerprint(config, spec | {"runtime": runtime.summary()}, [df, *(t for _, t in others)],
+    fingerprint = training_fingerprint(config, spec | {"runtime": runtime.summary()}, [df, *(t for _, t in others)],
                                phase1["summary"] if phase1 else None)
     if checkpoint_dir is not None:
         checkpoint = Path(checkpoint_dir) / fingerprint[:16] / CHECKPOINT.name
@@ -234,12 +162,8 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
     model.load_state_dict(best_state)
     model.eval()
 
-    rows = []
-    for split in ("valid", "test"):
-        probs = cnn.sigmoid(cnn.predict_logits(model, x[split], EVAL_BATCH_SIZE))
-        rows.append({"model": config.model_name, "cell_line": cell_line, "split": split,
-                     "n": len(y[split]), **detection_metrics(y[split], probs)})
-    detection = pd.DataFrame(rows, columns=DETECTION_COLUMNS)
+    probs = {s: cnn.sigmoid(cnn.predict_logits(model, x[s], EVAL_BATCH_SIZE)) for s in ("valid", "test")}
+    detection = detection_table(config.model_name, cell_line, y, probs)
     training = {k: v for k, v in asdict(config).items() if k not in ("model_name", "architecture", "hyperparameters", "seed")}
     spec.update({
         "training": {**training, "threads": torch.get_num_threads(), **runtime.summary()},
@@ -248,9 +172,7 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
         "n_train": len(y["train"]), "n_valid": len(y["valid"]), "n_test": len(y["test"]),
         "torch_version": torch.__version__, "regvarbench_version": __version__,
     })
-    for row in rows:
-        log.info("%s %s: auROC %.4f auPRC %.4f F1 %.4f (n=%d)", config.model_name, row["split"],
-                 row["auroc"], row["auprc"], row["f1"], row["n"])
+    log_detection(detection)
     return TrainResult(model=model, spec=spec, curve=curve, detection=detection, extra=extra,
                        checkpoint=ckpt.path if ckpt is not None else None)
 
@@ -259,8 +181,6 @@ def _phase1_setup(df: pd.DataFrame, source: str, others: list[tuple[str, pd.Data
                   weights: str | Path | None, hyperparameters: dict[str, Any], input_length: int) -> dict[str, Any]:
     """trednet phase one: its data (tasks, encoded rows) or its loaded weights; sets ``tasks``."""
     if weights is not None:
-        from .models import read_spec
-
         p1_spec, p1_weights = read_spec(weights)
         if p1_spec.get("architecture") != "trednet" or not p1_weights.exists():
             raise InputError(f"--phase1-weights {weights}: not a trained trednet model directory "
@@ -314,17 +234,6 @@ def _mean_auroc(labels: np.ndarray, logits: np.ndarray) -> float:
     values = [roc_auc_score(labels[:, j], logits[:, j]) for j in range(labels.shape[1])
               if len(np.unique(labels[:, j])) == 2]
     return float(np.mean(values)) if values else float("nan")
-
-
-def _fingerprint(config: TrainConfig, spec: dict[str, Any], tables: list[pd.DataFrame],
-                 phase1: dict[str, Any] | None) -> str:
-    """Hash of what decides the weights (settings, spec, phase one, table contents): a checkpoint's identity."""
-    digest = hashlib.sha256(json.dumps({"config": asdict(config), "spec": spec, "phase1": phase1},
-                                       sort_keys=True, default=str).encode())
-    for t in tables:
-        cols = ["chrom", "start", "end", "label", "sequence", "split"]
-        digest.update(pd.util.hash_pandas_object(t[cols].astype(str), index=False).to_numpy().tobytes())
-    return digest.hexdigest()
 
 
 class _Checkpoint:
@@ -531,11 +440,6 @@ def write_outputs(result: TrainResult, outdir: str | Path) -> Path:
     return target
 
 
-def model_dir(outdir: str | Path, model_name: str, cell_line: str) -> Path:
-    """Where a trained model goes: DIR/<model>__<cell>/ (its checkpoint: CHECKPOINT inside)."""
-    return Path(outdir) / f"{model_name}__{cell_line}"
-
-
 FAMILY_DEFAULTS = {  # per-family defaults of the shared options (hf: the study's fine-tuning)
     "cnn": {f.name: f.default for f in fields(TrainConfig)
             if f.name in ("epochs", "patience", "batch_size", "lr", "weight_decay")},
@@ -561,8 +465,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "e.g. '{\"channels\": [64, 64, 64], \"dropout\": 0.2}' (docs/models.md lists them)")
     parser.add_argument("--source", help="hf family: checkpoint directory or Hugging Face hub id")
     parser.add_argument("--tokenizer", help="hf family: tokenizer directory or hub id (default: the --source's)")
-    parser.add_argument("--max-tokens", type=int, default=512,
-                        help="hf family: tokens per input, longer inputs centre-cropped (default 512)")
+    parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
+                        help=f"hf family: tokens per input, longer inputs centre-cropped (default {DEFAULT_MAX_TOKENS})")
     parser.add_argument("--trust-remote-code", action="store_true",
                         help="hf family: run the modelling code shipped with the checkpoint")
     parser.add_argument("--revision", default=None,
@@ -627,8 +531,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from .models.unavailable import run_skipping_unavailable
-
     args = apply_catalogue(args)
     if args.processes < 1:
         raise InputError("--processes must be at least 1")
@@ -647,7 +549,6 @@ def _run(args: argparse.Namespace) -> None:
         _run_motif(args)
         return
     if args.family in ("enformer", "borzoi"):
-        from .models import tracks
         tracks.run_train(args)
         return
     if not args.data or not args.model_name:
@@ -746,8 +647,7 @@ def _run_published(args: argparse.Namespace) -> None:
     rows: F1 at probability 0.5 for probability outputs, else at the cut-off that maximises F1 on
     the valid rows.
     """
-    if not _NAME_RE.match(args.model_name):
-        raise InputError(f"--model-name {args.model_name!r}: use letters, digits, '_' and '-' only")
+    check_model_name(args.model_name)
     path = Path(args.data)
     df = validate_split_table(read_tsv(path), str(path))
     cell_line = str(df["cell_line"].iloc[0])
@@ -770,18 +670,12 @@ def _run_published(args: argparse.Namespace) -> None:
     parts = {s: df[df["split"] == s] for s in ("valid", "test")}
     scores = {s: adapter.predict(p["sequence"].tolist()) for s, p in parts.items()}
     labels = {s: p["label"].to_numpy() for s, p in parts.items()}
-    threshold = 0.5 if probability else _best_f1_threshold(labels["valid"], scores["valid"])
-    rows = []
-    for split in ("valid", "test"):
-        metrics = detection_metrics(labels[split], scores[split])
-        metrics["f1"] = float(f1_score(labels[split], scores[split] >= threshold, zero_division=0))
-        rows.append({"model": args.model_name, "cell_line": cell_line, "split": split, "n": len(labels[split]),
-                     **metrics})
-        log.info("%s %s (as published): auROC %.4f auPRC %.4f F1 %.4f (n=%d)", args.model_name, split,
-                 metrics["auroc"], metrics["auprc"], metrics["f1"], len(labels[split]))
+    threshold = 0.5 if probability else best_f1_threshold(labels["valid"], scores["valid"])
+    detection = detection_table(args.model_name, cell_line, labels, scores, threshold)
+    log_detection(detection, " (as published)")
     target = model_dir(args.outdir, args.model_name, cell_line)
     target.mkdir(parents=True, exist_ok=True)
-    write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
+    write_tsv(detection, target / "enhancer_detection.tsv")
     write_spec(target, {**spec, **adapter.spec, "trainable": False, "f1_threshold": threshold, "data": str(path),
                         "n_valid": len(labels["valid"]), "n_test": len(labels["test"]),
                         "regvarbench_version": __version__})
@@ -809,8 +703,9 @@ def _remove_checkpoint(folder: Path, keyed_root: Path | None) -> None:
 
 def run_hf(args: argparse.Namespace, path: Path, shared: dict[str, Any]) -> None:
     """``--family hf``: fine-tune a Hugging Face checkpoint (regvarbench.models.hf)."""
-    from .models import hf
-
+    # by the family registry, as models.load_model does: importing transformers costs every other
+    # family's training task seconds (a downward import all the same; tests/unit/test_layering.py)
+    hf = importlib.import_module(FAMILIES["hf"])
     if not args.source:
         raise InputError("--family hf needs --source (a checkpoint directory or Hugging Face hub id)")
     if args.reverse_complement_augment:
@@ -838,17 +733,14 @@ def _run_motif(args: argparse.Namespace) -> None:
     F1 uses the score threshold that maximises F1 on the table's train rows (log-odds sums have no
     natural cut-off like probability 0.5); auROC/auPRC need no threshold.
     """
-    from .models import motif
-
     if not args.cell_line:
         raise InputError("--family motif needs --cell-line")
     names = [m.strip() for m in args.motifs.split(",") if m.strip()] if args.motifs else None
     spec = motif.build_spec(args.cell_line, names, args.jaspar_release or motif.DEFAULT_RELEASE,
                             model_name=args.model_name or "motif_jaspar")
-    if not _NAME_RE.match(spec["model_name"]):
-        raise InputError(f"--model-name {spec['model_name']!r}: use letters, digits, '_' and '-' only")
+    check_model_name(spec["model_name"])
     adapter = motif.load_adapter(spec)
-    target = Path(args.outdir) / f"{spec['model_name']}__{args.cell_line}"
+    target = model_dir(args.outdir, spec["model_name"], args.cell_line)
     target.mkdir(parents=True, exist_ok=True)
     if args.data:
         path = Path(args.data)
@@ -859,29 +751,13 @@ def _run_motif(args: argparse.Namespace) -> None:
             log.warning("%s holds cell line %s, motif set is for %s", path, df["cell_line"].iloc[0], args.cell_line)
         scores = {s: adapter.predict(df.loc[df["split"] == s, "sequence"].tolist()) for s in SPLITS}
         labels = {s: df.loc[df["split"] == s, "label"].to_numpy() for s in SPLITS}
-        threshold = _best_f1_threshold(labels["train"], scores["train"])
-        rows = []
-        for split in ("valid", "test"):
-            metrics = detection_metrics(labels[split], scores[split])
-            metrics["f1"] = float(f1_score(labels[split], scores[split] >= threshold, zero_division=0))
-            rows.append({"model": spec["model_name"], "cell_line": args.cell_line, "split": split,
-                         "n": len(labels[split]), **metrics})
-            log.info("%s %s: auROC %.4f auPRC %.4f F1 %.4f (n=%d)", spec["model_name"], split,
-                     metrics["auroc"], metrics["auprc"], metrics["f1"], len(labels[split]))
+        threshold = best_f1_threshold(labels["train"], scores["train"])
+        detection = detection_table(spec["model_name"], args.cell_line, labels,
+                                    {s: scores[s] for s in ("valid", "test")}, threshold)
+        log_detection(detection)
         spec.update({"f1_threshold": threshold, "data": str(path), "n_train": len(labels["train"]),
                      "n_valid": len(labels["valid"]), "n_test": len(labels["test"])})
-        write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS),
-                  target / "enhancer_detection.tsv")
+        write_tsv(detection, target / "enhancer_detection.tsv")
     write_spec(target, spec)
     log.info("wrote %s (%s)", target, ", ".join(f"{m['name']}={m['matrix_id']}" for m in spec["motifs"]))
 
-
-def _best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
-    """The score cut-off (predict positive at >=) with the highest F1; the lowest on ties."""
-    order = np.argsort(-scores, kind="stable")
-    y, s = labels[order], scores[order]
-    tp = np.cumsum(y)
-    last = np.r_[s[1:] != s[:-1], True]  # cut after each run of equal scores
-    f1 = 2 * tp / (np.arange(1, len(y) + 1) + y.sum())
-    f1 = np.where(last, f1, -1.0)
-    return float(s[int(np.argmax(f1))]) if len(s) else float("nan")

@@ -47,6 +47,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from .alleles import DEFAULT_WINDOW_LENGTH, LENGTH_CHANGING, classify, spans_fit, trim_alleles, window_spans
+from .contracts import windows_file_name
 from .dna import reverse_complement
 from .genome import Genome
 from .io import InputError, read_tsv, require_columns, write_tsv
@@ -199,7 +200,7 @@ def write_chunks(windows: pd.DataFrame, dataset: str, outdir: Path, chunk_size: 
     rows = chunk_size * (2 if STRAND in windows.columns else 1)
     starts = range(0, len(windows), rows) if len(windows) else [0]
     for k, s in enumerate(starts):
-        write_tsv(compact_windows(windows.iloc[s:s + rows]), outdir / f"{dataset}.windows.{k:05d}.tsv")
+        write_tsv(compact_windows(windows.iloc[s:s + rows]), outdir / windows_file_name(dataset, f"{k:05d}"))
     return len(starts)
 
 

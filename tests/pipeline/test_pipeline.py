@@ -18,7 +18,7 @@ from regvarbench.io import read_tsv
 from regvarbench.models import load_model
 from regvarbench.models.precision import BUDGET_SPEARMAN, MEETS_BUDGET, budget_figures
 from regvarbench.rank import RANKED_COLUMNS, RANKED_SUFFIX, TOP_COLUMNS, TOP_SUFFIX, VCF_SUFFIX
-from regvarbench.score_kinds import SCORE_COLUMNS
+from regvarbench.contracts import SCORE_COLUMNS
 from regvarbench.score import score_windows, set_precision
 from regvarbench.windows import build_windows
 

@@ -268,7 +268,7 @@ def test_remote_code_checkpoint_fine_tunes_reloads_and_scores(tmp_path, offline)
 
 
 def test_trainer_precision_flags():
-    """Trainer flags follow the concrete training precision (regvarbench.runtime.train_precision)."""
+    """Trainer flags follow the concrete training precision (regvarbench.device.resolve_precision, training=True)."""
     from regvarbench.models.hf import _mixed_precision
 
     assert _mixed_precision("fp32") == {"bf16": False, "fp16": False}

@@ -13,22 +13,29 @@ import torch
 
 from regvarbench import cli
 from regvarbench.io import InputError, read_tsv, write_tsv
-from regvarbench.runtime import PAUSED_EXIT, train_precision
+from regvarbench.device import resolve_precision
+from regvarbench.runtime import PAUSED_EXIT
 
 from .test_models_hf import build_esm_checkpoint
 from .test_models_hf import synthetic_split as hf_split
 from .test_train import synthetic_split
 
 
+def train_precision(precision: str, device: str, *cpu: object) -> str:
+    return resolve_precision(precision, device, *cpu, training=True)
+
+
 def test_training_precision_choice():
     assert train_precision("auto", "cpu") == "fp32"  # bf16 is emulated (slow) on CPUs without native support
+    assert train_precision("auto", "cpu", "AVX512", ["amx_bf16"]) == "fp32"  # and fp32 also where it is native
     assert train_precision("bf16", "cpu") == "bf16"
     if torch.cuda.is_available():
         assert train_precision("auto", "cuda") in ("bf16", "fp16")
     with pytest.raises(InputError, match="fp16 training needs a CUDA GPU"):
         train_precision("fp16", "cpu")
-    with pytest.raises(InputError, match="--precision must be one of"):
+    with pytest.raises(InputError, match="--precision must be one of auto, fp32, bf16, fp16 for training"):
         train_precision("fp64", "cpu")
+    assert resolve_precision("fp64", "cpu") == "fp64"  # scoring has fp64
 
 
 def train(tmp_path: Path, data: Path, outdir: str, *extra: str) -> int:

@@ -147,7 +147,7 @@ def test_genome_sizes_gc_and_n_runs(bench, genome):
     assert list(genome.sizes) == ["chr1", "chr2", "chr3", "chr4"]
     assert 3_500_000 <= sum(genome.sizes.values()) <= 4_500_000
     lines = (bench / "genome.fa").read_text().splitlines()
-    assert max(len(l) for l in lines if not l.startswith(">")) == 60
+    assert max(len(line) for line in lines if not line.startswith(">")) == 60
     seq = "".join(genome.fetch(c, 0, n) for c, n in genome.sizes.items())
     acgt = len(seq) - seq.count("N")
     assert abs((seq.count("G") + seq.count("C")) / acgt - 0.41) < 0.01

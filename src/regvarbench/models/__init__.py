@@ -10,14 +10,14 @@ device)`` and one line in ``FAMILIES``.
 from __future__ import annotations
 
 import importlib
-import json
 import os
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from ..artifacts import read_spec, write_spec  # noqa: F401 (write_spec: re-exported, as models.write_spec)
 from ..io import InputError
+from .probe import ProbeAdapter
 
 # family -> module defining load_adapter(spec, weights, device)
 FAMILIES = {"cnn": "regvarbench.models.cnn", "hf": "regvarbench.models.hf"}
@@ -32,27 +32,6 @@ class Adapter(Protocol):
     spec: dict[str, Any]
 
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray: ...
-
-
-def read_spec(path: str | os.PathLike) -> tuple[dict[str, Any], Path]:
-    """The spec dict and weights path (model.pt beside spec.json; the family decides if it must exist)."""
-    path = Path(path)
-    spec_path = path / "spec.json" if path.is_dir() else path
-    if not spec_path.exists():
-        raise InputError(f"model spec not found: {spec_path} (expected a model directory with spec.json)")
-    try:
-        spec = json.loads(spec_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{spec_path}: not valid JSON: {exc}") from exc
-    return spec, spec_path.parent / "model.pt"
-
-
-def write_spec(model_dir: str | os.PathLike, spec: dict[str, Any]) -> Path:
-    """Write ``model_dir/spec.json`` (sorted keys, so reruns are byte-identical); returns its path."""
-    path = Path(model_dir) / "spec.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
-    return path
 
 
 def load_model(path_or_spec: str | os.PathLike | dict[str, Any], device: str = "cpu") -> Adapter:
@@ -72,8 +51,6 @@ def load_model(path_or_spec: str | os.PathLike | dict[str, Any], device: str = "
         raise InputError(f"unknown model family {family!r}; known: {', '.join(sorted(FAMILIES))}")
     module = importlib.import_module(FAMILIES[family])
     if "probe" in spec:  # one-shot: the untrained network read by a linear probe (models/probe.py)
-        from .probe import ProbeAdapter
-
         base = {k: v for k, v in spec.items() if k != "probe"}
         return ProbeAdapter(module.load_adapter(base, None, device=device), spec)
     return module.load_adapter(spec, weights, device=device)

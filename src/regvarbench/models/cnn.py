@@ -17,9 +17,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..dna import base_codes, one_hot
+from ..artifacts import write_spec
+from ..detection import sigmoid
+from ..dna import base_codes, fit_length, one_hot
 from ..io import InputError
-from . import sei, trednet, write_spec
+from . import sei, trednet
 from .cone import build_cone_plan, plan_logits, predict_variant_logits
 from .precision import autocast, compute_dtype, resolve_precision
 
@@ -153,21 +155,6 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
     return MotifScan(**params)
 
 
-def fit_length(seq: str, length: int) -> str:
-    """Centre-crop or N-pad a sequence to ``length`` keeping base ``len(seq)//2`` at ``length//2``.
-
-    Variant windows put the variant at index len//2; this keeps it there for any model length.
-    """
-    n = len(seq)
-    if n == length:
-        return seq
-    if n > length:
-        start = n // 2 - length // 2
-        return seq[start:start + length]
-    left = length // 2 - n // 2
-    return "N" * left + seq + "N" * (length - n - left)
-
-
 def encode(seqs: list[str], length: int | None = None) -> torch.Tensor:
     """One-hot uint8 tensor (n, 4, L); sequences are fitted to ``length`` when it is given."""
     if length is not None:
@@ -207,13 +194,6 @@ def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 256,
         model.to(dtype=model_dtype)
         model.train(was_training)
     return out
-
-
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic function in float64."""
-    logits = np.asarray(logits, dtype=np.float64)
-    return np.where(logits >= 0, 1 / (1 + np.exp(-np.abs(logits))),
-                    np.exp(-np.abs(logits)) / (1 + np.exp(-np.abs(logits))))
 
 
 class CNNAdapter:

@@ -40,16 +40,20 @@ from transformers.models.esm.modeling_esm import (EsmAttention, EsmClassificatio
                                                   EsmOutput, EsmSelfAttention)
 from transformers.trainer_callback import PrinterCallback
 
+from .. import __version__
+from ..artifacts import check_model_name, model_dir, training_fingerprint, write_spec
+from ..catalogue import DEFAULT_MAX_TOKENS
+from ..contracts import SPLITS, validate_split_table
+from ..detection import detection_metrics, detection_table, log_detection, sigmoid
+from ..dna import fit_length
 from ..io import InputError, write_text_atomic, write_tsv
-from . import write_spec
-from .cnn import fit_length, sigmoid
+from ..runtime import TrainingPaused, deterministic_algorithms, make_runtime, seed_everything
 from .unavailable import ModelUnavailableError, first_line
 
 log = logging.getLogger(__name__)
 
 FAMILY = "hf"
 CHECKPOINT_DIR = "checkpoint"
-DEFAULT_MAX_TOKENS = 512
 # Scoring batches of tokenizers whose token count varies with the sequence (BPE: DNABERT-2,
 # GENA-LM): token lengths rounded up to a multiple of this, padded and masked, so a handful of
 # lengths share batches instead of one part-filled batch per exact length ...
@@ -713,7 +717,7 @@ def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None, device
 
 
 def _mixed_precision(precision: str) -> dict[str, bool]:
-    """TrainingArguments flags for a concrete training precision (regvarbench.runtime.train_precision).
+    """TrainingArguments flags for a concrete training precision (regvarbench.device.resolve_precision, training=True).
 
     Data-parallel training comes from the process environment: ``regvarbench train --processes N``
     (or torchrun / accelerate launch) starts N processes and the Trainer runs DDP across them.
@@ -753,13 +757,7 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
     """
     import transformers
 
-    from .. import __version__
-    from ..runtime import make_runtime
-    from ..train import (DETECTION_COLUMNS, SPLITS, _NAME_RE, _fingerprint, detection_metrics,
-                         deterministic_algorithms, seed_everything, validate_split_table)
-
-    if not _NAME_RE.match(config.model_name):
-        raise InputError(f"--model-name {config.model_name!r}: use letters, digits, '_' and '-' only")
+    check_model_name(config.model_name)
     if min(config.epochs, config.patience, config.batch_size, config.logging_steps, config.max_tokens) < 1:
         raise InputError("--epochs, --patience, --batch-size, --logging-steps and --max-tokens must be at least 1")
     df = validate_split_table(table, source_label)
@@ -771,7 +769,7 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
     device = runtime.device
     if trainer_dir is not None and checkpoint_dir is not None:
         raise InputError("give a Trainer folder or a checkpoint directory, not both")
-    fingerprint = _fingerprint(config, {"device": device, "runtime": runtime.summary()}, [df], None)
+    fingerprint = training_fingerprint(config, {"device": device, "runtime": runtime.summary()}, [df], None)
     if checkpoint_dir is not None:
         trainer_dir = Path(checkpoint_dir) / fingerprint[:16]
     if trainer_dir is not None and not resume and runtime.is_main:  # start afresh: no stale epochs left
@@ -848,7 +846,7 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
             logging_steps=config.logging_steps, seed=config.seed, data_seed=config.seed, report_to=[],
             use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=True,
             # mixed precision on GPUs by default (bf16 where the card has it, else fp16); fp32 on CPUs,
-            # where bf16 without native support is a slowdown (regvarbench.runtime.train_precision)
+            # where bf16 without native support is a slowdown (regvarbench.device.resolve_precision, training=True)
             **_mixed_precision(runtime.precision))
         trainer = _Trainer(model=model, args=args, train_dataset=examples("train"), eval_dataset=examples("valid"),
                            processing_class=tokenizer, compute_metrics=compute_metrics,
@@ -861,12 +859,8 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
 
     curve = pd.DataFrame(recorder.records, columns=["epoch", "train_loss", "valid_loss", "valid_auroc"])
     best_epoch = int(curve.loc[curve["valid_loss"].idxmin(), "epoch"])
-    rows = []
-    for split in ("valid", "test"):
-        probs = adapter.predict(parts[split]["sequence"].tolist())
-        rows.append({"model": config.model_name, "cell_line": cell_line, "split": split, "n": len(y[split]),
-                     **detection_metrics(y[split], probs)})
-    detection = pd.DataFrame(rows, columns=DETECTION_COLUMNS)
+    probs = {s: adapter.predict(parts[s]["sequence"].tolist()) for s in ("valid", "test")}
+    detection = detection_table(config.model_name, cell_line, y, probs)
     training = {k: v for k, v in asdict(config).items()
                 if k not in ("model_name", "source", "tokenizer", "max_tokens", "trust_remote_code", "revision", "seed")}
     spec.update({"training": {**training, "threads": torch.get_num_threads(), **runtime.summary()},
@@ -875,9 +869,7 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
                  "n_train": len(y["train"]), "n_valid": len(y["valid"]), "n_test": len(y["test"]),
                  "torch_version": torch.__version__, "transformers_version": transformers.__version__,
                  "regvarbench_version": __version__})
-    for row in rows:
-        log.info("%s %s: auROC %.4f auPRC %.4f F1 %.4f (n=%d)", config.model_name, row["split"],
-                 row["auroc"], row["auprc"], row["f1"], row["n"])
+    log_detection(detection)
     return adapter, spec, curve, detection
 
 
@@ -938,8 +930,6 @@ class _TimeLimit(TrainerCallback):
     def on_save(self, args, state, control, **kwargs) -> None:
         from accelerate.utils import broadcast_object_list
 
-        from ..runtime import TrainingPaused
-
         last = state.epoch is not None and state.epoch >= args.num_train_epochs
         if control.should_training_stop or last:
             return
@@ -954,7 +944,7 @@ class _TimeLimit(TrainerCallback):
 def save_outputs(outdir: str | os.PathLike, adapter: HFAdapter, spec: dict[str, Any], curve: pd.DataFrame,
                  detection: pd.DataFrame) -> Path:
     """DIR/<model>__<cell>/ with checkpoint/, spec.json, training_curve.tsv, enhancer_detection.tsv."""
-    target = Path(outdir) / f"{spec['model_name']}__{spec['cell_line']}"
+    target = model_dir(outdir, spec["model_name"], spec["cell_line"])
     target.mkdir(parents=True, exist_ok=True)
     adapter.model.save_pretrained(target / CHECKPOINT_DIR)
     adapter.tokenizer.save_pretrained(target / CHECKPOINT_DIR)

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import __version__
 from ..dna import one_hot
 from ..io import InputError
 from ..score_kinds import DIFF
@@ -204,7 +205,6 @@ def build_spec(cell_line: str | None, names: list[str] | None = None, release: s
         names = CELL_LINE_MOTIFS[cell_line]
     motifs = resolve_motifs(names, release)
     import pyjaspar
-    from .. import __version__
     return {"model_name": model_name, "family": FAMILY, "architecture": "pwm_scan", "cell_line": cell_line,
             "score_kind": SCORE_KIND, "jaspar_release": release, "collection": COLLECTION, "species": SPECIES,
             "motifs": [{"name": m.name, "matrix_id": m.matrix_id, "length": len(m.counts)} for m in motifs],

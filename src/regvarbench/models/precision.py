@@ -17,92 +17,20 @@ exact; fp32 and fp64 keep a sequence's output independent of the other sequences
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ..io import InputError
+# the choice of device and precision (one resolver for scoring and training) is regvarbench.device;
+# its names are importable from here too, where the arithmetic of each precision lives
+from ..device import (BF16_FEATURES, DEVICES, MEETS_BUDGET, PRECISIONS, cpu_features,  # noqa: F401 (re-exported)
+                      cpu_native_bf16, resolve_device, resolve_precision, speed_order)
 
-PRECISIONS = ("auto", "fp32", "fp64", "bf16", "fp16")
-DEVICES = ("auto", "cpu", "cuda")
 DTYPES = {"fp32": torch.float32, "fp64": torch.float64, "bf16": torch.bfloat16, "fp16": torch.float16}
-# CPU features with native bf16 arithmetic (names as in /proc/cpuinfo)
-BF16_FEATURES = frozenset({"avx512_bf16", "amx_bf16"})
 # The scoring accuracy budget against fp64 (docs/performance.md).
 BUDGET_SPEARMAN = 0.9999
-# Precisions whose scores met the budget when measured (docs/performance.md, the benchmark's
-# budget lines); ``auto`` picks the fastest of these that the device offers.
-MEETS_BUDGET = frozenset({"fp32", "fp64"})
-
-
-def cpu_features() -> set[str]:
-    """The bf16-relevant features torch detects on this CPU (a subset of BF16_FEATURES)."""
-    found = set()
-    if getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)():
-        found.add("avx512_bf16")
-    if getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
-        found.add("amx_bf16")
-    return found
-
-
-def cpu_native_bf16(capability: str | None = None, features: Iterable[str] | None = None) -> bool:
-    """True when the CPU computes bf16 natively: AVX-512 capability plus AVX-512 BF16 or AMX.
-
-    ``capability`` is torch.backends.cpu.get_cpu_capability() ("AVX2", "AVX512", ...) and
-    ``features`` CPU feature names; both are detected when not given (tests inject them).
-    ``ATEN_CPU_CAPABILITY=avx2`` makes torch (and so this check) behave as on an AVX2 CPU.
-    """
-    capability = torch.backends.cpu.get_cpu_capability() if capability is None else capability
-    features = cpu_features() if features is None else {f.lower() for f in features}
-    return capability.upper().startswith("AVX512") and bool(BF16_FEATURES & set(features))
-
-
-def resolve_device(device: str = "auto") -> str:
-    """``cpu`` or ``cuda``; ``auto`` picks cuda when a GPU is visible."""
-    if device not in DEVICES:
-        raise InputError(f"--device must be one of {', '.join(DEVICES)}, not {device!r}")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA GPU is visible to torch")
-    return device
-
-
-def speed_order(device: str = "cpu", capability: str | None = None,
-                features: Iterable[str] | None = None) -> tuple[str, ...]:
-    """The concrete precisions ``device`` offers, fastest first.
-
-    Parameters
-    ----------
-    device : str
-        ``cpu`` or ``cuda[:n]``.
-    capability, features : str, iterable of str, optional
-        CPU dispatch level and feature names (detected when not given; see :func:`cpu_native_bf16`).
-
-    Returns
-    -------
-    tuple of str
-        e.g. ``("bf16", "fp32", "fp64")`` on a CPU with AMX, ``("fp32", "fp64")`` on an AVX2 CPU
-        (emulated bf16 ran ~20x slower than fp32 there, so it is not offered as faster).
-    """
-    if str(device).startswith("cuda"):
-        return ("bf16", "fp16", "fp32", "fp64") if torch.cuda.is_bf16_supported() else ("fp16", "fp32", "fp64")
-    return ("bf16", "fp32", "fp64") if cpu_native_bf16(capability, features) else ("fp32", "fp64")
-
-
-def resolve_precision(precision: str, device: str = "cpu", capability: str | None = None,
-                      features: Iterable[str] | None = None) -> str:
-    """A concrete precision (fp32, fp64, bf16 or fp16) for ``precision`` on ``device``.
-
-    ``auto`` is the first precision of :func:`speed_order` that is in :data:`MEETS_BUDGET`.
-    """
-    if precision not in PRECISIONS:
-        raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if precision != "auto":
-        return precision
-    return next(p for p in speed_order(device, capability, features) if p in MEETS_BUDGET)
 
 
 def budget_figures(reference: np.ndarray, scores: np.ndarray) -> dict[str, float]:

@@ -21,7 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..detection import sigmoid
 from ..io import InputError
+from .cnn import encode
 
 
 def last_linear(model: nn.Module) -> nn.Linear:
@@ -39,8 +41,6 @@ def _batches(adapter: Any, seqs: list[str], batch_size: int):
         enc = adapter.encode(seqs)
         tensors = dict(enc)
     else:
-        from .cnn import encode
-
         length = adapter.spec.get("input_length")
         dtype = next(adapter.model.parameters()).dtype
         tensors = {"x": encode(seqs, int(length) if length else None).to(dtype=dtype)}
@@ -112,8 +112,6 @@ class ProbeAdapter:
         self.batch_size = batch_size
 
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        from .cnn import sigmoid
-
         if len(seqs) == 0:
             return np.zeros(0, dtype=np.float64)
         return sigmoid(probe_logits(self.probe, features(self.base, list(seqs), batch_size or self.batch_size)))

@@ -9,7 +9,7 @@ cached by huggingface_hub), and so does a local directory holding ``config.json`
 The enhancer score of a sequence is the sum, over the cell line's selected tracks (the catalogue's
 ``tracks`` column, e.g. ``HepG2:27,91,234;K562:121``), of the predictions in the central output
 bins overlapping the sequence. A variant window (1 kb) sits at the centre of the model's input
-length (its base ``len // 2`` at index ``input_length // 2``, as ``cnn.fit_length`` places it):
+length (its base ``len // 2`` at index ``input_length // 2``, as ``dna.fit_length`` places it):
 
 - with a genome (``score --genome``, and windows carrying ``chrom``/``window_start``), the input
   is the genome around the window, ``genome[centre - L/2, centre + L/2)`` with the window's own
@@ -34,18 +34,20 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..dna import one_hot, reverse_complement
+from ..artifacts import check_model_name, model_dir, write_spec
+from ..contracts import validate_split_table
+from ..detection import best_f1_threshold, detection_table
+from ..dna import fit_length, one_hot, reverse_complement
 from ..genome import Genome
-from ..io import InputError
+from ..io import InputError, read_tsv, write_tsv
 from ..score_kinds import STUDY
-from . import write_spec
-from .cnn import fit_length
 from .unavailable import ModelUnavailableError, first_line
 
 SCORE_KIND = STUDY  # log2(alt / ref) of the track sums, no epsilon
@@ -288,17 +290,7 @@ def run_train(args: Any) -> None:
     the valid rows (track sums have no natural cut-off, and predicting the train rows at 196-524 kb
     per sequence would cost more than the benchmark).
     """
-    from pathlib import Path
-
-    import pandas as pd
-    from sklearn.metrics import f1_score
-
-    from ..io import read_tsv, write_tsv
-    from ..train import _NAME_RE, DETECTION_COLUMNS, _best_f1_threshold, detection_metrics, validate_split_table
-
-    model_name = args.model_name or args.family
-    if not _NAME_RE.match(model_name):
-        raise InputError(f"--model-name {model_name!r}: use letters, digits, '_' and '-' only")
+    model_name = check_model_name(args.model_name or args.family)
     df = None
     if args.data:
         path = Path(args.data)
@@ -310,18 +302,15 @@ def run_train(args: Any) -> None:
         raise InputError(f"--family {args.family} needs --cell-line (or --data)")
     spec = build_spec(args.family, model_name, cell_line, args.tracks, args.source, args.input_length)
     adapter = load_adapter(spec)
-    target = Path(args.outdir) / f"{model_name}__{cell_line}"
+    target = model_dir(args.outdir, model_name, cell_line)
     target.mkdir(parents=True, exist_ok=True)
-    rows = []
+    scores: dict[str, np.ndarray] = {}
+    labels: dict[str, np.ndarray] = {}
+    threshold = None
     if df is not None:
         scores = {s: adapter.predict(df.loc[df["split"] == s, "sequence"].tolist()) for s in ("valid", "test")}
         labels = {s: df.loc[df["split"] == s, "label"].to_numpy() for s in ("valid", "test")}
-        threshold = _best_f1_threshold(labels["valid"], scores["valid"])
-        for split in ("valid", "test"):
-            metrics = detection_metrics(labels[split], scores[split])
-            metrics["f1"] = float(f1_score(labels[split], scores[split] >= threshold, zero_division=0))
-            rows.append({"model": model_name, "cell_line": cell_line, "split": split, "n": len(labels[split]),
-                         **metrics})
+        threshold = best_f1_threshold(labels["valid"], scores["valid"])
         spec.update({"f1_threshold": threshold, "data": str(args.data)})
-    write_tsv(pd.DataFrame(rows, columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
+    write_tsv(detection_table(model_name, cell_line, labels, scores, threshold), target / "enhancer_detection.tsv")
     write_spec(target, adapter.spec | spec)

@@ -1,0 +1,84 @@
+"""The tables and file names passed between steps: one definition of each (docs/contracts.md).
+
+Every column list, split name and file-name pattern that more than one step writes or reads
+lives here, so that a writer and its readers cannot drift apart. This module sits just above
+``io`` in the layer order (ARCHITECTURE.md): it imports nothing of ours but ``io`` and no
+third-party package beyond numpy and pandas.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .io import InputError, require_columns
+
+# split tables (<cell>.split.tsv, written by `split`, read by `train` and `oneshot`)
+SPLIT_COLUMNS = ["region_id", "chrom", "start", "end", "label", "cell_line", "sequence", "split"]
+SPLITS = ("train", "valid", "test")
+# enhancer_detection.tsv of every model directory (train, oneshot), read by evaluate
+DETECTION_COLUMNS = ["model", "cell_line", "split", "n", "auroc", "auprc", "f1"]
+# score tables (<model>.<dataset>.<chunk>.scores.tsv, written by `score` and `import-predictions`)
+SCORE_COLUMNS = ["variant_id", "dataset", "variant_class", "model", "ref_output", "alt_output", "score"]
+# the columns of a score table that evaluation needs (older tables may lack the others)
+EVALUATED_SCORE_COLUMNS = ["variant_id", "dataset", "model", "score"]
+# name suffix of the models written by `regvarbench oneshot`; evaluate pairs <model>_oneshot with <model>
+ONESHOT_SUFFIX = "_oneshot"
+
+_WINDOWS_NAME = re.compile(r"^(?P<dataset>.+)\.windows\.(?P<chunk>[^.]+)\.tsv(?:\.gz)?$")
+
+
+def parse_windows_name(path: str | Path) -> tuple[str, str]:
+    """(dataset, chunk) from a file named ``<dataset>.windows.<k>.tsv``."""
+    match = _WINDOWS_NAME.match(Path(path).name)
+    if not match:
+        raise InputError(f"{path}: windows file name must look like <dataset>.windows.<k>.tsv")
+    return match["dataset"], match["chunk"]
+
+
+def windows_file_name(dataset: str, chunk: str) -> str:
+    """``<dataset>.windows.<chunk>.tsv``: one chunk of a dataset's variant windows (``parse_windows_name`` reads it)."""
+    return f"{dataset}.windows.{chunk}.tsv"
+
+
+def scores_file_name(model: str, dataset: str, chunk: str) -> str:
+    """``<model>.<dataset>.<chunk>.scores.tsv``: the score table of one model on one windows file."""
+    return f"{model}.{dataset}.{chunk}.scores.tsv"
+
+
+def validate_split_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Checked copy of a split table: one cell line, 0/1 labels, known splits, equal lengths."""
+    require_columns(table, SPLIT_COLUMNS, source)
+    df = table.copy()
+    if df["sequence"].isna().any():
+        raise InputError(f"{source}: empty 'sequence' in row(s) {_rows(df['sequence'].isna())}")
+    df["sequence"] = df["sequence"].astype(str).str.upper()
+    labels = pd.to_numeric(df["label"], errors="coerce")
+    if not labels.isin([0, 1]).all():
+        raise InputError(f"{source}: column 'label' must be 0 or 1; bad row(s) {_rows(~labels.isin([0, 1]))}")
+    df["label"] = labels.astype(int)
+    bad_split = ~df["split"].isin(SPLITS)
+    if bad_split.any():
+        raise InputError(f"{source}: column 'split' must be one of {', '.join(SPLITS)}; "
+                         f"found {sorted(map(str, df.loc[bad_split, 'split'].unique()))}")
+    cells = df["cell_line"].astype(str).unique()
+    if len(cells) != 1:
+        raise InputError(f"{source}: column 'cell_line' must hold one cell line; found {sorted(cells)}")
+    lengths = df["sequence"].str.len().unique()
+    if len(lengths) != 1:
+        raise InputError(f"{source}: column 'sequence' must hold sequences of one length; "
+                         f"found lengths {sorted(int(x) for x in lengths)[:10]}")
+    for split in ("train", "valid"):
+        y = df.loc[df["split"] == split, "label"]
+        if y.nunique() < 2:
+            raise InputError(f"{source}: split {split!r} needs both enhancers (label 1) and controls "
+                             f"(label 0); it has {len(y)} row(s) with labels {sorted(y.unique().tolist())}")
+    return df
+
+
+def _rows(mask: pd.Series) -> str:
+    idx = np.flatnonzero(mask.to_numpy())
+    return ", ".join(str(i) for i in idx[:5]) + (" ..." if len(idx) > 5 else "")
