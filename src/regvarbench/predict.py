@@ -25,7 +25,7 @@ from .evaluate import read_scores, read_variants
 from .genome import Genome
 from .io import InputError, write_tsv
 from .models import load_model
-from .rank import DEFAULT_RANKING, DEFAULT_TOP, RANKING_CHOICES, rank_variants, top_candidates, write_scores_vcf
+from .rank import DEFAULT_RANKING, DEFAULT_TOP, RANKING_CHOICES, write_ranked
 from .score import score_windows, set_precision
 from .variants import FORMATS
 from .variants.prepare import (MAX_MISMATCH_RATE, MAX_SWAP_RATE, DatasetSpec, check_spec, prepare_dataset,
@@ -102,12 +102,7 @@ def run(args: argparse.Namespace) -> None:
             score_paths.append(write_tsv(scores, outdir / scores_file_name(adapter.name, dataset, CHUNK)))
     # read back as rank reads the pipeline's tables, so the ranked outputs equal the pipeline's
     variants, _ = read_variants([variants_path])
-    ranked = rank_variants(variants.dropna(axis=1, how="all"), read_scores(score_paths), args.ranking)
-    write_tsv(ranked, outdir / f"{dataset}.ranked.tsv")
-    write_tsv(top_candidates(ranked, args.top), outdir / f"{dataset}.top_candidates.tsv")
-    vcf = write_scores_vcf(ranked, outdir / f"{dataset}.scores.vcf.gz", ranking=args.ranking)
-    log.info("%s: %d variants ranked by %d model(s); wrote %s", dataset, ranked["variant_id"].nunique(),
-             len(adapters), vcf)
+    write_ranked(variants.dropna(axis=1, how="all"), read_scores(score_paths), dataset, outdir, args.ranking, args.top)
 
 
 def dataset_name(path: Path) -> str:

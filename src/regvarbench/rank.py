@@ -87,14 +87,43 @@ def run(args: argparse.Namespace) -> None:
         if not (args.all_datasets or is_rankable(table)):
             log.info("%s: measured effects and no loci: evaluated, not ranked (--all-datasets ranks it)", dataset)
             continue
-        ranked = rank_variants(table, scores[scores["dataset"] == dataset], args.ranking)
-        if not len(ranked):
-            log.warning("%s: no model scored any of its %d variants; nothing ranked", dataset, len(table))
-        write_tsv(ranked, outdir / f"{dataset}{RANKED_SUFFIX}")
-        write_tsv(top_candidates(ranked, args.top), outdir / f"{dataset}{TOP_SUFFIX}")
-        vcf = write_scores_vcf(ranked, outdir / f"{dataset}{VCF_SUFFIX}", ranking=args.ranking)
-        log.info("%s: %d variants in %d loci ranked by %d models (%s); wrote %s", dataset, ranked["variant_id"].nunique(),
-                 ranked[LOCUS].nunique(), ranked["model"].nunique(), args.ranking, vcf)
+        write_ranked(table, scores[scores["dataset"] == dataset], dataset, outdir, args.ranking, args.top)
+
+
+def write_ranked(variants: pd.DataFrame, scores: pd.DataFrame, dataset: str, outdir: Path,
+                 ranking: str = DEFAULT_RANKING, top: int = DEFAULT_TOP) -> pd.DataFrame:
+    """Rank one dataset's variants and write ``<dataset>.ranked.tsv``, ``.top_candidates.tsv`` and
+    ``.scores.vcf.gz`` (+ ``.tbi``) into ``outdir``.
+
+    Parameters
+    ----------
+    variants : pandas.DataFrame
+        The dataset's variants table (columns of other datasets read with it already dropped).
+    scores : pandas.DataFrame
+        Its score rows, any models.
+    dataset : str
+        The dataset's name (the files' stem).
+    outdir : Path
+        Output folder.
+    ranking : str
+        A key of RANKING_CHOICES.
+    top : int
+        Variants per locus in the top-candidates table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ranked table (RANKED_COLUMNS).
+    """
+    ranked = rank_variants(variants, scores, ranking)
+    if not len(ranked):
+        log.warning("%s: no model scored any of its %d variants; nothing ranked", dataset, len(variants))
+    write_tsv(ranked, outdir / f"{dataset}{RANKED_SUFFIX}")
+    write_tsv(top_candidates(ranked, top), outdir / f"{dataset}{TOP_SUFFIX}")
+    vcf = write_scores_vcf(ranked, outdir / f"{dataset}{VCF_SUFFIX}", ranking=ranking)
+    log.info("%s: %d variants in %d loci ranked by %d models (%s); wrote %s", dataset, ranked["variant_id"].nunique(),
+             ranked[LOCUS].nunique(), ranked["model"].nunique(), ranking, vcf)
+    return ranked
 
 
 def is_rankable(variants: pd.DataFrame) -> bool:

@@ -217,16 +217,8 @@ def _predict_in_context_by_reference(adapter: Adapter, windows: pd.DataFrame, ge
     ref_out, alt_out = adapter.predict_variants_in_context(
         list(refs.get_level_values(0)), ref_loci, pair_refs, list(pairs.get_level_values(1)), alt_loci, genome,
         batch_size=batch_size)
-    elapsed = time.perf_counter() - started
-    ref_out, alt_out = np.asarray(ref_out, dtype=np.float64), np.asarray(alt_out, dtype=np.float64)
-    if ref_out.shape != (len(refs),) or alt_out.shape != (len(pairs),):
-        raise RuntimeError(f"model {adapter.name} returned shapes {ref_out.shape}, {alt_out.shape} for "
-                           f"{len(refs)} references and {len(pairs)} alts")
-    counts = getattr(adapter, "last_variant_counts", {}) or {}
-    log.info("%s: %d windows in genome flanks, %d distinct references, %d distinct alts (%d by cone reuse, "
-             "%d full passes, %d unchanged), %.1f inputs/s", adapter.name, len(windows), len(refs), len(pairs),
-             counts.get("cone", 0), counts.get("full", 0), counts.get("unchanged", 0),
-             (len(refs) + len(pairs)) / elapsed if elapsed > 0 else float("nan"))
+    ref_out, alt_out = _by_reference_outputs(adapter, ref_out, alt_out, len(refs), len(pairs), len(windows),
+                                             "windows in genome flanks", "inputs", time.perf_counter() - started)
     return ref_out[ref_codes], alt_out[pair_codes]
 
 
@@ -244,18 +236,43 @@ def _predict_by_reference(adapter: Adapter, windows: pd.DataFrame, batch_size: i
     started = time.perf_counter()
     ref_out, alt_out = adapter.predict_variants(list(distinct_refs), pair_refs,
                                                 list(pairs.get_level_values(1)), batch_size=batch_size)
-    elapsed = time.perf_counter() - started
-    ref_out, alt_out = np.asarray(ref_out, dtype=np.float64), np.asarray(alt_out, dtype=np.float64)
-    if ref_out.shape != (len(distinct_refs),) or alt_out.shape != (len(pairs),):
-        raise RuntimeError(f"model {adapter.name} returned shapes {ref_out.shape}, {alt_out.shape} for "
-                           f"{len(distinct_refs)} references and {len(pairs)} alts")
-    counts = getattr(adapter, "last_variant_counts", {}) or {}
-    n_seqs = len(distinct_refs) + len(pairs)
-    log.info("%s: %d windows, %d distinct references, %d distinct alts (%d by cone reuse, %d full passes, "
-             "%d unchanged), %.1f sequences/s", adapter.name, len(windows), len(distinct_refs), len(pairs),
-             counts.get("cone", 0), counts.get("full", 0), counts.get("unchanged", 0),
-             n_seqs / elapsed if elapsed > 0 else float("nan"))
+    ref_out, alt_out = _by_reference_outputs(adapter, ref_out, alt_out, len(distinct_refs), len(pairs), len(windows),
+                                             "windows", "sequences", time.perf_counter() - started)
     return ref_out[ref_codes], alt_out[pair_codes]
+
+
+def _by_reference_outputs(adapter: Adapter, ref_out, alt_out, n_refs: int, n_alts: int, n_windows: int,
+                          windows_label: str, unit: str, elapsed: float) -> tuple[np.ndarray, np.ndarray]:
+    """An adapter's outputs of a by-reference pass (distinct references, distinct alts) as float64,
+    checked for their shapes and logged with the adapter's cone/full/unchanged counts.
+
+    Parameters
+    ----------
+    adapter : Adapter
+        The model (its ``last_variant_counts``, when it keeps them, are logged).
+    ref_out, alt_out : array_like, shapes (n_refs,), (n_alts,)
+        Its outputs per distinct reference and per distinct alt.
+    n_refs, n_alts : int
+        Distinct references and alts asked for: any other shape is an error.
+    n_windows : int
+        Windows of the table; ``windows_label`` and ``unit`` name them and the inputs in the log line.
+    elapsed : float
+        Seconds the pass took.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray), float64, shapes (n_refs,), (n_alts,)
+    """
+    ref_out, alt_out = np.asarray(ref_out, dtype=np.float64), np.asarray(alt_out, dtype=np.float64)
+    if ref_out.shape != (n_refs,) or alt_out.shape != (n_alts,):
+        raise RuntimeError(f"model {adapter.name} returned shapes {ref_out.shape}, {alt_out.shape} for "
+                           f"{n_refs} references and {n_alts} alts")
+    counts = getattr(adapter, "last_variant_counts", {}) or {}
+    log.info("%s: %d %s, %d distinct references, %d distinct alts (%d by cone reuse, %d full passes, "
+             "%d unchanged), %.1f %s/s", adapter.name, n_windows, windows_label, n_refs, n_alts,
+             counts.get("cone", 0), counts.get("full", 0), counts.get("unchanged", 0),
+             (n_refs + n_alts) / elapsed if elapsed > 0 else float("nan"), unit)
+    return ref_out, alt_out
 
 
 def set_precision(adapter: Adapter, precision: str, device: str = "cpu") -> str:
