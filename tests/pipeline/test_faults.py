@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT, nextflow_env, run_nextflow
+from .helpers import ROOT, nextflow_env, run_nextflow, tail_text
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow, pytest.mark.faults]
 
@@ -79,7 +79,8 @@ def wait_until(what: str, check, proc: subprocess.Popen, log: Path, timeout: flo
         if proc.poll() is not None:
             pytest.fail(f"the run ended (exit {proc.returncode}) before {what}:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
+    nxf_log = log.parent / ".nextflow.log"  # the executor's own account of queued and running tasks
+    pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}\n--- {nxf_log}:\n{tail_text(nxf_log, 40)}")
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 
 import numpy as np
@@ -22,7 +23,7 @@ from regvarbench.contracts import SCORE_COLUMNS
 from regvarbench.score import score_windows, set_precision
 from regvarbench.windows import build_windows
 
-from .helpers import read_trace, run_nextflow
+from .helpers import ROOT, read_trace, run_nextflow
 
 pytestmark = pytest.mark.pipeline
 
@@ -70,6 +71,18 @@ def test_every_process_ran(test_run):
     assert done == {(row["process"], row["tag"]) for row in trace}
     assert all(row["exit"] == "75" and row["process"].endswith(":TRAIN") for row in trace
                if row["status"] != "COMPLETED")
+
+
+def test_local_executor_bounded_by_task_count(test_run):
+    """conf/local_capacity.config: -profile test's local executor has CPU and memory counts no lost
+    update can exhaust (the Nextflow 24.10 race that once left TRAIN queued forever), and at most
+    min(--max_cpus, cores) tasks at once."""
+    workdir, _, _ = test_run
+    config = (ROOT / "conf" / "local_capacity.config").read_text()
+    cpus = re.search(r"^\s*cpus\s*=\s*(\d+)", config, re.M).group(1)
+    line = re.search(r"Creating local task monitor for executor 'local' > (.*)", (workdir / ".nextflow.log").read_text())
+    assert line, "no local task monitor in .nextflow.log"
+    assert f"cpus={cpus};" in line.group(1) and f"capacity={min(2, os.cpu_count())};" in line.group(1), line.group(1)
 
 
 def test_training_paused_and_resumed_across_task_attempts(test_run):

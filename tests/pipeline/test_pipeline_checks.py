@@ -118,6 +118,7 @@ def test_schema_covers_every_config_param():
 def test_module_layout(module):
     text = (module / "main.nf").read_text()
     assert "stub:" in text and "versions.yml" in text and "task.ext.args" in text
+    assert re.search(r"^    when:\n    task\.ext\.when == null \|\| task\.ext\.when$", text, flags=re.M)  # nf-core: a caller can skip it
     assert re.search(r"tag \"\$\{meta\.id\}\"", text)
     assert (module / "meta.yml").exists()
     # nf-core layout: a conda environment beside the module and nf-test files naming its process

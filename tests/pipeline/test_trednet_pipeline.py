@@ -5,9 +5,10 @@
 - trednet and sei from locally built weight files standing in for the downloads: trednet by
   ``https://`` URLs found by file name in ``--weights_dir`` (the download's code path, without the
   download), sei by a ``file://`` URL (the width-reduced fixture with Sei's key names).
-- hyena_tiny, a remote-code Hyena-style checkpoint, fine-tuned for one epoch (TRAIN) and scored
-  (the run has --oneshot false to stay short; the ESM-style checkpoint's fine-tuning is unit-tested
-  in tests/unit/test_models_hf.py and its loading runs here as nt_tiny_study).
+- hyena_tiny, a remote-code Hyena-style checkpoint, and esm_tiny, an ESM-style one (the
+  Nucleotide Transformer's classes): each fine-tuned for one epoch (TRAIN), probed untrained
+  (ONESHOT: <model>_oneshot) and both scored. ONESHOT runs for the hf rows only here (ext.when in
+  the test's config): the cnn one-shot probe is checked by test_pipeline.py.
 - nt_tiny_study: a fine-tuned checkpoint per cell line (``{cell_line}`` in its source), scored as
   published, like the study's own tanoManzo checkpoints: no fine-tuning, no one-shot twin.
 
@@ -33,14 +34,19 @@ pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 TREDNET = ROOT / "tests" / "fixtures" / "trednet_keras"
 SEI = ROOT / "tests" / "fixtures" / "sei" / "sei_tiny.pth"
 PUBLISHED = ("trednet", "sei", "nt_tiny_study")  # scored as published: nothing fitted
-FINE_TUNED = ("hyena_tiny",)
+FINE_TUNED = ("hyena_tiny", "esm_tiny")
 MODELS = ("trednet_like", *PUBLISHED, *FINE_TUNED)
-# hf rows fine-tune for one epoch (the study's defaults would run up to 200); cnn rows as -profile test
+ONESHOT = tuple(f"{m}_oneshot" for m in FINE_TUNED)
+# hf rows fine-tune for one epoch (the study's defaults would run up to 200); cnn rows as -profile test;
+# one-shot probes of the hf rows only
 TEST_CONFIG = """
 process {
     withName: 'TRAIN' {
         ext.args = { (meta.family == 'cnn' ? "--epochs ${params.train_epochs} --patience ${params.train_patience} --reverse-complement-augment"
                       : meta.family == 'hf' && meta.trainable ? '--epochs 1 --patience 1 --lr 0.003' : '') + " --seed ${params.seed}" }
+    }
+    withName: 'ONESHOT' {
+        ext.when = { meta.family == 'hf' }
     }
 }
 """
@@ -59,6 +65,8 @@ def write_test_catalogue(tmp: Path) -> Path:
     rows += [
         {**tiny, "model": "hyena_tiny", "architecture_class": "hybrid", "max_tokens": "120", "trainable": "true",
          "source": build_remote_code_checkpoint(tmp / "hyena_tiny"), "trust_remote_code": "true"},
+        {**tiny, "model": "esm_tiny", "source": build_esm_checkpoint(tmp / "esm_tiny"), "max_tokens": "32",
+         "trainable": "true", "trust_remote_code": "false"},
         {**tiny, "model": "nt_tiny_study", "source": f"{tmp}/study_{{cell_line}}", "max_tokens": "32",
          "trainable": "false", "trust_remote_code": "false"},
     ]
@@ -84,7 +92,7 @@ def trednet_run(nextflow, tmp_path_factory):
     (workdir / "tiny.config").write_text(TEST_CONFIG)
     catalogue = write_test_catalogue(workdir)
     proc = run_nextflow(nextflow, workdir, "-profile", "test", "-c", str(workdir / "tiny.config"),
-                        "--model_catalogue", str(catalogue), "--models", ",".join(MODELS), "--oneshot", "false",
+                        "--model_catalogue", str(catalogue), "--models", ",".join(MODELS), "--oneshot", "true",
                         "--oneshot_max_train", "200", "--weights_dir", str(weights),
                         "--trust_remote_code",  # hyena_tiny ships its code and is not a row of assets/models.csv
                         "--train_epochs", "1", "--train_patience", "1", "--score_chunk_size", "100000",
@@ -126,12 +134,13 @@ def test_train_command_passes_phase_one_tables(trednet_run):
 
 def test_published_models_are_not_fitted(trednet_run):
     """trednet, sei and the study checkpoint: a TRAIN task that writes spec + detection only, no
-    ONESHOT twin; the weights came from where the catalogue and --weights_dir said."""
+    ONESHOT twin (only the fine-tuned hf rows have one); the weights came from where the catalogue
+    and --weights_dir said."""
     workdir, outdir, cells = trednet_run
     train_tags = {row["tag"] for row in _rows(outdir, "TRAIN")}
     oneshot_tags = {row["tag"] for row in _rows(outdir, "ONESHOT")}
     assert train_tags == {f"{m}__{c}" for m in MODELS for c in cells}
-    assert not oneshot_tags  # --oneshot false here, to keep the run short (one-shot probes: test_pipeline.py)
+    assert oneshot_tags == {f"{m}_oneshot__{c}" for m in FINE_TUNED for c in cells}
     for model in PUBLISHED:
         for cell in cells:
             target = outdir / "models" / f"{model}__{cell}"
@@ -158,11 +167,15 @@ def test_tiny_hf_checkpoints_are_fine_tuned(trednet_run):
             assert (target / "checkpoint").is_dir() and (target / "training_curve.tsv").exists(), target
             spec = json.loads((target / "spec.json").read_text())
             assert spec["family"] == "hf" and spec["epochs_run"] == 1, spec
+            # its one-shot twin: the same checkpoint untrained, with a linear probe on its embeddings
+            probe = json.loads((outdir / "models" / f"{model}_oneshot__{cell}" / "spec.json").read_text())
+            assert probe["family"] == "hf" and probe["oneshot_of"] == model and probe["probe"]["n_train"] > 0, probe
+            assert "epochs_run" not in probe and not (outdir / "models" / f"{model}_oneshot__{cell}" / "checkpoint").exists()
 
 
 def test_every_model_reaches_the_evaluation_and_the_report(trednet_run):
     _, outdir, cells = trednet_run
-    scored = set(MODELS)
+    scored = set(MODELS) | set(ONESHOT)
     tables = outdir / "evaluation" / "tables"
     correlations = pd.read_csv(tables / "correlation_by_dataset.tsv", sep="\t")
     assert scored <= set(correlations["model"]), sorted(set(correlations["model"]))

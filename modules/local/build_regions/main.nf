@@ -12,6 +12,9 @@ process BUILD_REGIONS {
     tuple val(meta), path("${meta.id}.regions_summary.tsv") , emit: summary
     path "versions.yml"                                     , emit: versions
 
+    when:
+    task.ext.when == null || task.ext.when
+
     script:
     def args = task.ext.args ?: ''
     def optional = [exons ? "--exons ${exons}" : '', tss ? "--tss ${tss}" : '', blacklist ? "--blacklist ${blacklist}" : ''].join(' ')

@@ -13,6 +13,9 @@ process EVALUATE {
     path "evaluation/tables/provenance.tsv", emit: provenance   // also published to pipeline_info/
     path "versions.yml"                 , emit: versions
 
+    when:
+    task.ext.when == null || task.ext.when
+
     script:
     def args = task.ext.args ?: ''
     def catalogue_arg = catalogue ? "--catalogue ${catalogue}" : ''

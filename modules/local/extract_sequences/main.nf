@@ -12,6 +12,9 @@ process EXTRACT_SEQUENCES {
     tuple val(meta), path("${meta.id}.sequences_summary.tsv") , emit: summary
     path "versions.yml"                                       , emit: versions
 
+    when:
+    task.ext.when == null || task.ext.when
+
     script:
     def args = task.ext.args ?: ''
     """

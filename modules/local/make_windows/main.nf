@@ -12,6 +12,9 @@ process MAKE_WINDOWS {
     tuple val(meta), path("${meta.id}.windows_summary.tsv") , emit: summary
     path "versions.yml"                                     , emit: versions
 
+    when:
+    task.ext.when == null || task.ext.when
+
     script:
     def args = task.ext.args ?: ''
     """

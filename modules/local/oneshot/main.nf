@@ -11,6 +11,9 @@ process ONESHOT {
     tuple val(meta), path("${meta.model}_oneshot__${meta.cell_line}/enhancer_detection.tsv") , emit: metrics
     path "versions.yml"                                                                      , emit: versions
 
+    when:
+    task.ext.when == null || task.ext.when
+
     script:
     def args = task.ext.args ?: ''
     def family_args = meta.family == 'hf'

@@ -15,6 +15,9 @@ process PREPARE_VARIANTS {
     tuple val(meta), path("${meta.id}.summary.tsv")  , emit: summary
     path "versions.yml"                              , emit: versions
 
+    when:
+    task.ext.when == null || task.ext.when
+
     script:
     def args = task.ext.args ?: ''
     def genome_arg = genome ? "--genome ${genome}" : ''

@@ -14,6 +14,9 @@ process REPORT {
     tuple val(meta), path("report") , emit: report
     path "versions.yml"             , emit: versions
 
+    when:
+    task.ext.when == null || task.ext.when
+
     script:
     def args = task.ext.args ?: ''
     def summary_arg = variant_summary ? "--variant-summary ${variant_summary}" : ''

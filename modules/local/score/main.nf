@@ -11,6 +11,9 @@ process SCORE {
     tuple val(meta), path("*.scores.tsv") , emit: scores
     path "versions.yml"                   , emit: versions
 
+    when:
+    task.ext.when == null || task.ext.when
+
     script:
     def args = task.ext.args ?: ''
     """

@@ -12,6 +12,9 @@ process SIMULATE {
     tuple val(meta), path("simulation/variants/sim_loci.region.vcf.gz")              , emit: ld_vcf   // alleles of the LD exports
     path "versions.yml"                                                              , emit: versions
 
+    when:
+    task.ext.when == null || task.ext.when
+
     script:
     def args = task.ext.args ?: ''
     """

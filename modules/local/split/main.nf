@@ -11,6 +11,9 @@ process SPLIT {
     tuple val(meta), path("${meta.id}.split_summary.tsv") , emit: summary
     path "versions.yml"                                   , emit: versions
 
+    when:
+    task.ext.when == null || task.ext.when
+
     script:
     def args = task.ext.args ?: ''
     """
