@@ -1,14 +1,15 @@
 /*
  * The whole DAG: training sets and models per cell line, variants scattered over models and
  * chunks, external predictions imported beside them, gathered into one evaluation and one report.
- * With --models none (a --predictions-only run) no training set is built and nothing is trained.
+ * With --models none (a --predictions-only run) no training set is built and nothing is trained;
+ * with --model_dir the models come from an earlier run's models/ folder, also without training.
  */
 include { TRAINING_SET     } from '../subworkflows/local/training_set'
 include { TRAIN_MODELS     } from '../subworkflows/local/train_models'
 include { SCORE_VARIANTS   } from '../subworkflows/local/score_variants'
 include { PREPARE_VARIANTS } from '../modules/local/prepare_variants'
 include { IMPORT_PREDICTIONS } from '../modules/local/import_predictions'
-include { modelNames       } from '../subworkflows/local/utils_regvarbench_pipeline'
+include { modelNames; preparedModels; missingModelDir } from '../subworkflows/local/utils_regvarbench_pipeline'
 include { EVALUATE         } from '../modules/local/evaluate'
 include { REPORT           } from '../modules/local/report'
 include { RANK             } from '../modules/local/rank'
@@ -28,13 +29,27 @@ workflow REGVARBENCH {
 
     main:
     def has_models = !modelNames(params.models.toString()).isEmpty()
-    TRAINING_SET(has_models ? ch_regions : channel.empty(), ch_genome)
-    TRAIN_MODELS(TRAINING_SET.out.split, ch_models, params.oneshot.toString().toBoolean())
+    def oneshot = params.oneshot.toString().toBoolean()
+    // --model_dir: the models an earlier run prepared, for every cell line of the datasets; no
+    // training set is built and nothing is trained
+    TRAINING_SET(has_models && !params.model_dir ? ch_regions : channel.empty(), ch_genome)
+    TRAIN_MODELS(TRAINING_SET.out.split, ch_models, oneshot)
+    ch_prepared = params.model_dir
+        ? ch_models.combine(ch_datasets.filter { meta, _source -> !meta.unavailable }.map { meta, _source -> meta.cell_line }.unique())
+            .flatMap { model, cell_line ->
+                def prepared = preparedModels(model, cell_line, oneshot)
+                def missing = missingModelDir(prepared)
+                if (missing) {
+                    error(missing)
+                }
+                return prepared
+            }
+        : TRAIN_MODELS.out.model
 
     PREPARE_VARIANTS(ch_datasets, ch_genome, ch_chain, ch_ld_vcf)
     // a dataset whose source was unavailable has no variants: reported (its summary), not scored
     ch_scorable = PREPARE_VARIANTS.out.variants.filter { meta, _variants -> !meta.unavailable }
-    SCORE_VARIANTS(has_models ? ch_scorable : channel.empty(), TRAIN_MODELS.out.model, ch_genome)
+    SCORE_VARIANTS(has_models ? ch_scorable : channel.empty(), ch_prepared, ch_genome)
     ch_all_variants = PREPARE_VARIANTS.out.variants.map { _meta, f -> f }.collect(sort: true)
     IMPORT_PREDICTIONS(ch_predictions, ch_all_variants)
 
@@ -44,7 +59,7 @@ workflow REGVARBENCH {
         .combine(SCORE_VARIANTS.out.scores.map { _meta, f -> f }
             .mix(IMPORT_PREDICTIONS.out.scores.flatMap { _meta, files -> files instanceof List ? files : [files] })
             .collect(sort: true).map { files -> [files] })
-        .combine(TRAIN_MODELS.out.model.map { _meta, d -> d }.collect(sort: true).ifEmpty([]).map { files -> [files] })
+        .combine(ch_prepared.map { _meta, d -> d }.collect(sort: true).ifEmpty([]).map { files -> [files] })
         .map { variants, scores, models -> [[id: 'all'], variants, scores, models] }
     // provenance: every file the run read, hashed by EVALUATE (samplesheets, sources, peaks, genome, chain)
     ch_run_inputs = ch_regions.flatMap { row -> row.drop(1).flatten() }

@@ -380,6 +380,29 @@ def test_resume_reruns_nothing_but_the_report(test_run, nextflow):
     assert re.search(r"resumed \(-resume\)</td><td[^>]*>true</td>", section), section[:2000]
 
 
+def test_predict_scores_a_vcf_with_the_models_of_an_earlier_run(test_run, nextflow, tmp_path):
+    """-profile predict: a VCF as --input, scored for --cell_line by the models/ folder of the test
+    run (--model_dir), nothing trained. Its ranked table is byte-identical to the test run's for the
+    same VCF (--oneshot true takes the one-shot twin too, so the same three models rank it)."""
+    _, outdir, _ = test_run
+    sim = outdir / "simulation"
+    out = tmp_path / "results"
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test,predict", "--input", str(sim / "variants" / "sim_vcf_HepG2.vcf.gz"),
+                        "--cell_line", "HepG2", "--genome", str(sim / "genome.fa"), "--model_dir", str(outdir / "models"),
+                        "--models", "cnn_small,motif_jaspar", "--oneshot", "true", "--bootstrap", "20", "--outdir", str(out))
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
+    ran = {row["process"].split(":")[-1] for row in read_trace(out)}
+    assert ran == {"PREPARE_VARIANTS", "MAKE_WINDOWS", "SCORE", "EVALUATE", "RANK", "REPORT"}, ran
+    name = "sim_vcf_HepG2"  # the dataset is named after the VCF
+    assert (out / "variants" / f"{name}{RANKED_SUFFIX}").read_bytes() == (outdir / "variants" / f"{name}{RANKED_SUFFIX}").read_bytes()
+    assert (out / "variants" / f"{name}{TOP_SUFFIX}").read_bytes() == (outdir / "variants" / f"{name}{TOP_SUFFIX}").read_bytes()
+    records = [str(rec) for rec in pysam.VariantFile(str(out / "variants" / f"{name}{VCF_SUFFIX}"))]
+    assert records == [str(rec) for rec in pysam.VariantFile(str(outdir / "variants" / f"{name}{VCF_SUFFIX}"))]
+    models = pd.read_csv(out / "evaluation" / "tables" / "models.tsv", sep="\t")
+    assert {"cnn_small", "cnn_small_oneshot", "motif_jaspar"} <= set(models["model"]), models
+    assert "Ranked loci" in (out / "report" / "index.html").read_text()
+
+
 def test_provenance_lists_inputs_and_weights(test_run):
     """pipeline_info/provenance.tsv: the sha256 of every input file and model file, per model its source.
 

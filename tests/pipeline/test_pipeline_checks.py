@@ -35,12 +35,15 @@ def test_bad_parameters_fail_before_any_task(nextflow, tmp_path):
         "--control_matching": ("best", "--control_matching: 'best' is not one of gc, none"),
         "--train_lr": ("fast", "--train_lr: expected a number"),
         "--no_such_option": ("1", "--no_such_option: unknown parameter"),
+        "--cell_line": ("HepG2", "--cell_line applies to a VCF given as --input"),
     }
     args = [x for name, (value, _) in bad.items() for x in (name, value)]
-    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "--outdir", str(tmp_path / "out"), *args, timeout=300)
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test,predict", "--outdir", str(tmp_path / "out"), *args,
+                        timeout=300)
     assert proc.returncode != 0
     for _, message in bad.values():
         assert message in proc.stdout + proc.stderr
+    assert "-profile predict needs --model_dir DIR" in proc.stdout + proc.stderr
     assert "Submitted process" not in proc.stdout
     assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
 
@@ -60,6 +63,22 @@ def test_unknown_dataset_name_stops_the_run(nextflow, tmp_path):
     assert proc.returncode != 0
     assert "--datasets: nope not among the datasets (sim_raqtl_HepG2)" in proc.stdout + proc.stderr
     assert "PREPARE_VARIANTS" not in proc.stdout
+
+
+def test_model_dir_without_the_model_stops_the_run(nextflow, tmp_path):
+    """--model_dir: a model of --models with no <model>__<cell_line> folder there stops the run with
+    one message naming the folder it looked for and what the directory holds; nothing is trained."""
+    models = tmp_path / "models"
+    (models / "cnn_small__K562").mkdir(parents=True)
+    (models / "cnn_small__K562" / "spec.json").write_text("{}")
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "-stub", "--model_dir", str(models),
+                        "--models", "cnn_small", "--datasets", "sim_raqtl_HepG2", "--outdir", str(tmp_path / "out"),
+                        timeout=300)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"--model_dir {models}: no model folder cnn_small__HepG2 (model cnn_small, cell line HepG2" in text, text[-3000:]
+    assert "it holds cnn_small__K562" in text and "(or give --oneshot false)" not in text
+    assert "TRAIN" not in proc.stdout and "SCORE (" not in proc.stdout
 
 
 def test_remote_code_outside_the_catalogue_needs_the_flag(nextflow, tmp_path):

@@ -3,6 +3,7 @@
  * given, from the synthetic benchmark written by SIMULATE.
  */
 include { SIMULATE } from '../../../modules/local/simulate'
+include { vcfInput; vcfInputRow } from '../utils_regvarbench_pipeline'
 
 workflow PREPARE_INPUTS {
     main:
@@ -15,7 +16,9 @@ workflow PREPARE_INPUTS {
         ch_regions  = params.regions  // not needed with --models none
             ? channel.fromList(readSamplesheet(file(params.regions)).collect { row -> regionsEntry(row, sheetBase(params.regions)) })
             : channel.empty()
-        ch_datasets = channel.fromList(readSamplesheet(file(params.input)).collect { row -> datasetEntry(row, sheetBase(params.input)) })
+        // a VCF as --input is one dataset (scored for --cell_line); a samplesheet has a row per dataset
+        def dataset_rows = !params.input ? [] : vcfInput() ? [vcfInputRow()] : readSamplesheet(file(params.input))
+        ch_datasets = channel.fromList(dataset_rows.collect { row -> datasetEntry(row, sheetBase(params.input)) })
         ch_versions = channel.empty()
         ch_ld_vcf   = params.ld_vcf ? channel.value(file(params.ld_vcf, checkIfExists: true)) : channel.value([])
     }

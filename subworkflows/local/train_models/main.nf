@@ -6,6 +6,7 @@
  */
 include { TRAIN   } from '../../../modules/local/train'
 include { ONESHOT } from '../../../modules/local/oneshot'
+include { modelDirName } from '../utils_regvarbench_pipeline'
 
 workflow TRAIN_MODELS {
     take:
@@ -24,13 +25,13 @@ workflow TRAIN_MODELS {
         .combine(ch_all_splits)
         .map { meta, split, model, pairs ->
             def phase1 = model.architecture == 'trednet' ? pairs.findAll { pair -> pair[0].id != meta.id }.collect { pair -> pair[1] } : []
-            [model + [id: "${model.model}__${meta.id}", cell_line: meta.id], split, phase1]
+            [model + [id: modelDirName(model.model, meta.id), cell_line: meta.id], split, phase1]
         }
     TRAIN(ch_jobs)
 
     ch_oneshot_jobs = ch_jobs
         .filter { meta, _split, _phase1 -> oneshot && meta.trainable && meta.family in ['cnn', 'hf'] }   // published models: nothing to compare
-        .map { meta, split, _phase1 -> [meta + [id: "${meta.model}_oneshot__${meta.cell_line}"], split] }
+        .map { meta, split, _phase1 -> [meta + [id: modelDirName("${meta.model}_oneshot", meta.cell_line)], split] }
     ONESHOT(ch_oneshot_jobs)
     // downstream, the one-shot model is a model of its own: <model>_oneshot
     ch_oneshot_model   = ONESHOT.out.model.map { meta, dir -> [meta + [model: "${meta.model}_oneshot"], dir] }

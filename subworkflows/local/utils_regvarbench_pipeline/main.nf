@@ -103,14 +103,30 @@ def validateParameters(Map schema) {
     if (noModels && params.genome && !params.input) {
         errors << "--genome needs --input (with --models none, --regions is not needed and --genome is optional: without it the variants are not checked against a genome)"
     }
-    else if (!noModels && (params.input || params.regions) && !(params.input && params.regions && params.genome)) {
-        errors << "--input, --regions and --genome go together (give all three, or none for the synthetic benchmark)"
+    else if (!noModels && params.model_dir && (params.input || params.regions) && !(params.input && params.genome)) {
+        errors << "--model_dir with your own data needs --input and --genome (the models are not trained: --regions is not needed)"
+    }
+    else if (!noModels && !params.model_dir && (params.input || params.regions) && !(params.input && params.regions && params.genome)) {
+        errors << "--input, --regions and --genome go together (give all three, or none for the synthetic benchmark)" +
+            (vcfInput() ? "; to score a VCF with models trained before, give --model_dir (-profile predict)" : '')
     }
     if (workflow.profile.tokenize(',').contains('study') && !params.published) {
         errors << "-profile study needs --published DIR: the folder holding the study's experimental/ and predictions/ files (docs/usage.md#reproducing-the-study)"
     }
     if (noModels && !params.predictions) {
         errors << "--models none: nothing to evaluate without --predictions"
+    }
+    if (vcfInput() && !params.cell_line) {
+        errors << "--input ${params.input} is a VCF: give --cell_line, the cell line whose models score it"
+    }
+    if (params.cell_line && !vcfInput()) {
+        errors << "--cell_line applies to a VCF given as --input (a samplesheet names each dataset's cell line)"
+    }
+    if (workflow.profile.tokenize(',').contains('predict') && !params.model_dir) {
+        errors << "-profile predict needs --model_dir DIR: the models/ folder of an earlier run (docs/usage.md#scoring-your-own-variants)"
+    }
+    if (params.model_dir && noModels) {
+        errors << "--model_dir needs --models: the models to take from it"
     }
     if (errors) {
         error("Invalid parameters:\n  " + errors.join('\n  '))
@@ -137,7 +153,7 @@ def validateSamplesheets() {
         return rows
     }
     def regionRows = params.regions ? checkSheet(params.regions, ['cell_line', 'dnase', 'h3k27ac']) : null
-    def datasetRows = checkSheet(params.input, ['dataset', 'cell_line', 'format', 'path'])
+    def datasetRows = vcfInput() ? [vcfInputRow()] : checkSheet(params.input, ['dataset', 'cell_line', 'format', 'path'])
     // the format list has one source: assets/schema_datasets.json (its enum is the parsers' registry, tested)
     def knownFormats = new groovy.json.JsonSlurper().parse(file("${projectDir}/assets/schema_datasets.json").toFile()).items.properties.format.enum
     def cellLines = (regionRows ?: []).collect { row -> row.cell_line }.toSet()
@@ -194,6 +210,47 @@ def validatePredictions(sheet, schemaFile) {
     if (errors) {
         error("Invalid samplesheet:\n  " + errors.join('\n  '))
     }
+}
+
+// --input names one VCF (not a samplesheet): scored for --cell_line, as a dataset of its own.
+def vcfInput() {
+    return params.input && params.input.toString() ==~ /.*\.vcf(\.gz)?$/
+}
+
+// The datasets-samplesheet row standing for a VCF given as --input: named after the file.
+def vcfInputRow() {
+    def name = file(params.input.toString()).name.replaceFirst(/\.vcf(\.gz)?$/, '').replaceAll(/[^A-Za-z0-9_.-]/, '_')
+    return [dataset: name, cell_line: params.cell_line, format: 'vcf', path: file(params.input.toString()).toString(), genome_build: '']
+}
+
+// The folder name of a model prepared for a cell line: <model>__<cell_line> (regvarbench.artifacts.model_dir).
+def modelDirName(String model, String cellLine) {
+    return "${model}__${cellLine}"
+}
+
+// --model_dir: the prepared model folders of one catalogue model for a cell line, as TRAIN_MODELS
+// emits them ([meta, dir]; with --oneshot, the one-shot twin of a trainable cnn or hf model too).
+def preparedModels(Map model, String cellLine, boolean oneshot) {
+    def names = [model.model] + (oneshot && model.trainable && model.family in ['cnn', 'hf'] ? ["${model.model}_oneshot"] : [])
+    return names.collect { name ->
+        def dir = file(params.model_dir.toString()).resolve(modelDirName(name.toString(), cellLine))
+        [model + [id: dir.name, model: name.toString(), cell_line: cellLine], dir]
+    }
+}
+
+// The message for a prepared model folder that is not in --model_dir (naming it and what the
+// folder holds), or null when every one is there; the caller stops the run with it.
+def missingModelDir(List prepared) {
+    def missing = prepared.find { entry -> !entry[1].isDirectory() || !entry[1].resolve('spec.json').exists() }
+    if (!missing) {
+        return null
+    }
+    def meta = missing[0]
+    def base = file(params.model_dir.toString())
+    def found = (base.listFiles() ?: []).findAll { f -> f.isDirectory() && f.name.contains('__') }.collect { f -> f.name }.sort()
+    return "--model_dir ${base}: no model folder ${meta.id} (model ${meta.model}, cell line ${meta.cell_line}, with its spec.json); " +
+        "it holds ${found ? found.join(', ') : 'no <model>__<cell_line> folders'}. Train it in a run without --model_dir, or leave it out of --models" +
+        (meta.model.endsWith('_oneshot') ? ' (or give --oneshot false)' : '')
 }
 
 // Names of --models (comma-separated); 'none' names no model (a --predictions-only run).
