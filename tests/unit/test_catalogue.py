@@ -14,6 +14,7 @@ import pytest
 from regvarbench import evaluate
 from regvarbench.io import InputError
 from regvarbench.models import FAMILIES
+from regvarbench.oneshot import FAMILIES as ONESHOT_FAMILIES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -55,6 +56,16 @@ def rows() -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def schema() -> dict:
     return json.loads((ASSETS / "schema_models.json").read_text())
+
+
+def test_schema_states_the_package_families_for_the_pipeline(schema):
+    """The family facts the pipeline's Groovy reads from the schema ("x-pipeline") are the package's:
+    the families it can run and those whose trainable rows TRAIN fits and ONESHOT probes."""
+    facts = schema["x-pipeline"]
+    assert facts["runnable_families"] == sorted(FAMILIES)
+    assert facts["trained_families"] == sorted(ONESHOT_FAMILIES)
+    groovy = "\n".join(p.read_text() for p in (ASSETS.parent / "subworkflows").rglob("*.nf"))
+    assert "schema_models.json" in groovy and "runnable_families" in groovy and "trained_families" in groovy
 
 
 def test_study_models_and_sources(rows):

@@ -17,7 +17,7 @@ process ONESHOT {
     script:
     def args = task.ext.args ?: ''
     def family_args = meta.family == 'hf'
-        ? "--family hf --source ${meta.source} --max-tokens ${meta.max_tokens ?: 512}" + (meta.trust_remote_code ? ' --trust-remote-code' : '')
+        ? "--family hf --source ${meta.source}" + (meta.max_tokens ? " --max-tokens ${meta.max_tokens}" : '') + (meta.trust_remote_code ? ' --trust-remote-code' : '')
         : "--family cnn --architecture ${meta.architecture}"
     """
     regvarbench oneshot \\

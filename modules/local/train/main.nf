@@ -4,7 +4,7 @@ process TRAIN {
     conda "${moduleDir}/environment.yml"
 
     input:
-    tuple val(meta), path(split), path(phase1, stageAs: 'phase1/*')   // meta: [id: "<model>__<cell>", model, cell_line, family, trainable, catalogue_row (the model's catalogue row as CSV text: header + row)]; phase1: other cell lines' split tables (trednet_like phase one) or []
+    tuple val(meta), path(split), path(phase1, stageAs: 'phase1/*')   // meta: [id: "<model>__<cell>", model, cell_line, family, trainable, trained (fitted here: a trainable cnn or hf row), catalogue_row (the model's catalogue row as CSV text: header + row)]; phase1: other cell lines' split tables (trednet_like phase one) or []
 
     output:
     tuple val(meta), path("${meta.model}__${meta.cell_line}")                           , emit: model
@@ -22,7 +22,7 @@ process TRAIN {
     def phase1_args = phase1_files ? "--phase1-data ${phase1_files.join(' ')}" : ''
     // trained models: one data-parallel process per GPU; with ext.checkpoint_dir, checkpoints that
     // outlive the task and a clean stop (exit 75) before its time runs out, so a retry continues
-    def trained = meta.trainable && meta.family in ['cnn', 'hf']
+    def trained = meta.trained ?: false   // fitted here (a cnn or hf row with trainable true; the pipeline's model selection says)
     def runtime_args = trained && task.accelerator && task.accelerator.request > 1 ? "--processes ${task.accelerator.request}" : ''
     if (trained && task.ext.checkpoint_dir) {
         def time_limit = task.ext.time_limit != null ? task.ext.time_limit : (task.time ? (long) (task.time.toSeconds() * 0.9) : null)

@@ -30,7 +30,7 @@ workflow TRAIN_MODELS {
     TRAIN(ch_jobs)
 
     ch_oneshot_jobs = ch_jobs
-        .filter { meta, _split, _phase1 -> oneshot && meta.trainable && meta.family in ['cnn', 'hf'] }   // published models: nothing to compare
+        .filter { meta, _split, _phase1 -> oneshot && meta.trained }   // published models: nothing to compare
         .map { meta, split, _phase1 -> [meta + [id: modelDirName("${meta.model}_oneshot", meta.cell_line)], split] }
     ONESHOT(ch_oneshot_jobs)
     // downstream, the one-shot model is a model of its own: <model>_oneshot

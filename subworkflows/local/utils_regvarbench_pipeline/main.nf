@@ -229,9 +229,9 @@ def modelDirName(String model, String cellLine) {
 }
 
 // --model_dir: the prepared model folders of one catalogue model for a cell line, as TRAIN_MODELS
-// emits them ([meta, dir]; with --oneshot, the one-shot twin of a trainable cnn or hf model too).
+// emits them ([meta, dir]; with --oneshot, the one-shot twin of a trained model too).
 def preparedModels(Map model, String cellLine, boolean oneshot) {
-    def names = [model.model] + (oneshot && model.trainable && model.family in ['cnn', 'hf'] ? ["${model.model}_oneshot"] : [])
+    def names = [model.model] + (oneshot && model.trained ? ["${model.model}_oneshot"] : [])
     return names.collect { name ->
         def dir = file(params.model_dir.toString()).resolve(modelDirName(name.toString(), cellLine))
         [model + [id: dir.name, model: name.toString(), cell_line: cellLine], dir]
@@ -271,7 +271,9 @@ def selectModels(catalogue, String wanted) {
     if (unknown) {
         error("--models: unknown model(s) ${unknown.join(', ')}; the catalogue ${catalogue} has: ${byName.keySet().join(', ')}")
     }
-    def runnable = ['cnn', 'hf', 'motif', 'enformer', 'borzoi', 'trednet', 'sei']
+    // which families the package runs, and which it fits and probes: assets/schema_models.json (x-pipeline)
+    def facts = new groovy.json.JsonSlurper().parse(file("${projectDir}/assets/schema_models.json").toFile())['x-pipeline']
+    def runnable = facts.runnable_families
     def unsupported = names.findAll { name -> !(byName[name].family in runnable) }
     if (unsupported) {
         error("--models: ${unsupported.join(', ')} belong to families this version cannot run (only ${runnable.join(', ')})")
@@ -293,12 +295,14 @@ def selectModels(catalogue, String wanted) {
     def csvCell = { value -> '"' + (value ?: '').toString().replace('"', '""') + '"' }
     return names.collect { name ->
         def row = byName[name]
+        def trainable = isTrue(row.trainable)
+        // trained: TRAIN fits it (and ONESHOT, with --oneshot, probes it untrained)
         def model = [model: name, family: row.family, architecture: row.source.replaceFirst(/^arch:/, ''),
-                     trainable: (row.trainable ?: '').toString().trim().toLowerCase() == 'true',
+                     trainable: trainable, trained: trainable && row.family in facts.trained_families,
                      catalogue_row: header.collect { col -> csvCell(col) }.join(',') + '\n' + header.collect { col -> csvCell(row[col]) }.join(',') + '\n']
         if (row.family == 'hf') {  // a Hugging Face checkpoint: hub id or local directory (ONESHOT's flags)
-            model += [source: row.source, max_tokens: row.max_tokens ?: '512',
-                      trust_remote_code: (row.trust_remote_code ?: 'false').toString().trim().toLowerCase() == 'true']
+            model += [source: row.source, max_tokens: row.max_tokens ?: null,   // empty: the package's default
+                      trust_remote_code: isTrue(row.trust_remote_code)]
         }
         return model
     }
