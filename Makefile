@@ -5,10 +5,15 @@ NEXTFLOW := $(VENV)/bin/nextflow
 OUTDIR ?= results/demo
 PYTEST_ARGS ?=
 
-.PHONY: setup demo lint test test-avx2 test-unit test-pipeline stub lock clean
+.PHONY: setup setup-test demo lint test test-avx2 test-unit test-pipeline stub lock clean
 
+## What the demo needs (bedtools, .venv, Nextflow); setup-test adds what only the tests use
+## (the test extras; SLURM, Docker, Chromium as root with apt-get).
 setup:
 	scripts/setup
+
+setup-test:
+	scripts/setup --test
 
 ## Run the whole pipeline on the embedded synthetic benchmark (report included).
 demo: setup
@@ -18,19 +23,19 @@ demo: setup
 
 ## ruff check (pyproject.toml [tool.ruff]: pyflakes and Python errors) on the package, tests and
 ## benchmarks; a finding fails `make test` before pytest starts. It never rewrites files.
-lint: setup
+lint: setup-test
 	$(VENV)/bin/ruff check --no-cache src tests benchmarks
 
 ## Unit tests of the package plus pipeline tests that run nextflow.
 ## TEST_WORKERS processes (pytest-xdist), each taking whole test files, so that one pipeline run's
 ## waits (JVM start, polling, SLURM, Docker) overlap another's work; TEST_WORKERS=0 runs in one.
 TEST_WORKERS ?= 2
-test: setup lint
+test: setup-test lint
 	OMP_WAIT_POLICY=PASSIVE PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not faults" $(PYTEST_ARGS)
 
 ## Fault tests (tests/pipeline/test_faults.py: killed tasks and driver, damaged files), kept out of
 ## `make test`'s 25-minute budget; CI runs them as a step of their own (.ci/run, docs/testing.md)
-test-faults: setup
+test-faults: setup-test
 	OMP_WAIT_POLICY=PASSIVE PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest -m faults tests/pipeline/test_faults.py $(PYTEST_ARGS)
 
 ## The precision- and training-sensitive tests with torch dispatching as on an AVX2 CPU
@@ -38,13 +43,13 @@ test-faults: setup
 ## AVX2 machine the same one again. CI runs it after `make test`.
 AVX2_TESTS := tests/unit/test_score.py tests/unit/test_cone.py tests/unit/test_windows.py \
 	tests/unit/test_train.py tests/unit/test_trednet_keras.py tests/unit/test_models_hf.py tests/unit/test_sei_cone.py
-test-avx2: setup
+test-avx2: setup-test
 	ATEN_CPU_CAPABILITY=avx2 $(VENV)/bin/python -m pytest $(AVX2_TESTS) $(PYTEST_ARGS)
 
-test-unit: setup
+test-unit: setup-test
 	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
 
-test-pipeline: setup
+test-pipeline: setup-test
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest tests/pipeline $(PYTEST_ARGS)
 
 ## Regenerate constraints.txt from the current environment.

@@ -76,7 +76,7 @@ def docker_daemon():
     search = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
     dockerd = shutil.which("dockerd", path=search)
     if not dockerd:
-        pytest.skip("dockerd not installed: run scripts/setup as root (apt-get install docker.io)")
+        pytest.skip("dockerd not installed: run scripts/setup --test as root (apt-get install docker.io)")
     if not shutil.which("docker"):
         pytest.skip("the docker client is not on PATH (Debian's docker.io provides it)")
 

