@@ -241,21 +241,30 @@ def test_run_metadata_absent_says_so(report):
     assert "<h3>Parameters" not in section and "<h3>Software versions" not in section
 
 
+@pytest.fixture(scope="module")
+def small_evaluation(tmp_path_factory):
+    """evaluate's tables for two cell lines and three models (no LD, training or pairs)."""
+    root = tmp_path_factory.mktemp("small_evaluation")
+    argv = write_inputs(root / "in", with_ld=False, with_training=False, with_pairs=False)
+    assert main(["evaluate", *argv, "--outdir", str(root / "eval")]) == 0
+    return root / "eval"
+
+
 @pytest.mark.parametrize("name, text, message", [
     ("run_info.json", "{not json", "not valid JSON"),
     ("run_info.json", "[1, 2]", "expected a JSON object"),
     ("versions.yml", '"P":\n  - a\n  - b\n', "versions.yml"),
     ("versions.yml", '"P": [unclosed\n', "not valid YAML"),
 ])
-def test_damaged_run_metadata_is_one_message(tmp_path, capsys, name, text, message):
-    argv = write_inputs(tmp_path / "in", with_ld=False, with_training=False, with_pairs=False)
-    assert main(["evaluate", *argv, "--outdir", str(tmp_path / "eval")]) == 0
+def test_damaged_run_metadata_is_one_message(small_evaluation, tmp_path, capsys, name, text, message):
+    """A damaged run_info.json or versions.yml: one message naming it, before any figure is drawn."""
     (tmp_path / name).write_text(text)
     flag = "--run-info" if name.endswith(".json") else "--software-versions"
-    assert main(["report", "--evaluation", str(tmp_path / "eval"), flag, str(tmp_path / name),
+    assert main(["report", "--evaluation", str(small_evaluation), flag, str(tmp_path / name),
                  "--outdir", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert str(tmp_path / name) in err and message in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "figures").exists()
 
 
 def test_ranked_loci_section(report):

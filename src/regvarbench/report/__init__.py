@@ -112,8 +112,12 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
     run metadata, whose run records are linked below ``outdir_href`` (see
     :mod:`regvarbench.report.run_metadata`).
     """
+    # every input read (and a damaged one reported) before the first figure is drawn
     t = load_tables(tables_dir)
     info = run_metadata.read_run_info(run_info) if run_info is not None else None
+    versions = run_metadata.read_software_versions(software_versions) if software_versions is not None else None
+    loci = read_ranked(ranked) if ranked else None
+    accounting = read_accounting(variant_summary)
     figdir = outdir / "figures"
     order = model_order(t)
     models = with_classes(t)
@@ -146,7 +150,7 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
         "table_significance": html_table(sig_overall),
         "fig_ld": embed("ld_topk"),
         "table_ld": html_table(t["ld_topk"]),
-        "loci": locus_sections(read_ranked(ranked), classes, figdir) if ranked else None,
+        "loci": locus_sections(loci, classes, figdir) if loci is not None else None,
         "loci_top": DEFAULT_TOP, "loci_max_figures": MAX_LOCUS_FIGURES,
         "fig_enhancer": embed("enhancer_detection"),
         "table_enhancer": html_table(t["enhancer_detection"]),
@@ -155,7 +159,7 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
         "fig_finetuned": embed("finetuned_vs_oneshot"),
         "table_finetuned": html_table(t["finetuned_vs_oneshot"]),
         "table_per_cell": per_cell_table(t["correlation_by_cell_line"], t["correlation_overall"], order),
-        "table_accounting": html_table(read_accounting(variant_summary)),
+        "table_accounting": html_table(accounting),
         "table_unscored": html_table(t["unscored"].groupby(["model", "reason"]).size().reset_index(name="variants")
                                      if t["unscored"] is not None else None),
         **provenance_tables(t["provenance"]),
@@ -165,8 +169,7 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
         "table_run": html_table(run_metadata.run_table(info)) if info is not None else None,
         "table_seeds": html_table(run_metadata.seeds_table(info, t["evaluation"], t["provenance"])),
         "table_params": html_table(run_metadata.params_table(info)) if info is not None else None,
-        "table_versions": html_table(run_metadata.read_software_versions(software_versions)
-                                     if software_versions is not None else None),
+        "table_versions": html_table(versions),
     }
     env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
