@@ -29,9 +29,9 @@ START_TIMEOUT = 90
 BUILD_TIMEOUT = 3600
 DOCKER_ROOT = Path(os.environ.get("REGVARBENCH_DOCKER_ROOT",
                                   Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "regvarbench" / "docker"))
-# the test profile, shortened: fewer epochs and bootstrap samples (the container is under test)
+# the test profile, shortened: one epoch, few bootstrap samples (the container is under test)
 # few SCORE tasks (one dataset per cell line), no one-shot twins (ONESHOT runs in test_pipeline.py's run)
-FAST = ("--train_epochs", "3", "--bootstrap", "20", "--score_chunk_size", "5000", "--oneshot", "false",
+FAST = ("--train_epochs", "1", "--bootstrap", "20", "--score_chunk_size", "5000", "--oneshot", "false",
         "--datasets", "sim_raqtl_HepG2,sim_raqtl_K562")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import math
@@ -71,6 +72,40 @@ def test_every_process_ran(test_run):
     assert done == {(row["process"], row["tag"]) for row in trace}
     assert all(row["exit"] == "75" and row["process"].endswith(":TRAIN") for row in trace
                if row["status"] != "COMPLETED")
+
+
+# outputs of -profile test that do not depend on the CPU's floating-point kernels: the synthetic
+# benchmark, the training sets and the prepared variant tables (model scores do: AVX2, AVX-512 and
+# AMX sum in other orders); their sha256 is committed, so a refactor that changes one shows here
+CHECKSUMS = ROOT / "tests" / "pipeline" / "profile_test_checksums.tsv"
+CHECKSUMMED = ("simulation/**/*", "regions/**/*", "variants/*.variants.tsv", "variants/*.skipped.tsv",
+               "variants/*.summary.tsv", "variants/summary.tsv")
+
+
+def output_checksums(outdir) -> dict[str, str]:
+    """Relative path -> sha256 of every output matched by CHECKSUMMED (gzip files by their content)."""
+    out = {}
+    for pattern in CHECKSUMMED:
+        for path in sorted(outdir.glob(pattern)):
+            if path.is_file():
+                data = path.read_bytes()
+                if path.suffix == ".gz" and data[:2] == b"\x1f\x8b":
+                    data = gzip.decompress(data)  # the compressed bytes may differ by zlib build
+                out[str(path.relative_to(outdir))] = hashlib.sha256(data).hexdigest()
+    return out
+
+
+def test_machine_independent_outputs_match_the_checksum_list(test_run):
+    """Byte-identical to the committed list (tests/pipeline/profile_test_checksums.tsv); to change
+    it on purpose, run this test with REGVARBENCH_RECORD_CHECKSUMS=1 and commit the new list."""
+    _, outdir, _ = test_run
+    found = output_checksums(outdir)
+    if os.environ.get("REGVARBENCH_RECORD_CHECKSUMS") == "1":
+        CHECKSUMS.write_text("path\tsha256\n" + "".join(f"{k}\t{v}\n" for k, v in sorted(found.items())))
+    recorded = dict(line.split("\t") for line in CHECKSUMS.read_text().splitlines()[1:])
+    assert sorted(found) == sorted(recorded), sorted(set(found) ^ set(recorded))
+    changed = sorted(k for k in found if found[k] != recorded[k])
+    assert not changed, f"outputs changed: {changed}"
 
 
 def test_local_executor_bounded_by_task_count(test_run):

@@ -24,9 +24,10 @@ from .helpers import ROOT, nextflow_env, read_trace, run_nextflow_env, tail_text
 pytestmark = pytest.mark.pipeline
 
 START_TIMEOUT = 60
-# the test profile, shortened: fewer epochs and bootstrap samples (the scheduling is under test)
-# few SCORE tasks (one dataset per cell line), no one-shot twins (ONESHOT runs in test_pipeline.py's run)
-FAST = ("--train_epochs", "3", "--bootstrap", "20", "--score_chunk_size", "5000", "--oneshot", "false",
+# the test profile, shortened (the scheduling is under test): the motif baseline only, so every step
+# still runs as a job (TRAIN writes its spec) but nothing is fitted; few SCORE tasks (one dataset per
+# cell line), few bootstrap samples, no one-shot twins (training and ONESHOT run in test_pipeline.py)
+FAST = ("--models", "motif_jaspar", "--bootstrap", "20", "--score_chunk_size", "5000", "--oneshot", "false",
         "--datasets", "sim_raqtl_HepG2,sim_raqtl_K562")
 # Nextflow polls a grid scheduler every 15 s and squeue every minute by default: fine on a busy
 # cluster, slow for a test. Only the polling changes; submission goes through sbatch as for users.
