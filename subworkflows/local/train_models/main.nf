@@ -6,7 +6,7 @@
  */
 include { TRAIN   } from '../../../modules/local/train'
 include { ONESHOT } from '../../../modules/local/oneshot'
-include { modelDirName } from '../utils_regvarbench_pipeline'
+include { modelDirName; oneshotName } from '../utils_regvarbench_pipeline'
 
 workflow TRAIN_MODELS {
     take:
@@ -31,11 +31,11 @@ workflow TRAIN_MODELS {
 
     ch_oneshot_jobs = ch_jobs
         .filter { meta, _split, _phase1 -> oneshot && meta.trained }   // published models: nothing to compare
-        .map { meta, split, _phase1 -> [meta + [id: modelDirName("${meta.model}_oneshot", meta.cell_line)], split] }
+        .map { meta, split, _phase1 -> [meta + [id: modelDirName(oneshotName(meta.model), meta.cell_line)], split] }
     ONESHOT(ch_oneshot_jobs)
     // downstream, the one-shot model is a model of its own: <model>_oneshot
-    ch_oneshot_model   = ONESHOT.out.model.map { meta, dir -> [meta + [model: "${meta.model}_oneshot"], dir] }
-    ch_oneshot_metrics = ONESHOT.out.metrics.map { meta, f -> [meta + [model: "${meta.model}_oneshot"], f] }
+    ch_oneshot_model   = ONESHOT.out.model.map { meta, dir -> [meta + [model: oneshotName(meta.model)], dir] }
+    ch_oneshot_metrics = ONESHOT.out.metrics.map { meta, f -> [meta + [model: oneshotName(meta.model)], f] }
 
     emit:
     model    = TRAIN.out.model.mix(ch_oneshot_model)       // [meta(model, cell_line), model dir]

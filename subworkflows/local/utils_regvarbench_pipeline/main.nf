@@ -228,13 +228,18 @@ def modelDirName(String model, String cellLine) {
     return "${model}__${cellLine}"
 }
 
+// The name of a model's one-shot twin (ONESHOT): <model>_oneshot (regvarbench.contracts.ONESHOT_SUFFIX).
+def oneshotName(String model) {
+    return model + "_oneshot"
+}
+
 // --model_dir: the prepared model folders of one catalogue model for a cell line, as TRAIN_MODELS
 // emits them ([meta, dir]; with --oneshot, the one-shot twin of a trained model too).
 def preparedModels(Map model, String cellLine, boolean oneshot) {
-    def names = [model.model] + (oneshot && model.trained ? ["${model.model}_oneshot"] : [])
+    def names = [model.model] + (oneshot && model.trained ? [oneshotName(model.model)] : [])
     return names.collect { name ->
-        def dir = file(params.model_dir.toString()).resolve(modelDirName(name.toString(), cellLine))
-        [model + [id: dir.name, model: name.toString(), cell_line: cellLine], dir]
+        def dir = file(params.model_dir.toString()).resolve(modelDirName(name, cellLine))
+        [model + [id: dir.name, model: name, cell_line: cellLine] + (name == model.model ? [:] : [oneshot_of: model.model]), dir]
     }
 }
 
@@ -250,7 +255,7 @@ def missingModelDir(List prepared) {
     def found = (base.listFiles() ?: []).findAll { f -> f.isDirectory() && f.name.contains('__') }.collect { f -> f.name }.sort()
     return "--model_dir ${base}: no model folder ${meta.id} (model ${meta.model}, cell line ${meta.cell_line}, with its spec.json); " +
         "it holds ${found ? found.join(', ') : 'no <model>__<cell_line> folders'}. Train it in a run without --model_dir, or leave it out of --models" +
-        (meta.model.endsWith('_oneshot') ? ' (or give --oneshot false)' : '')
+        (meta.oneshot_of ? ' (or give --oneshot false)' : '')
 }
 
 // Names of --models (comma-separated); 'none' names no model (a --predictions-only run).
