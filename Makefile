@@ -4,6 +4,11 @@ VENV := .venv
 NEXTFLOW := $(VENV)/bin/nextflow
 OUTDIR ?= results/demo
 PYTEST_ARGS ?=
+## Nextflow's JVM with the client compiler only (no C2): a short run spends half the CPU starting up
+## (`nextflow run . --help`: 26 -> 11 CPU-s, a -profile test stub run 56 -> 30, on 2 cores). For
+## every nextflow the demo and the tests start; set NXF_OPTS yourself to change it (docs/usage.md).
+NXF_OPTS ?= -XX:TieredStopAtLevel=1
+export NXF_OPTS
 
 .PHONY: setup setup-test demo lint test test-avx2 test-unit test-pipeline stub lock clean
 

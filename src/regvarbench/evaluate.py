@@ -245,6 +245,11 @@ def join_scores(variants: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFr
 # ---------------------------------------------------------------- tables
 
 
+def _vectors_key(x: np.ndarray, y: np.ndarray) -> bytes:
+    """A digest of two float vectors' bytes (the key of the caches below)."""
+    return hashlib.sha1(x.tobytes() + b"|" + y.tobytes()).digest()
+
+
 class BootstrapCache:
     """Bootstrap replicates per (score, effect) vector pair, computed once per evaluate run.
 
@@ -258,9 +263,28 @@ class BootstrapCache:
 
     def __call__(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float)
-        key = hashlib.sha1(x.tobytes() + b"|" + y.tobytes()).digest()
+        key = _vectors_key(x, y)
         if key not in self._store:
             self._store[key] = metrics.bootstrap_correlations(x, y, self.n_boot, self.seed)
+        return self._store[key]
+
+
+class CorrelationCache:
+    """Pearson and Spearman r per (score, effect) vector pair, computed once per evaluate run.
+
+    In the model comparison every model meets every other one on the variants both scored; where
+    those are the same variants (the usual case) its correlation with the effect is the same
+    computation, done once here (keyed by the vectors' bytes; ``metrics.pair_correlations``).
+    """
+
+    def __init__(self):
+        self._store = {}
+
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        x, y = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float)
+        key = _vectors_key(x, y)
+        if key not in self._store:
+            self._store[key] = metrics.pair_correlations(x, y)
         return self._store[key]
 
 
@@ -348,22 +372,24 @@ def table_model_comparison(scored: pd.DataFrame, n_boot: int, seed: int,
     pairs that use the same variants (same seed and n -> same resamples, see metrics).
     """
     replicates = replicates or BootstrapCache(n_boot, seed)
+    correlations = CorrelationCache()
     rows = []
     wide_all = scored.pivot(index="variant_id", columns="model", values="score")
     for level, key in LEVELS.items():
         groups = scored.groupby(key, sort=True) if key else [(OVERALL, scored)]
         for group, g in groups:
             effect = g.drop_duplicates("variant_id").set_index("variant_id").sort_values(["dataset", "variant_id"])
+            y = effect["effect_log2"].to_numpy(dtype=float)
             wide = wide_all.reindex(effect.index)
             models = sorted(g["model"].unique())
+            columns = {m: wide[m].to_numpy(dtype=float) for m in models}
             pairs = [(a, b) for i, a in enumerate(models) for b in models[i + 1:]]
             for a, b in tqdm(pairs, desc=f"model pairs, {level} {group}", disable=None, leave=False):
-                both = wide[a].notna() & wide[b].notna()
+                both = ~np.isnan(columns[a]) & ~np.isnan(columns[b])
                 if not both.any():
                     continue
-                stats = metrics.compare_correlations(wide.loc[both, a].to_numpy(), wide.loc[both, b].to_numpy(),
-                                                     effect.loc[both, "effect_log2"].to_numpy(), n_boot, seed,
-                                                     replicates=replicates)
+                stats = metrics.compare_correlations(columns[a][both], columns[b][both], y[both], n_boot, seed,
+                                                     replicates=replicates, correlations=correlations)
                 rows.append({"model_a": a, "model_b": b, "group": str(group), "level": level, **stats})
     table = pd.DataFrame(rows, columns=[c for c in MODEL_COMPARISON_COLUMNS if c != "p_adj"])
     table.insert(MODEL_COMPARISON_COLUMNS.index("p_adj"), "p_adj", metrics.adjust_pvalues(table["p"]))

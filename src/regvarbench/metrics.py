@@ -171,29 +171,51 @@ def correlate(score, effect, n_boot: int = 1000, seed: int = 0, replicates=None)
     return out
 
 
-def direction_metrics(score, effect) -> dict:
-    """How well the sign of the score matches the sign of the measured effect.
+def direction_fractions(score, effect) -> dict:
+    """How often the sign of the score matches the sign of the measured effect, per direction.
 
     Variants with a zero or non-finite effect, or a non-finite score, are left out. A score of
     exactly 0 predicts neither direction (it counts as a miss for both up and down variants).
-    sign_auroc / sign_auprc rank variants by score against "measured up"; sign_f1 scores the
-    call "score > 0" against "measured up". Sign metrics are NaN unless both classes occur.
 
-    Returns a dict: n_up, n_down, frac_up_predicted_up, frac_down_predicted_down,
-    balanced_accuracy, sign_auroc, sign_auprc, sign_f1.
+    Parameters
+    ----------
+    score, effect : array_like of float, shape (n,)
+        Predicted scores and measured effects of the same variants.
+
+    Returns
+    -------
+    dict
+        n_up, n_down (int), frac_up_predicted_up, frac_down_predicted_down (float, NaN for a
+        direction without variants).
     """
     x, y, _ = finite_pairs(score, effect)
     x, y = x[y != 0], y[y != 0]
     up = y > 0
     n_up, n_down = int(up.sum()), int((~up).sum())
     nan = float("nan")
-    frac_up = float((x[up] > 0).mean()) if n_up else nan
-    frac_down = float((x[~up] < 0).mean()) if n_down else nan
-    out = dict(n_up=n_up, n_down=n_down, frac_up_predicted_up=frac_up,
-               frac_down_predicted_down=frac_down,
-               balanced_accuracy=(frac_up + frac_down) / 2.0,
+    return dict(n_up=n_up, n_down=n_down,
+                frac_up_predicted_up=float((x[up] > 0).mean()) if n_up else nan,
+                frac_down_predicted_down=float((x[~up] < 0).mean()) if n_down else nan)
+
+
+def direction_metrics(score, effect) -> dict:
+    """How well the sign of the score matches the sign of the measured effect.
+
+    The fractions are those of ``direction_fractions`` (same variants left out). sign_auroc /
+    sign_auprc rank variants by score against "measured up"; sign_f1 scores the call
+    "score > 0" against "measured up". Sign metrics are NaN unless both classes occur.
+
+    Returns a dict: n_up, n_down, frac_up_predicted_up, frac_down_predicted_down,
+    balanced_accuracy, sign_auroc, sign_auprc, sign_f1.
+    """
+    out = direction_fractions(score, effect)
+    nan = float("nan")
+    out.update(balanced_accuracy=(out["frac_up_predicted_up"] + out["frac_down_predicted_down"]) / 2.0,
                sign_auroc=nan, sign_auprc=nan, sign_f1=nan)
-    if n_up and n_down:
+    if out["n_up"] and out["n_down"]:
+        x, y, _ = finite_pairs(score, effect)
+        x, y = x[y != 0], y[y != 0]
+        up = y > 0
         out.update(sign_auroc=float(roc_auc_score(up, x)),
                    sign_auprc=float(average_precision_score(up, x)),
                    sign_f1=float(f1_score(up, x > 0, zero_division=0.0)))
@@ -214,7 +236,7 @@ def significance_rows(score, effect, pvalue, thresholds=PVALUE_THRESHOLDS) -> li
     for t in thresholds:
         keep = np.isfinite(pvalue) & (pvalue <= t)
         corr = correlate(score[keep], effect[keep], n_boot=0)
-        direction = direction_metrics(score[keep], effect[keep])
+        direction = direction_fractions(score[keep], effect[keep])
         rows.append(dict(pvalue_max=float(t), n=corr["n"], pearson_r=corr["pearson_r"],
                          spearman_r=corr["spearman_r"],
                          frac_up_predicted_up=direction["frac_up_predicted_up"],
@@ -334,8 +356,26 @@ def steiger_test(r_a, r_b, r_ab, n) -> tuple[float, float]:
     return z, p
 
 
+def pair_correlations(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Pearson and Spearman r of two vectors (scipy's, warnings of constant input silenced).
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray of float, shape (n,)
+        Finite values, n >= 2.
+
+    Returns
+    -------
+    (float, float)
+        Pearson r and Spearman r (NaN for constant input).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(stats.pearsonr(x, y).statistic), float(stats.spearmanr(x, y).statistic)
+
+
 def compare_correlations(score_a, score_b, effect, n_boot: int = 1000, seed: int = 0,
-                         replicates=None) -> dict:
+                         replicates=None, correlations=None) -> dict:
     """Is model A's score more correlated with the effect than model B's, on the same variants?
 
     Triples with a non-finite value are dropped. Pearson r's are compared with ``steiger_test``;
@@ -343,7 +383,9 @@ def compare_correlations(score_a, score_b, effect, n_boot: int = 1000, seed: int
     bootstrap: both models are correlated on the same resamples, which holds because
     ``bootstrap_correlations`` draws its resamples from ``seed`` and n alone.
     ``replicates(x, y)`` may supply the replicates (e.g. from a cache shared with ``correlate``);
-    it must return ``bootstrap_correlations(x, y, n_boot, seed)``.
+    it must return ``bootstrap_correlations(x, y, n_boot, seed)``. ``correlations(x, y)`` may
+    supply each model's correlation with the effect (e.g. from a cache shared by every pair of a
+    group); it must return ``pair_correlations(x, y)``.
 
     Returns a dict with the keys of ``COMPARISON_COLUMNS`` (NaN where undefined).
     """
@@ -356,10 +398,12 @@ def compare_correlations(score_a, score_b, effect, n_boot: int = 1000, seed: int
     out["n"] = int(y.size)
     if y.size < MIN_PAIRS + 1 or np.ptp(a) == 0 or np.ptp(b) == 0 or np.ptp(y) == 0:
         return out
+    correlations = correlations or pair_correlations
+    (r_a, rho_a), (r_b, rho_b) = correlations(a, y), correlations(b, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r_a, r_b, r_ab = (float(stats.pearsonr(u, v).statistic) for u, v in ((a, y), (b, y), (a, b)))
-        rho = float(stats.spearmanr(a, y).statistic) - float(stats.spearmanr(b, y).statistic)
+        r_ab = float(stats.pearsonr(a, b).statistic)
+    rho = rho_a - rho_b
     z, p = steiger_test(r_a, r_b, r_ab, y.size)
     out.update(r_a=r_a, r_b=r_b, r_ab=r_ab, z=z, p=p, spearman_diff=rho)
     if n_boot > 0:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regvarbench import metrics
+from regvarbench import evaluate, metrics
 from regvarbench.cli import main
 from regvarbench.io import read_tsv, write_tsv
 
@@ -217,6 +217,31 @@ def test_model_comparison(evaluated):
     # without a pair_of column in the catalogue: header only
     fvo = read_tsv(tables / "finetuned_vs_oneshot.tsv")
     assert fvo.empty and list(fvo.columns[:4]) == ["oneshot", "finetuned", "group", "level"]
+
+
+def test_model_comparison_with_shared_correlations_equals_pair_by_pair():
+    """Each model's correlation with the effect is computed once per group and shared by its pairs;
+    every row must be exactly what compare_correlations gives for that pair alone."""
+    rng = np.random.default_rng(5)
+    effect = rng.normal(size=60)
+    frames = []
+    for i, model in enumerate(["m1", "m2", "m3", "m4"]):
+        score = effect * (0.2 * i) + rng.normal(size=60)
+        if model == "m3":
+            score[[4, 9]] = np.nan  # m3 leaves two variants unscored: its pairs are on 58 variants
+        frames.append(pd.DataFrame({"model": model, "variant_id": [f"v{k:02d}" for k in range(60)],
+                                    "dataset": np.where(np.arange(60) < 30, "dsA", "dsB"), "cell_line": "HepG2",
+                                    "score": score, "effect_log2": effect}))
+    scored = pd.concat(frames, ignore_index=True).dropna(subset=["score"])
+    table = evaluate.table_model_comparison(scored, n_boot=50, seed=1)
+    assert len(table) == 6 * 4  # 6 pairs x (2 datasets, 1 cell line, overall)
+    for row in table.itertuples():
+        g = scored if row.level == "overall" else scored[scored[row.level] == row.group]
+        wide = g.pivot(index="variant_id", columns="model", values="score").dropna(subset=[row.model_a, row.model_b])
+        y = g.drop_duplicates("variant_id").set_index("variant_id").loc[wide.index, "effect_log2"]
+        expect = metrics.compare_correlations(wide[row.model_a], wide[row.model_b], y, n_boot=50, seed=1)
+        for key in ("n", "r_a", "r_b", "r_ab", "z", "p", "spearman_diff", "diff_ci_low", "diff_ci_high"):
+            assert getattr(row, key) == expect[key], (row.model_a, row.model_b, row.group, key)
 
 
 def test_finetuned_vs_oneshot(evaluated, tmp_path):

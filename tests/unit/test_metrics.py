@@ -104,6 +104,16 @@ def test_direction_hand_made():
     assert out["sign_f1"] == pytest.approx(f1_score(up, s > 0))
 
 
+def test_direction_fractions_are_those_of_direction_metrics(pairs):
+    """significance_rows takes only the fractions; they must be the very numbers of the full table."""
+    x, y = pairs
+    for keep in (slice(None), slice(0, 7), slice(0, 0)):
+        full, fractions = metrics.direction_metrics(x[keep], y[keep]), metrics.direction_fractions(x[keep], y[keep])
+        for key, value in fractions.items():
+            assert value == full[key] or (np.isnan(value) and np.isnan(full[key])), key
+        assert list(fractions) == ["n_up", "n_down", "frac_up_predicted_up", "frac_down_predicted_down"]
+
+
 def test_direction_one_class_has_nan_sign_metrics():
     out = metrics.direction_metrics([1.0, -1.0, 2.0], [1.0, 1.0, 1.0])
     assert out["n_down"] == 0 and np.isnan(out["frac_down_predicted_down"]) and np.isnan(out["sign_auroc"])
