@@ -13,7 +13,7 @@ import logging
 import sys
 
 from . import __version__
-from .io import InputError
+from .errors import InputError
 from .runtime import PAUSED_EXIT, TrainingPaused
 
 # subcommand -> (module, one-line help); names mirror the Nextflow processes.

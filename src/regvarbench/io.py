@@ -26,9 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-
-class InputError(ValueError):
-    """A user-supplied file or value is unusable; the message says which and why."""
+from .errors import InputError  # every reader's error; callers may take it from here
 
 
 # Columns a reader adds to a source table for its own bookkeeping: never reported as the file's.

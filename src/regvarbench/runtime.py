@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 # torch is imported where needed: the CLI imports this module (and so device) for every command
 from .device import resolve_device, resolve_precision
-from .io import InputError
+from .errors import InputError
 
 log = logging.getLogger(__name__)
 
