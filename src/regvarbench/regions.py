@@ -455,6 +455,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--control-matching", choices=["gc", "none"], default="gc",
                         help="match the controls' GC histogram to the positives' (default gc)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for the controls (default 0)")
+    parser.add_argument("--prefix", default=None,
+                        help="stem of the output file names (default: the cell line; the pipeline's task.ext.prefix)")
     parser.add_argument("--outdir", required=True, help="output directory")
 
 
@@ -465,5 +467,6 @@ def run(args: argparse.Namespace) -> None:
             args.cell_line, args.dnase, args.h3k27ac, genome, exons=args.exons, tss=args.tss,
             blacklist=args.blacklist, region_length=args.region_length, promoter_flank=args.promoter_flank,
             min_overlap=args.min_overlap, control_matching=args.control_matching, seed=args.seed)
-    write_tsv(regions, outdir / f"{args.cell_line}.regions.tsv")
-    write_tsv(summary, outdir / f"{args.cell_line}.regions_summary.tsv")
+    prefix = args.prefix or args.cell_line
+    write_tsv(regions, outdir / f"{prefix}.regions.tsv")
+    write_tsv(summary, outdir / f"{prefix}.regions_summary.tsv")

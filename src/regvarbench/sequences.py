@@ -68,6 +68,8 @@ def read_regions(path: str | Path) -> pd.DataFrame:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--regions", required=True, help="<cell>.regions.tsv from build-regions")
     parser.add_argument("--genome", required=True, help="reference FASTA")
+    parser.add_argument("--prefix", default=None,
+                        help="stem of the output file names (default: the cell line; the pipeline's task.ext.prefix)")
     parser.add_argument("--outdir", required=True, help="output directory")
 
 
@@ -76,5 +78,6 @@ def run(args: argparse.Namespace) -> None:
     with Genome(args.genome) as genome:
         table, summary = extract_sequences(regions, genome, source=args.regions)
     cell_line = single_cell_line(regions, args.regions)
-    write_tsv(table, Path(args.outdir) / f"{cell_line}.sequences.tsv")
-    write_tsv(summary, Path(args.outdir) / f"{cell_line}.sequences_summary.tsv")
+    prefix = args.prefix or cell_line
+    write_tsv(table, Path(args.outdir) / f"{prefix}.sequences.tsv")
+    write_tsv(summary, Path(args.outdir) / f"{prefix}.sequences_summary.tsv")

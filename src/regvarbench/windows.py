@@ -73,6 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reverse-complement", action="store_true",
                         help="add the reverse-complement windows of every variant (strand column '+'/'-'); "
                              "score averages the outputs of both strands")
+    parser.add_argument("--prefix", default=None,
+                        help="stem of the output file names (default: the dataset; a table of one dataset only; the pipeline's task.ext.prefix)")
     parser.add_argument("--outdir", required=True, help="output folder")
 
 
@@ -85,15 +87,18 @@ def run(args: argparse.Namespace) -> None:
     outdir = Path(args.outdir)
     with Genome(args.genome) as genome:
         datasets = list(dict.fromkeys(variants["dataset"])) or [dataset_from_filename(args.variants)]
+        if args.prefix and len(datasets) > 1:
+            raise InputError(f"--prefix names the files of one dataset; {args.variants} holds {len(datasets)}")
         for dataset in datasets:
+            prefix = args.prefix or dataset
             windows = build_windows(variants[variants["dataset"] == dataset], genome, args.length, args.variants,
                                     reverse_complement=args.reverse_complement)
-            n_chunks = write_chunks(windows, dataset, outdir, args.chunk_size)
+            n_chunks = write_chunks(windows, prefix, outdir, args.chunk_size)
             forward = windows[windows[STRAND] == "+"] if STRAND in windows.columns else windows
             summary = pd.DataFrame([{"dataset": dataset, "n_variants": len(forward), "n_chunks": n_chunks,
                                      "n_padded_windows": int((forward["n_padded"] > 0).sum()),
                                      "length": args.length}])
-            write_tsv(summary, outdir / f"{dataset}.windows_summary.tsv")
+            write_tsv(summary, outdir / f"{prefix}.windows_summary.tsv")
             log.info("%s: %d windows of %d bp in %d chunk(s)", dataset, len(forward), args.length, n_chunks)
 
 

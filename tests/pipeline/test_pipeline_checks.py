@@ -14,6 +14,9 @@ from .helpers import ROOT, read_trace, run_nextflow
 pytestmark = pytest.mark.pipeline
 
 MODULES = sorted(p.parent for p in (ROOT / "modules" / "local").glob("*/main.nf"))
+# modules whose outputs keep their contract names: the model folder <model>__<cell_line>
+# (artifacts.model_dir) is how SCORE, EVALUATE and --model_dir find a model (docs/usage.md)
+PREFIX_EXEMPT = {"train", "oneshot"}
 
 
 def test_stub_run(nextflow, tmp_path):
@@ -140,6 +143,10 @@ def test_module_layout(module):
     assert re.search(r"^    when:\n    task\.ext\.when == null \|\| task\.ext\.when$", text, flags=re.M)  # nf-core: a caller can skip it
     assert re.search(r"tag \"\$\{meta\.id\}\"", text)
     assert (module / "meta.yml").exists()
+    # nf-core: task.ext.prefix names the outputs (its default: the names of today), in script and stub
+    if module.name not in PREFIX_EXEMPT:
+        assert len(re.findall(r"^    prefix = task\.ext\.prefix \?: ", text, flags=re.M)) == 2, "script and stub"
+        assert "${prefix}" in text[text.index("    output:"):text.index("    when:")]
     # nf-core layout: a conda environment beside the module and nf-test files naming its process
     assert 'conda "${moduleDir}/environment.yml"' in text
     env = yaml.safe_load((module / "environment.yml").read_text())

@@ -8,8 +8,8 @@ process BUILD_REGIONS {
     tuple path(genome), path(genome_fai)
 
     output:
-    tuple val(meta), path("${meta.id}.regions.tsv")         , emit: regions
-    tuple val(meta), path("${meta.id}.regions_summary.tsv") , emit: summary
+    tuple val(meta), path("${prefix}.regions.tsv")         , emit: regions
+    tuple val(meta), path("${prefix}.regions_summary.tsv") , emit: summary
     path "versions.yml"                                     , emit: versions
 
     when:
@@ -17,6 +17,7 @@ process BUILD_REGIONS {
 
     script:
     def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
     def optional = [exons ? "--exons ${exons}" : '', tss ? "--tss ${tss}" : '', blacklist ? "--blacklist ${blacklist}" : ''].join(' ')
     """
     regvarbench build-regions \\
@@ -26,14 +27,16 @@ process BUILD_REGIONS {
         --genome ${genome} \\
         ${optional} \\
         ${args} \\
+        --prefix ${prefix} \\
         --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'region_id\\tchrom\\tstart\\tend\\tlabel\\tcell_line\\n' > ${meta.id}.regions.tsv
-    printf 'cell_line\\tstep\\tcount\\n' > ${meta.id}.regions_summary.tsv
+    printf 'region_id\\tchrom\\tstart\\tend\\tlabel\\tcell_line\\n' > ${prefix}.regions.tsv
+    printf 'cell_line\\tstep\\tcount\\n' > ${prefix}.regions_summary.tsv
     regvarbench versions --process "${task.process}" > versions.yml
     """
 }

@@ -8,8 +8,8 @@ process EXTRACT_SEQUENCES {
     tuple path(genome), path(genome_fai)
 
     output:
-    tuple val(meta), path("${meta.id}.sequences.tsv")         , emit: sequences
-    tuple val(meta), path("${meta.id}.sequences_summary.tsv") , emit: summary
+    tuple val(meta), path("${prefix}.sequences.tsv")         , emit: sequences
+    tuple val(meta), path("${prefix}.sequences_summary.tsv") , emit: summary
     path "versions.yml"                                       , emit: versions
 
     when:
@@ -17,15 +17,17 @@ process EXTRACT_SEQUENCES {
 
     script:
     def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    regvarbench extract-sequences --regions ${regions} --genome ${genome} ${args} --outdir .
+    regvarbench extract-sequences --regions ${regions} --genome ${genome} ${args} --prefix ${prefix} --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'region_id\\tchrom\\tstart\\tend\\tlabel\\tcell_line\\tsequence\\n' > ${meta.id}.sequences.tsv
-    printf 'cell_line\\tstep\\tcount\\n' > ${meta.id}.sequences_summary.tsv
+    printf 'region_id\\tchrom\\tstart\\tend\\tlabel\\tcell_line\\tsequence\\n' > ${prefix}.sequences.tsv
+    printf 'cell_line\\tstep\\tcount\\n' > ${prefix}.sequences_summary.tsv
     regvarbench versions --process "${task.process}" > versions.yml
     """
 }

@@ -8,8 +8,8 @@ process MAKE_WINDOWS {
     tuple path(genome), path(genome_fai)
 
     output:
-    tuple val(meta), path("${meta.id}.windows.*.tsv")       , emit: windows   // one file per chunk
-    tuple val(meta), path("${meta.id}.windows_summary.tsv") , emit: summary
+    tuple val(meta), path("${prefix}.windows.*.tsv")       , emit: windows   // one file per chunk
+    tuple val(meta), path("${prefix}.windows_summary.tsv") , emit: summary
     path "versions.yml"                                     , emit: versions
 
     when:
@@ -17,15 +17,17 @@ process MAKE_WINDOWS {
 
     script:
     def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    regvarbench make-windows --variants ${variants} --genome ${genome} ${args} --outdir .
+    regvarbench make-windows --variants ${variants} --genome ${genome} ${args} --prefix ${prefix} --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'variant_id\\tdataset\\tcell_line\\tref_seq\\talt_seq\\tn_padded\\tref_row\\tchrom\\twindow_start\\talt_start\\talt_end\\tvariant_class\\n' > ${meta.id}.windows.00000.tsv
-    printf 'dataset\\tn_variants\\tn_chunks\\tn_padded_windows\\n' > ${meta.id}.windows_summary.tsv
+    printf 'variant_id\\tdataset\\tcell_line\\tref_seq\\talt_seq\\tn_padded\\tref_row\\tchrom\\twindow_start\\talt_start\\talt_end\\tvariant_class\\n' > ${prefix}.windows.00000.tsv
+    printf 'dataset\\tn_variants\\tn_chunks\\tn_padded_windows\\n' > ${prefix}.windows_summary.tsv
     regvarbench versions --process "${task.process}" > versions.yml
     """
 }

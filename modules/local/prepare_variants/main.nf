@@ -10,9 +10,9 @@ process PREPARE_VARIANTS {
     path ld_vcf                          // VCF giving the alleles of LD exports (ensembl_ld); [] when none
 
     output:
-    tuple val(meta), path("${meta.id}.variants.tsv") , emit: variants
-    tuple val(meta), path("${meta.id}.skipped.tsv")  , emit: skipped
-    tuple val(meta), path("${meta.id}.summary.tsv")  , emit: summary
+    tuple val(meta), path("${prefix}.variants.tsv") , emit: variants
+    tuple val(meta), path("${prefix}.skipped.tsv")  , emit: skipped
+    tuple val(meta), path("${prefix}.summary.tsv")  , emit: summary
     path "versions.yml"                              , emit: versions
 
     when:
@@ -20,6 +20,7 @@ process PREPARE_VARIANTS {
 
     script:
     def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
     def genome_arg = genome ? "--genome ${genome}" : ''
     def chain_arg = chain ? "--chain ${chain}" : ''
     def ld_vcf_arg = ld_vcf ? "--ld-vcf ${ld_vcf}" : ''
@@ -36,15 +37,17 @@ process PREPARE_VARIANTS {
         ${chain_arg} \\
         ${ld_vcf_arg} \\
         ${args} \\
+        --prefix ${prefix} \\
         --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'variant_id\\tdataset\\tcell_line\\tchrom\\tpos\\tref\\talt\\teffect_log2\\tpvalue\\tsigned_log10p\\trow\\tvariant_class\\tswapped\\n' > ${meta.id}.variants.tsv
-    printf 'dataset\\trow\\treason\\tdetail\\n' > ${meta.id}.skipped.tsv
-    printf 'dataset\\trows_in\\trows_kept\\trows_skipped\\treason\\tcount\\tkind\\tdetail\\n' > ${meta.id}.summary.tsv
+    printf 'variant_id\\tdataset\\tcell_line\\tchrom\\tpos\\tref\\talt\\teffect_log2\\tpvalue\\tsigned_log10p\\trow\\tvariant_class\\tswapped\\n' > ${prefix}.variants.tsv
+    printf 'dataset\\trow\\treason\\tdetail\\n' > ${prefix}.skipped.tsv
+    printf 'dataset\\trows_in\\trows_kept\\trows_skipped\\treason\\tcount\\tkind\\tdetail\\n' > ${prefix}.summary.tsv
     regvarbench versions --process "${task.process}" > versions.yml
     """
 }

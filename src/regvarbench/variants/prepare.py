@@ -114,6 +114,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ld-vcf", default=None,
                         help="LD exports without alleles (Ensembl): VCF of the region giving REF and ALT of each SNP "
                              "(by ID, else by position); without it such rows are skipped as no_allele_source")
+    parser.add_argument("--prefix", default=None,
+                        help="stem of the output file names (default: the dataset; not with --samplesheet; the pipeline's task.ext.prefix)")
     parser.add_argument("--outdir", required=True, help="output folder")
 
 
@@ -127,12 +129,14 @@ def run(args: argparse.Namespace) -> None:
         if args.samplesheet or args.input:
             raise InputError("--unavailable describes a single dataset whose source is missing: give it with "
                              "--dataset and without --input or --samplesheet")
-        write_prepared(unavailable_dataset(args.dataset, args.cell_line or "", args.unavailable), args.dataset,
-                       Path(args.outdir))
+        write_prepared(unavailable_dataset(args.dataset, args.cell_line or "", args.unavailable),
+                       args.prefix or args.dataset, Path(args.outdir))
         log.warning("%s: source unavailable (%s); reported in its summary, nothing to score", args.dataset,
                     args.unavailable)
         return
     ld_r2, ld_window = getattr(args, "ld_r2", LD_R2), getattr(args, "ld_window", LD_WINDOW)  # checked by filter_locus
+    if args.prefix and args.samplesheet:
+        raise InputError("--prefix names the files of one dataset: give it with --dataset, not with --samplesheet")
     specs = read_samplesheet(args.samplesheet) if args.samplesheet else [spec_from_args(args)]
     genome = Genome(args.genome) if args.genome else None
     ld_vcf = RegionVCF(args.ld_vcf) if getattr(args, "ld_vcf", None) else None
@@ -146,17 +150,17 @@ def run(args: argparse.Namespace) -> None:
                                      lifter=lifter, max_swap_rate=args.max_swap_rate,
                                      window_length=args.window_length, ld_r2=ld_r2, ld_window=ld_window,
                                      ld_vcf=ld_vcf)
-            write_prepared(result, spec.dataset, outdir)
+            write_prepared(result, args.prefix or spec.dataset, outdir)
     finally:
         if genome is not None:
             genome.close()
 
 
-def write_prepared(result: Prepared, dataset: str, outdir: Path) -> None:
-    """Write ``<dataset>.variants.tsv``, ``.skipped.tsv`` and ``.summary.tsv`` into ``outdir``."""
-    write_tsv(result.variants, outdir / f"{dataset}.variants.tsv")
-    write_tsv(result.skipped, outdir / f"{dataset}.skipped.tsv")
-    write_tsv(result.summary, outdir / f"{dataset}.summary.tsv")
+def write_prepared(result: Prepared, prefix: str, outdir: Path) -> None:
+    """Write ``<prefix>.variants.tsv``, ``.skipped.tsv`` and ``.summary.tsv`` into ``outdir`` (prefix: the dataset, or --prefix)."""
+    write_tsv(result.variants, outdir / f"{prefix}.variants.tsv")
+    write_tsv(result.skipped, outdir / f"{prefix}.skipped.tsv")
+    write_tsv(result.summary, outdir / f"{prefix}.summary.tsv")
 
 
 SOURCE_UNAVAILABLE = "source_unavailable"  # summary reason (kind 'unavailable') of a dataset without its file
