@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .contracts import REGION_COLUMNS, STEP_SUMMARY_COLUMNS
 from .dna import gc_content
 from .genome import Genome
 from .io import InputError, open_text, write_tsv
@@ -57,8 +58,6 @@ log = logging.getLogger(__name__)
 
 GC_BIN_WIDTH = 0.02
 CONTROL_POOL_FACTOR = 10
-REGION_COLUMNS = ["region_id", "chrom", "start", "end", "label", "cell_line"]
-SUMMARY_COLUMNS = ["cell_line", "step", "count"]
 _HEADER_PREFIXES = ("track", "browser", "#")
 _MAX_COORDINATE = 2 ** 62  # int64 with room for the arithmetic on coordinates
 _NON_ACGT = re.compile(r"[^ACGT]")
@@ -401,7 +400,7 @@ def build_regions(cell_line: str, dnase: str | Path, h3k27ac: str | Path, genome
 
     regions = _assemble(cell_line, windows, controls)
     summary = pd.DataFrame({"cell_line": cell_line, "step": [s for s, _ in steps],
-                            "count": np.array([v for _, v in steps], dtype=float)})
+                            "count": np.array([v for _, v in steps], dtype=float)}, columns=STEP_SUMMARY_COLUMNS)
     log.info("%s: %d positive and %d control regions", cell_line, n, len(controls))
     return regions, summary
 

@@ -18,13 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .contracts import SEQUENCE_COLUMNS, SPLIT_SUMMARY_COLUMNS, SPLITS
 from .io import InputError, read_tsv, require_columns, write_tsv
-from .sequences import REGION_COLUMNS, single_cell_line
+from .sequences import single_cell_line
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "valid", "test")
-SEQUENCE_COLUMNS = REGION_COLUMNS + ["sequence"]
 
 
 def normalise_chrom(name: str) -> str:
@@ -102,7 +101,7 @@ def summarise_split(frame: pd.DataFrame, cell_line: str) -> pd.DataFrame:
     counts = frame.groupby(["split", "label"]).size().reindex(grid, fill_value=0)
     out = counts.rename("count").reset_index()
     out.insert(0, "cell_line", cell_line)
-    return out
+    return out[SPLIT_SUMMARY_COLUMNS]
 
 
 def _chrom_list(values: Sequence[str]) -> list[str]:

@@ -47,19 +47,15 @@ import pandas as pd
 from tqdm import tqdm
 
 from .alleles import DEFAULT_WINDOW_LENGTH, LENGTH_CHANGING, classify, spans_fit, trim_alleles, window_spans
-from .contracts import windows_file_name
+from .contracts import (ALT_SPAN_COLUMNS, CLASS_COLUMN, REF_ROW, STRAND, WINDOW_COLUMNS, WINDOW_LOCUS_COLUMNS,
+                        WINDOWS_SUMMARY_COLUMNS, windows_file_name)
 from .dna import reverse_complement
 from .genome import Genome
 from .io import InputError, read_tsv, require_columns, write_tsv
 
 log = logging.getLogger(__name__)
 
-WINDOW_COLUMNS = ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded"]
-REF_ROW = "ref_row"  # in written chunks: the row holding this variant's reference window
-STRAND = "strand"  # with --reverse-complement: '+' forward, '-' reverse-complement windows
-LOCUS_COLUMNS = ["chrom", "window_start"]  # where the window lies (genome's contig name, 0-based start)
-ALT_SPAN_COLUMNS = ["alt_start", "alt_end"]  # genome span of the alt window's bases (0-based, half-open)
-CLASS_COLUMN = "variant_class"  # snv, mnv, insertion, deletion, delins (alleles.VARIANT_CLASSES)
+LOCUS_COLUMNS = WINDOW_LOCUS_COLUMNS  # where the window lies (genome's contig name, 0-based start)
 _NEEDED = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt"]
 _TEXT = {c: str for c in ["variant_id", "dataset", "cell_line", "chrom", "ref", "alt"]}
 
@@ -97,7 +93,7 @@ def run(args: argparse.Namespace) -> None:
             forward = windows[windows[STRAND] == "+"] if STRAND in windows.columns else windows
             summary = pd.DataFrame([{"dataset": dataset, "n_variants": len(forward), "n_chunks": n_chunks,
                                      "n_padded_windows": int((forward["n_padded"] > 0).sum()),
-                                     "length": args.length}])
+                                     "length": args.length}], columns=WINDOWS_SUMMARY_COLUMNS)
             write_tsv(summary, outdir / f"{prefix}.windows_summary.tsv")
             log.info("%s: %d windows of %d bp in %d chunk(s)", dataset, len(forward), args.length, n_chunks)
 

@@ -33,10 +33,9 @@ process BUILD_REGIONS {
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'region_id\\tchrom\\tstart\\tend\\tlabel\\tcell_line\\n' > ${prefix}.regions.tsv
-    printf 'cell_line\\tstep\\tcount\\n' > ${prefix}.regions_summary.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub build-regions --prefix ${prefix} --process "${task.process}"
     """
 }

@@ -36,10 +36,9 @@ process EVALUATE {
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
     prefix = task.ext.prefix ?: 'evaluation'
     """
-    mkdir -p ${prefix}/tables
-    touch ${prefix}/tables/correlation_overall.tsv ${prefix}/tables/evaluation.json ${prefix}/tables/provenance.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub evaluate --prefix ${prefix} --process "${task.process}"
     """
 }

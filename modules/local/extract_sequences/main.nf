@@ -24,10 +24,9 @@ process EXTRACT_SEQUENCES {
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'region_id\\tchrom\\tstart\\tend\\tlabel\\tcell_line\\tsequence\\n' > ${prefix}.sequences.tsv
-    printf 'cell_line\\tstep\\tcount\\n' > ${prefix}.sequences_summary.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub extract-sequences --prefix ${prefix} --process "${task.process}"
     """
 }

@@ -24,10 +24,9 @@ process MAKE_WINDOWS {
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'variant_id\\tdataset\\tcell_line\\tref_seq\\talt_seq\\tn_padded\\tref_row\\tchrom\\twindow_start\\talt_start\\talt_end\\tvariant_class\\n' > ${prefix}.windows.00000.tsv
-    printf 'dataset\\tn_variants\\tn_chunks\\tn_padded_windows\\n' > ${prefix}.windows_summary.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub make-windows --prefix ${prefix} --process "${task.process}"
     """
 }

@@ -43,11 +43,9 @@ process PREPARE_VARIANTS {
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'variant_id\\tdataset\\tcell_line\\tchrom\\tpos\\tref\\talt\\teffect_log2\\tpvalue\\tsigned_log10p\\trow\\tvariant_class\\tswapped\\n' > ${prefix}.variants.tsv
-    printf 'dataset\\trow\\treason\\tdetail\\n' > ${prefix}.skipped.tsv
-    printf 'dataset\\trows_in\\trows_kept\\trows_skipped\\treason\\tcount\\tkind\\tdetail\\n' > ${prefix}.summary.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub prepare-variants --prefix ${prefix} --process "${task.process}"
     """
 }

@@ -29,11 +29,9 @@ process RANK {
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
     prefix = task.ext.prefix ?: 'ranked'
     """
-    mkdir -p ${prefix}
-    printf 'dataset\\tlocus_id\\tvariant_id\\n' > ${prefix}/stub.ranked.tsv
-    printf 'dataset\\tlocus_id\\tconsensus_rank\\n' > ${prefix}/stub.top_candidates.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub rank --prefix ${prefix} --process "${task.process}"
     """
 }

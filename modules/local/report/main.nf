@@ -30,10 +30,9 @@ process REPORT {
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
     prefix = task.ext.prefix ?: 'report'
     """
-    mkdir -p ${prefix}
-    echo '<html><body>stub</body></html>' > ${prefix}/index.html
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub report --prefix ${prefix} --process "${task.process}"
     """
 }

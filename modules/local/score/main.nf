@@ -23,9 +23,9 @@ process SCORE {
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'variant_id\\tdataset\\tmodel\\tref_output\\talt_output\\tscore\\n' > ${prefix}.scores.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub score --prefix ${prefix} --process "${task.process}"
     """
 }

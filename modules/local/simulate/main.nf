@@ -24,16 +24,9 @@ process SIMULATE {
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
     prefix = task.ext.prefix ?: 'simulation'
     """
-    mkdir -p ${prefix}/peaks ${prefix}/annotation ${prefix}/variants
-    printf '>chr1\\nACGT\\n' > ${prefix}/genome.fa
-    printf 'chr1\\t4\\t6\\t4\\t5\\n' > ${prefix}/genome.fa.fai
-    touch ${prefix}/peaks/HepG2.dnase.narrowPeak ${prefix}/peaks/HepG2.h3k27ac.bed
-    touch ${prefix}/annotation/exons.bed ${prefix}/annotation/tss.bed ${prefix}/annotation/blacklist.bed
-    touch ${prefix}/variants/sim_raqtl_HepG2.txt.gz ${prefix}/variants/sim_loci.region.vcf.gz
-    printf 'cell_line,dnase,h3k27ac,exons,tss,blacklist,genome\\nHepG2,peaks/HepG2.dnase.narrowPeak,peaks/HepG2.h3k27ac.bed,annotation/exons.bed,annotation/tss.bed,annotation/blacklist.bed,genome.fa\\n' > ${prefix}/regions.csv
-    printf 'dataset,cell_line,format,path,genome_build\\nsim_raqtl_HepG2,HepG2,sure_raqtl,variants/sim_raqtl_HepG2.txt.gz,sim1\\n' > ${prefix}/datasets.csv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub simulate --prefix ${prefix} --process "${task.process}"
     """
 }

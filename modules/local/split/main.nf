@@ -23,10 +23,9 @@ process SPLIT {
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'region_id\\tchrom\\tstart\\tend\\tlabel\\tcell_line\\tsequence\\tsplit\\n' > ${prefix}.split.tsv
-    printf 'cell_line\\tsplit\\tlabel\\tcount\\n' > ${prefix}.split_summary.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub split --prefix ${prefix} --process "${task.process}"
     """
 }
