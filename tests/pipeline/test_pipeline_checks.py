@@ -185,3 +185,18 @@ def test_bad_predictions_sheet_fails_before_any_task(nextflow, tmp_path):
     assert "model(s) cnn_small also computed by this run" in out
     proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "--models", "none", timeout=300)
     assert proc.returncode != 0 and "--models none: nothing to evaluate without --predictions" in proc.stdout + proc.stderr
+
+
+def test_test_full_profile_needs_the_study_data(nextflow, tmp_path):
+    """-profile test_full is -profile study on ../shared/data/published by default (the full run is
+    test_study_profile.py's); a folder that is not there stops it before any task, naming the path."""
+    config = (ROOT / "conf" / "test_full.config").read_text()
+    assert "includeConfig 'study.config'" in config and '"${projectDir}/../shared/data/published"' in config
+    assert "test_full   { includeConfig 'conf/test_full.config' }" in (ROOT / "nextflow.config").read_text()
+    missing = tmp_path / "published"
+    (missing / "experimental").mkdir(parents=True)  # no predictions/
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test_full", "--published", str(missing), "-preview",
+                        "--outdir", str(tmp_path / "out"), timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Submitted process" not in proc.stdout
+    assert f"-profile test_full: the study's data folder {missing / 'predictions'} not found" in out, out[-3000:]

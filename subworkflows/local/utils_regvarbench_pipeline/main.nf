@@ -110,6 +110,13 @@ def validateParameters(Map schema) {
         errors << "--input, --regions and --genome go together (give all three, or none for the synthetic benchmark)" +
             (vcfInput() ? "; to score a VCF with models trained before, give --model_dir (-profile predict)" : '')
     }
+    if (workflow.profile.tokenize(',').contains('test_full')) {
+        // the full-size test runs on the study's data: a missing folder is named, not a row of warnings
+        def missing = ['', 'experimental', 'predictions'].collect { sub -> file("${params.published}/${sub}") }.find { dir -> !dir.isDirectory() }
+        if (missing) {
+            errors << "-profile test_full: the study's data folder ${missing} not found (give --published DIR, the folder holding the study's experimental/ and predictions/ files; docs/usage.md#the-full-size-test--profile-test_full)"
+        }
+    }
     if (workflow.profile.tokenize(',').contains('study') && !params.published) {
         errors << "-profile study needs --published DIR: the folder holding the study's experimental/ and predictions/ files (docs/usage.md#reproducing-the-study)"
     }
