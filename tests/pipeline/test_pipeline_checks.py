@@ -28,6 +28,10 @@ def test_stub_run(nextflow, tmp_path):
     trace = read_trace(tmp_path / "out")
     assert len({row["process"].split(":")[-1] for row in trace}) == len(MODULES)
     assert (tmp_path / "out" / "report" / "index.html").exists()
+    # conf/modules.config names every process by its fully qualified name (the workflow path optional)
+    selectors = re.findall(r"^    withName: '([^']+)' \{", (ROOT / "conf" / "modules.config").read_text(), flags=re.M)
+    qualified = {"".join(re.fullmatch(r"\(([\w:]+:)\)\?(\w+)", s).groups()) for s in selectors}
+    assert qualified == {row["process"] for row in trace}
 
 
 def test_bad_parameters_fail_before_any_task(nextflow, tmp_path):
@@ -200,3 +204,17 @@ def test_test_full_profile_needs_the_study_data(nextflow, tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "Submitted process" not in proc.stdout
     assert f"-profile test_full: the study's data folder {missing / 'predictions'} not found" in out, out[-3000:]
+
+
+def test_take_and_emit_lines_say_their_channel_shapes():
+    """nf-core: every take: and emit: line of a workflow is commented with its channel's shape."""
+    files = [ROOT / "workflows" / "regvarbench.nf", *sorted((ROOT / "subworkflows" / "local").glob("*/main.nf"))]
+    checked = 0
+    for path in files:
+        text = path.read_text()
+        sections = re.findall(r"^    take:\n(.*?)^    main:", text, flags=re.M | re.S)
+        sections += re.findall(r"^    emit:\n(.*?)^}", text, flags=re.M | re.S)
+        for line in (line for section in sections for line in section.splitlines() if line.strip()):
+            assert re.search(r"\S\s+// \S", line), f"{path.relative_to(ROOT)}: {line.strip()}"
+            checked += 1
+    assert checked >= 30

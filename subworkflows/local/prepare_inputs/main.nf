@@ -50,12 +50,12 @@ workflow PREPARE_INPUTS {
         : channel.empty()
 
     emit:
-    genome      = ch_genome       // value: [fasta, fai or []]
-    ld_vcf      = ch_ld_vcf       // value: VCF giving the alleles of LD exports (--ld_vcf; when simulating, the benchmark's), or []
-    predictions = ch_predictions  // [meta(id, model, kind, dataset_map), prediction table]
-    regions  = ch_regions   // [meta(id: cell line), dnase, h3k27ac, exons, tss, blacklist]
-    datasets = ch_datasets  // [meta(id: dataset, cell_line, format, genome_build[, unavailable]), source file or []]
-    versions = ch_versions
+    genome      = ch_genome       // value channel: [ path(fasta), path(fai) or [] ], or [ [], [] ] without --genome
+    ld_vcf      = ch_ld_vcf       // value channel: path(vcf) giving the alleles of LD exports (--ld_vcf; when simulating, the benchmark's), or []
+    predictions = ch_predictions  // channel: [ val(meta: id, model, kind, dataset_map), path(prediction table) ]
+    regions     = ch_regions      // channel: [ val(meta: id = cell line), path(dnase), path(h3k27ac), path(exons), path(tss), path(blacklist) ]; optional files as []
+    datasets    = ch_datasets     // channel: [ val(meta: id = dataset, cell_line, format, genome_build[, unavailable]), path(source) or [] ]
+    versions    = ch_versions     // channel: path(versions.yml) of SIMULATE, or empty
 }
 
 // The names given with --datasets (comma-separated), or [] for every dataset.

@@ -29,13 +29,13 @@ workflow PIPELINE_INITIALISATION {
         .collectFile(name: 'run_info.json', storeDir: "${params.outdir}/pipeline_info")
 
     emit:
-    models   = channel.fromList(selected)   // one map per selected catalogue row
-    run_info = ch_run_info                  // run_info.json (one file)
+    models   = channel.fromList(selected)   // channel: val(model map: model, family, architecture, trainable, trained, catalogue_row, ...), one per selected catalogue row
+    run_info = ch_run_info                  // channel: path(run_info.json), one file
 }
 
 workflow PIPELINE_COMPLETION {
     take:
-    ch_versions  // versions.yml files of every task
+    ch_versions  // channel: path(versions.yml), one per task
 
     main:
     ch_versions
