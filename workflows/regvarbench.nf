@@ -18,7 +18,7 @@ workflow REGVARBENCH {
     take:
     ch_regions         // channel: [ val(meta: id = cell line), path(dnase), path(h3k27ac), path(exons), path(tss), path(blacklist) ]; optional files as []
     ch_datasets        // channel: [ val(meta: id = dataset, cell_line, format, genome_build[, unavailable]), path(source) or [] ]
-    ch_genome          // value channel: [ path(fasta), path(fai) ], or [ [], [] ] without --genome
+    ch_genome          // value channel: [ val(meta2: id), path(fasta), path(fai) ], or [ [:], [], [] ] without --genome
     ch_chain           // value channel: path(chain) for liftover, or []
     ch_ld_vcf          // value channel: path(vcf) giving the alleles of LD exports (--ld_vcf), or []
     ch_models          // channel: val(model map), one per selected catalogue row (model, family, architecture, trainable, trained, catalogue_row, ...)
@@ -64,7 +64,7 @@ workflow REGVARBENCH {
     // provenance: every file the run read, hashed by EVALUATE (samplesheets, sources, peaks, genome, chain)
     ch_run_inputs = ch_regions.flatMap { row -> row.drop(1).flatten() }
         .mix(ch_datasets.map { _meta, source -> source }, ch_predictions.map { _meta, table -> table })
-        .mix(ch_genome.flatMap { fasta, fai -> [fasta, fai].flatten() }, ch_chain.flatten(), ch_ld_vcf.flatten())
+        .mix(ch_genome.flatMap { _meta2, fasta, fai -> [fasta, fai].flatten() }, ch_chain.flatten(), ch_ld_vcf.flatten())
         .mix(channel.fromList([params.input, params.regions, params.predictions].findAll { sheet -> sheet }.collect { sheet -> file(sheet) }))
         .unique()
         .collect(sort: true)

@@ -147,6 +147,11 @@ def test_module_layout(module):
     assert re.search(r"^    when:\n    task\.ext\.when == null \|\| task\.ext\.when$", text, flags=re.M)  # nf-core: a caller can skip it
     assert re.search(r"tag \"\$\{meta\.id\}\"", text)
     assert (module / "meta.yml").exists()
+    # meta.yml is YAML and lists the process's inputs, in order (reference inputs: meta2, fasta, fai)
+    inputs = "\n".join(line.split("//")[0] for line in text[text.index("    input:"):text.index("    output:")].splitlines())
+    meta = yaml.safe_load((module / "meta.yml").read_text())
+    assert [next(iter(entry)) for entry in meta["input"]] == re.findall(r"\b(?:val|path)(?:\(\s*| )(\w+)", inputs)
+    assert "path(genome" not in inputs, "a reference input is tuple val(meta2), path(fasta), path(fai)"
     # nf-core: task.ext.prefix names the outputs (its default: the names of today), in script and stub
     if module.name not in PREFIX_EXEMPT:
         assert len(re.findall(r"^    prefix = task\.ext\.prefix \?: ", text, flags=re.M)) == 2, "script and stub"

@@ -5,7 +5,7 @@ process BUILD_REGIONS {
 
     input:
     tuple val(meta), path(dnase), path(h3k27ac), path(exons), path(tss), path(blacklist)  // meta.id = cell line; optional files as []
-    tuple path(genome), path(genome_fai)
+    tuple val(meta2), path(fasta), path(fai)   // the genome: meta2.id names it
 
     output:
     tuple val(meta), path("${prefix}.regions.tsv")         , emit: regions
@@ -24,7 +24,7 @@ process BUILD_REGIONS {
         --cell-line ${meta.id} \\
         --dnase ${dnase} \\
         --h3k27ac ${h3k27ac} \\
-        --genome ${genome} \\
+        --genome ${fasta} \\
         ${optional} \\
         ${args} \\
         --prefix ${prefix} \\

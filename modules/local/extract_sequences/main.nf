@@ -5,7 +5,7 @@ process EXTRACT_SEQUENCES {
 
     input:
     tuple val(meta), path(regions)     // meta.id = cell line
-    tuple path(genome), path(genome_fai)
+    tuple val(meta2), path(fasta), path(fai)   // the genome: meta2.id names it
 
     output:
     tuple val(meta), path("${prefix}.sequences.tsv")         , emit: sequences
@@ -19,7 +19,7 @@ process EXTRACT_SEQUENCES {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    regvarbench extract-sequences --regions ${regions} --genome ${genome} ${args} --prefix ${prefix} --outdir .
+    regvarbench extract-sequences --regions ${regions} --genome ${fasta} ${args} --prefix ${prefix} --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 

@@ -5,7 +5,7 @@ process MAKE_WINDOWS {
 
     input:
     tuple val(meta), path(variants)      // meta.id = dataset
-    tuple path(genome), path(genome_fai)
+    tuple val(meta2), path(fasta), path(fai)   // the genome: meta2.id names it
 
     output:
     tuple val(meta), path("${prefix}.windows.*.tsv")       , emit: windows   // one file per chunk
@@ -19,7 +19,7 @@ process MAKE_WINDOWS {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    regvarbench make-windows --variants ${variants} --genome ${genome} ${args} --prefix ${prefix} --outdir .
+    regvarbench make-windows --variants ${variants} --genome ${fasta} ${args} --prefix ${prefix} --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 

@@ -5,7 +5,7 @@ process PREPARE_VARIANTS {
 
     input:
     tuple val(meta), path(source)        // meta: [id: dataset, cell_line, format, genome_build[, unavailable]]; [] when unavailable
-    tuple path(genome), path(genome_fai) // genome checks; [] to skip them
+    tuple val(meta2), path(fasta), path(fai)   // the genome, for its checks; [ [:], [], [] ] to skip them
     path chain                           // UCSC chain file for liftover; [] when none
     path ld_vcf                          // VCF giving the alleles of LD exports (ensembl_ld); [] when none
 
@@ -21,7 +21,7 @@ process PREPARE_VARIANTS {
     script:
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
-    def genome_arg = genome ? "--genome ${genome}" : ''
+    def genome_arg = fasta ? "--genome ${fasta}" : ''
     def chain_arg = chain ? "--chain ${chain}" : ''
     def ld_vcf_arg = ld_vcf ? "--ld-vcf ${ld_vcf}" : ''
     // a dataset whose source file is missing: empty tables and a summary saying why

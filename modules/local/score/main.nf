@@ -5,7 +5,7 @@ process SCORE {
 
     input:
     tuple val(meta), path(model), path(windows)  // meta: [id, model, dataset, cell_line, chunk]
-    tuple path(genome), path(genome_fai)         // track models embed each window in its genome flanks; others ignore it
+    tuple val(meta2), path(fasta), path(fai)   // the genome: track models embed each window in its genome flanks; others ignore it
 
     output:
     tuple val(meta), path("${prefix}.scores.tsv"), emit: scores
@@ -18,7 +18,7 @@ process SCORE {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"   // <model>.<dataset>.<chunk>
     """
-    regvarbench score --model ${model} --windows ${windows} --genome ${genome} --threads ${task.cpus} ${args} --prefix ${prefix} --outdir .
+    regvarbench score --model ${model} --windows ${windows} --genome ${fasta} --threads ${task.cpus} ${args} --prefix ${prefix} --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 

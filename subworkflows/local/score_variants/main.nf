@@ -8,7 +8,7 @@ workflow SCORE_VARIANTS {
     take:
     ch_variants  // channel: [ val(meta: id = dataset, cell_line, format, genome_build), path(<dataset>.variants.tsv) ]
     ch_models    // channel: [ val(meta: id, model, cell_line, ...), path(<model>__<cell_line>/) ]
-    ch_genome    // value channel: [ path(fasta), path(fai) ]
+    ch_genome    // value channel: [ val(meta2: id), path(fasta), path(fai) ]
 
     main:
     MAKE_WINDOWS(ch_variants, ch_genome)

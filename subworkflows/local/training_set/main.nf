@@ -8,7 +8,7 @@ include { SPLIT             } from '../../../modules/local/split'
 workflow TRAINING_SET {
     take:
     ch_regions  // channel: [ val(meta: id = cell line), path(dnase), path(h3k27ac), path(exons), path(tss), path(blacklist) ]; optional files as []
-    ch_genome   // value channel: [ path(fasta), path(fai) ]
+    ch_genome   // value channel: [ val(meta2: id), path(fasta), path(fai) ]
 
     main:
     BUILD_REGIONS(ch_regions, ch_genome)
