@@ -16,16 +16,16 @@ include { RANK             } from '../modules/local/rank'
 
 workflow REGVARBENCH {
     take:
-    ch_regions   // [meta(id: cell line), dnase, h3k27ac, exons, tss, blacklist]
-    ch_datasets  // [meta(id: dataset, cell_line, format, genome_build), source]
-    ch_genome    // value: [fasta, fai]
-    ch_chain     // value: chain file for liftover, or []
-    ch_ld_vcf    // value: VCF giving the alleles of LD exports (--ld_vcf), or []
-    ch_models    // [model, family, architecture] maps
-    catalogue    // models catalogue CSV
-    ch_predictions  // [meta(id, model, kind, dataset_map), prediction table] per --predictions row
-    ch_run_info     // run_info.json: Nextflow, the run, its parameters and records (the report's run metadata)
-    ch_input_versions  // versions.yml of the tasks that made the inputs (SIMULATE), or empty
+    ch_regions         // channel: [ val(meta: id = cell line), path(dnase), path(h3k27ac), path(exons), path(tss), path(blacklist) ]; optional files as []
+    ch_datasets        // channel: [ val(meta: id = dataset, cell_line, format, genome_build[, unavailable]), path(source) or [] ]
+    ch_genome          // value channel: [ val(meta2: id), path(fasta), path(fai) ], or [ [:], [], [] ] without --genome
+    ch_chain           // value channel: path(chain) for liftover, or []
+    ch_ld_vcf          // value channel: path(vcf) giving the alleles of LD exports (--ld_vcf), or []
+    ch_models          // channel: val(model map), one per selected catalogue row (model, family, architecture, trainable, trained, catalogue_row, ...)
+    catalogue          // path: the models catalogue CSV
+    ch_predictions     // channel: [ val(meta: id, model, kind, dataset_map), path(prediction table) ], one per --predictions row
+    ch_run_info        // channel: path(run_info.json), one file: Nextflow, the run, its parameters and records
+    ch_input_versions  // channel: path(versions.yml) of the tasks that made the inputs (SIMULATE), or empty
 
     main:
     def has_models = !modelNames(params.models.toString()).isEmpty()
@@ -64,7 +64,7 @@ workflow REGVARBENCH {
     // provenance: every file the run read, hashed by EVALUATE (samplesheets, sources, peaks, genome, chain)
     ch_run_inputs = ch_regions.flatMap { row -> row.drop(1).flatten() }
         .mix(ch_datasets.map { _meta, source -> source }, ch_predictions.map { _meta, table -> table })
-        .mix(ch_genome.flatMap { fasta, fai -> [fasta, fai].flatten() }, ch_chain.flatten(), ch_ld_vcf.flatten())
+        .mix(ch_genome.flatMap { _meta2, fasta, fai -> [fasta, fai].flatten() }, ch_chain.flatten(), ch_ld_vcf.flatten())
         .mix(channel.fromList([params.input, params.regions, params.predictions].findAll { sheet -> sheet }.collect { sheet -> file(sheet) }))
         .unique()
         .collect(sort: true)
@@ -91,6 +91,6 @@ workflow REGVARBENCH {
     ch_versions = ch_task_versions.mix(REPORT.out.versions)
 
     emit:
-    report   = REPORT.out.report
-    versions = ch_versions
+    report   = REPORT.out.report  // channel: [ val(meta: id = 'all'), path(report/) ]
+    versions = ch_versions        // channel: path(versions.yml), one per task
 }

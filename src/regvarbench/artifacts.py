@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from .contracts import DETECTION_COLUMNS
+from .contracts import DETECTION_COLUMNS, DETECTION_FILE
 from .io import InputError, write_tsv
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def write_marker(outdir: str | os.PathLike, model: str, cell_line: str, family: 
     write_spec(target, spec)
     row = {"model": model, "cell_line": cell_line, "family": family, "source": source, "reason": reason}
     write_tsv(pd.DataFrame([row], columns=UNAVAILABLE_COLUMNS), target / "unavailable.tsv")
-    write_tsv(pd.DataFrame(columns=DETECTION_COLUMNS), target / "enhancer_detection.tsv")
+    write_tsv(pd.DataFrame(columns=DETECTION_COLUMNS), target / DETECTION_FILE)
     log.warning("skipped model %s for %s: %s (recorded in %s)", model, cell_line, reason, target / "unavailable.tsv")
     return target
 

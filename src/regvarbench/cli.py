@@ -34,6 +34,7 @@ COMMANDS = {
     "report": ("regvarbench.report", "self-contained HTML report with figures"),
     "predict": ("regvarbench.predict", "your own variants (a VCF) prepared, scored by trained models and ranked, in one go"),
     "versions": ("regvarbench.versions", "versions.yml block for a pipeline task"),
+    "stub": ("regvarbench.stub", "a step's outputs, header-only, and versions.yml: the modules' stub blocks"),
 }
 
 

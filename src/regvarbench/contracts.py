@@ -16,15 +16,54 @@ import pandas as pd
 
 from .io import InputError, require_columns
 
+# region tables (<cell>.regions.tsv, written by `build-regions`, read by `extract-sequences`)
+REGION_COLUMNS = ["region_id", "chrom", "start", "end", "label", "cell_line"]
+# sequence tables (<cell>.sequences.tsv, written by `extract-sequences`, read by `split`)
+SEQUENCE_COLUMNS = REGION_COLUMNS + ["sequence"]
+# the training set's accounting per step (<cell>.regions_summary.tsv, <cell>.sequences_summary.tsv)
+STEP_SUMMARY_COLUMNS = ["cell_line", "step", "count"]
 # split tables (<cell>.split.tsv, written by `split`, read by `train` and `oneshot`)
-SPLIT_COLUMNS = ["region_id", "chrom", "start", "end", "label", "cell_line", "sequence", "split"]
+SPLIT_COLUMNS = SEQUENCE_COLUMNS + ["split"]
 SPLITS = ("train", "valid", "test")
+# rows per split and label (<cell>.split_summary.tsv)
+SPLIT_SUMMARY_COLUMNS = ["cell_line", "split", "label", "count"]
+# prepared variants (<dataset>.variants.tsv, written by `prepare-variants`, read by `make-windows`,
+# `evaluate`, `rank`, `import-predictions`; liftover and LD columns follow when a dataset has them)
+VARIANT_COLUMNS = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt", "effect_log2", "pvalue",
+                   "signed_log10p", "row", "variant_class", "swapped"]
+# the rows prepare-variants did not keep (<dataset>.skipped.tsv) and its accounting (<dataset>.summary.tsv)
+SKIPPED_COLUMNS = ["dataset", "row", "reason", "detail"]
+VARIANT_SUMMARY_COLUMNS = ["dataset", "rows_in", "rows_kept", "rows_skipped", "reason", "count", "kind", "detail"]
+# LD partners of a lead SNP (LD exports, variants tables of loci, ranked tables)
+LOCUS_COLUMNS = ["locus_id", "snp_id", "is_lead", "r2", "distance"]
+# variant windows (<dataset>.windows.<k>.tsv, written by `make-windows`, read by `score`): the windows,
+# where they lie, the alt window's genome span and the variant class; in written chunks REF_ROW follows
+# n_padded, and STRAND comes last with --reverse-complement
+WINDOW_COLUMNS = ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded"]
+WINDOW_LOCUS_COLUMNS = ["chrom", "window_start"]  # the genome's contig name, 0-based start
+ALT_SPAN_COLUMNS = ["alt_start", "alt_end"]  # 0-based, half-open
+CLASS_COLUMN = "variant_class"  # snv, mnv, insertion, deletion, delins (alleles.VARIANT_CLASSES)
+REF_ROW = "ref_row"  # the row of the same chunk holding this variant's reference window
+STRAND = "strand"  # '+' forward, '-' reverse-complement windows
+WINDOWS_FILE_COLUMNS = WINDOW_COLUMNS + [REF_ROW] + WINDOW_LOCUS_COLUMNS + ALT_SPAN_COLUMNS + [CLASS_COLUMN]
+WINDOWS_SUMMARY_COLUMNS = ["dataset", "n_variants", "n_chunks", "n_padded_windows", "length"]
 # enhancer_detection.tsv of every model directory (train, oneshot), read by evaluate
+DETECTION_FILE = "enhancer_detection.tsv"
 DETECTION_COLUMNS = ["model", "cell_line", "split", "n", "auroc", "auprc", "f1"]
 # score tables (<model>.<dataset>.<chunk>.scores.tsv, written by `score` and `import-predictions`)
 SCORE_COLUMNS = ["variant_id", "dataset", "variant_class", "model", "ref_output", "alt_output", "score"]
 # the columns of a score table that evaluation needs (older tables may lack the others)
 EVALUATED_SCORE_COLUMNS = ["variant_id", "dataset", "model", "score"]
+# the rows of external predictions not imported (<id>/import_report.tsv, `import-predictions`)
+IMPORT_REPORT_COLUMNS = ["model", "dataset", "row", "reason", "detail", "source"]
+# ranked loci (<dataset>.ranked.tsv) and their consensus (<dataset>.top_candidates.tsv), written by `rank`
+LOCUS, SNP_ID, LEAD, R2 = LOCUS_COLUMNS[:4]
+RANKED_COLUMNS = ["dataset", LOCUS, "variant_id", SNP_ID, "chrom", "pos", "ref", "alt", "variant_class", LEAD, R2,
+                  "model", "score", "rank", "n_ranked", "lead_rank", "mean_rank", "rank_spread", "n_models",
+                  "consensus_rank"]
+TOP_COLUMNS = ["dataset", LOCUS, "consensus_rank", "variant_id", SNP_ID, "chrom", "pos", "ref", "alt", LEAD,
+               "mean_rank", "rank_spread", "n_models", "n_variants", "lead_consensus_rank"]
+RANKED_SUFFIX, TOP_SUFFIX, VCF_SUFFIX = ".ranked.tsv", ".top_candidates.tsv", ".scores.vcf.gz"  # <dataset><suffix>
 # name suffix of the models written by `regvarbench oneshot`; evaluate pairs <model>_oneshot with <model>
 ONESHOT_SUFFIX = "_oneshot"
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .alleles import classify
-from .contracts import SCORE_COLUMNS, scores_file_name
+from .contracts import IMPORT_REPORT_COLUMNS, SCORE_COLUMNS, scores_file_name
 from .io import InputError, read_tsv, require_columns, write_tsv
 from .score_kinds import LOG2RATIO_EPS, STUDY, logits_score, sigmoid, variant_score
 
@@ -42,7 +42,7 @@ AUTO_KIND = "auto"  # --kind: the file's own kind column
 VALUE_COLUMNS = {"logits2": ["ref_0", "ref_1", "alt_0", "alt_1"], "prob": ["ref_p", "alt_p"],
                  "diff": ["score"], "log2ratio": ["score"]}
 VARIANT_COLUMNS = ["variant_id", "dataset", "chrom", "pos", "ref", "alt", "row"]
-REPORT_COLUMNS = ["model", "dataset", "row", "reason", "detail", "source"]
+REPORT_COLUMNS = IMPORT_REPORT_COLUMNS
 KEY = ["chrom_key", "pos", "ref", "alt"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _MAX_INTEGER = 2 ** 53  # larger floats do not hold every integer

@@ -36,24 +36,18 @@ import pysam
 from tqdm import tqdm
 
 from . import metrics
+from .contracts import (LEAD, LOCUS, R2, RANKED_COLUMNS, RANKED_SUFFIX, SNP_ID, TOP_COLUMNS, TOP_SUFFIX,
+                        VCF_SUFFIX)
 from .evaluate import read_scores, read_variants
 from .io import InputError, read_tsv, require_columns, write_tsv
-from .variants.ld_exports import LOCUS_COLUMNS
 
 log = logging.getLogger(__name__)
 
-LOCUS, LEAD, SNP_ID, R2 = LOCUS_COLUMNS[0], LOCUS_COLUMNS[2], LOCUS_COLUMNS[1], LOCUS_COLUMNS[3]
 BLOCK = "block_id"  # ld_blocks' locus column
 DEFAULT_RANKING = "pos_score"
 RANKING_CHOICES = ("pos_score", "abs_score")  # of metrics.LD_RANKINGS: the two a geneticist asks for
 DEFAULT_TOP = 3
 POSITION_COLUMNS = ["chrom", "pos", "ref", "alt"]
-RANKED_COLUMNS = ["dataset", LOCUS, "variant_id", SNP_ID, "chrom", "pos", "ref", "alt", "variant_class", LEAD, R2,
-                  "model", "score", "rank", "n_ranked", "lead_rank", "mean_rank", "rank_spread", "n_models",
-                  "consensus_rank"]
-TOP_COLUMNS = ["dataset", LOCUS, "consensus_rank", "variant_id", SNP_ID, "chrom", "pos", "ref", "alt", LEAD,
-               "mean_rank", "rank_spread", "n_models", "n_variants", "lead_consensus_rank"]
-RANKED_SUFFIX, TOP_SUFFIX, VCF_SUFFIX = ".ranked.tsv", ".top_candidates.tsv", ".scores.vcf.gz"  # <dataset><suffix>
 INFO_PREFIX = "RVB_"
 _INFO_KEY = re.compile(r"[^0-9A-Za-z_.]")
 

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .contracts import REGION_COLUMNS, STEP_SUMMARY_COLUMNS
 from .dna import gc_content
 from .genome import Genome
 from .io import InputError, open_text, write_tsv
@@ -57,8 +58,6 @@ log = logging.getLogger(__name__)
 
 GC_BIN_WIDTH = 0.02
 CONTROL_POOL_FACTOR = 10
-REGION_COLUMNS = ["region_id", "chrom", "start", "end", "label", "cell_line"]
-SUMMARY_COLUMNS = ["cell_line", "step", "count"]
 _HEADER_PREFIXES = ("track", "browser", "#")
 _MAX_COORDINATE = 2 ** 62  # int64 with room for the arithmetic on coordinates
 _NON_ACGT = re.compile(r"[^ACGT]")
@@ -401,7 +400,7 @@ def build_regions(cell_line: str, dnase: str | Path, h3k27ac: str | Path, genome
 
     regions = _assemble(cell_line, windows, controls)
     summary = pd.DataFrame({"cell_line": cell_line, "step": [s for s, _ in steps],
-                            "count": np.array([v for _, v in steps], dtype=float)})
+                            "count": np.array([v for _, v in steps], dtype=float)}, columns=STEP_SUMMARY_COLUMNS)
     log.info("%s: %d positive and %d control regions", cell_line, n, len(controls))
     return regions, summary
 
@@ -455,6 +454,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--control-matching", choices=["gc", "none"], default="gc",
                         help="match the controls' GC histogram to the positives' (default gc)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for the controls (default 0)")
+    parser.add_argument("--prefix", default=None,
+                        help="stem of the output file names (default: the cell line; the pipeline's task.ext.prefix)")
     parser.add_argument("--outdir", required=True, help="output directory")
 
 
@@ -465,5 +466,6 @@ def run(args: argparse.Namespace) -> None:
             args.cell_line, args.dnase, args.h3k27ac, genome, exons=args.exons, tss=args.tss,
             blacklist=args.blacklist, region_length=args.region_length, promoter_flank=args.promoter_flank,
             min_overlap=args.min_overlap, control_matching=args.control_matching, seed=args.seed)
-    write_tsv(regions, outdir / f"{args.cell_line}.regions.tsv")
-    write_tsv(summary, outdir / f"{args.cell_line}.regions_summary.tsv")
+    prefix = args.prefix or args.cell_line
+    write_tsv(regions, outdir / f"{prefix}.regions.tsv")
+    write_tsv(summary, outdir / f"{prefix}.regions_summary.tsv")

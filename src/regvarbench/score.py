@@ -310,6 +310,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="reference FASTA of the windows: track models (Enformer, Borzoi) embed each window "
                              "in its genome flanks (needs windows with chrom/window_start); without it they N-pad. "
                              "Other models ignore it")
+    parser.add_argument("--prefix", default=None,
+                        help="stem of the score table's name, <prefix>.scores.tsv (default <model>.<dataset>.<chunk>; "
+                             "one --windows file only; the pipeline's task.ext.prefix)")
     parser.add_argument("--outdir", required=True)
 
 
@@ -322,7 +325,9 @@ def run(args: argparse.Namespace) -> None:
         import torch
         torch.set_num_threads(args.threads)
     names = [parse_windows_name(p) for p in args.windows]  # fail on a bad name before loading the model
-    if skip_scoring(args.model, args.windows, args.outdir):  # a model skipped by train --skip-unavailable
+    if getattr(args, "prefix", None) and len(args.windows) > 1:
+        raise InputError(f"--prefix names the score table of one windows file; {len(args.windows)} given")
+    if skip_scoring(args.model, args.windows, args.outdir, getattr(args, "prefix", None)):  # a model skipped by train --skip-unavailable
         return
     device = resolve_device(getattr(args, "device", "cpu"))
     adapter = load_model(args.model, device=device)
@@ -337,19 +342,25 @@ def run(args: argparse.Namespace) -> None:
             genome.close()
 
 
-def skip_scoring(model_dir: str | os.PathLike, window_paths: list[str], outdir: str | os.PathLike) -> bool:
+def skip_scoring(model_dir: str | os.PathLike, window_paths: list[str], outdir: str | os.PathLike,
+                 prefix: str | None = None) -> bool:
     """For a marker directory (artifacts.write_marker): write a header-only score table per windows
-    file and return True; False for a usable model."""
+    file (named by ``prefix`` when given) and return True; False for a usable model."""
     spec = marker_spec(model_dir)
     if spec is None:
         return False
     for path in window_paths:
         dataset, chunk = parse_windows_name(path)
         out = write_tsv(pd.DataFrame(columns=SCORE_COLUMNS),
-                        Path(outdir) / scores_file_name(spec["model_name"], dataset, chunk))
+                        Path(outdir) / _scores_name(prefix, spec["model_name"], dataset, chunk))
         log.warning("model %s is unavailable (%s): wrote no scores to %s", spec["model_name"],
                     spec.get("reason", "?"), out)
     return True
+
+
+def _scores_name(prefix: str | None, model: str, dataset: str, chunk: str) -> str:
+    """``<prefix>.scores.tsv`` (--prefix), else ``contracts.scores_file_name``."""
+    return f"{prefix}.scores.tsv" if prefix else scores_file_name(model, dataset, chunk)
 
 
 def _open_genome(adapter: Adapter, path: str | None) -> Genome | None:
@@ -387,5 +398,5 @@ def _score_files(adapter: Adapter, args: argparse.Namespace, names: list[tuple[s
             log.info("%s: %d window(s) N-padded at a contig end", path, padded)
         scores = score_windows(adapter, windows, args.batch_size, cone=not getattr(args, "no_cone", False),
                                genome=genome)
-        out = write_tsv(scores, Path(args.outdir) / scores_file_name(adapter.name, dataset, chunk))
+        out = write_tsv(scores, Path(args.outdir) / _scores_name(getattr(args, "prefix", None), adapter.name, dataset, chunk))
         log.info("wrote %s (%d variants)", out, len(scores))

@@ -14,12 +14,12 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from .contracts import REGION_COLUMNS, SEQUENCE_COLUMNS, STEP_SUMMARY_COLUMNS
 from .genome import Genome
 from .io import InputError, read_tsv, require_columns, write_tsv
 
 log = logging.getLogger(__name__)
 
-REGION_COLUMNS = ["region_id", "chrom", "start", "end", "label", "cell_line"]
 _NON_ACGT = re.compile(r"[^ACGT]")
 
 
@@ -46,10 +46,10 @@ def extract_sequences(regions: pd.DataFrame, genome: Genome,
     out = regions.assign(sequence=seqs)
     clean = ~out["sequence"].str.contains(_NON_ACGT)
     out = out[clean].reset_index(drop=True)
-    columns = REGION_COLUMNS + ["sequence"] + [c for c in regions.columns if c not in REGION_COLUMNS + ["sequence"]]
+    columns = SEQUENCE_COLUMNS + [c for c in regions.columns if c not in SEQUENCE_COLUMNS]
     summary = pd.DataFrame({"cell_line": cell_line,
                             "step": ["regions_in", "dropped_with_n", "regions_out"],
-                            "count": [len(regions), int((~clean).sum()), len(out)]})
+                            "count": [len(regions), int((~clean).sum()), len(out)]}, columns=STEP_SUMMARY_COLUMNS)
     log.info("%s: %d of %d regions kept (%d with N dropped)", cell_line, len(out), len(regions),
              int((~clean).sum()))
     return out[columns], summary
@@ -68,6 +68,8 @@ def read_regions(path: str | Path) -> pd.DataFrame:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--regions", required=True, help="<cell>.regions.tsv from build-regions")
     parser.add_argument("--genome", required=True, help="reference FASTA")
+    parser.add_argument("--prefix", default=None,
+                        help="stem of the output file names (default: the cell line; the pipeline's task.ext.prefix)")
     parser.add_argument("--outdir", required=True, help="output directory")
 
 
@@ -76,5 +78,6 @@ def run(args: argparse.Namespace) -> None:
     with Genome(args.genome) as genome:
         table, summary = extract_sequences(regions, genome, source=args.regions)
     cell_line = single_cell_line(regions, args.regions)
-    write_tsv(table, Path(args.outdir) / f"{cell_line}.sequences.tsv")
-    write_tsv(summary, Path(args.outdir) / f"{cell_line}.sequences_summary.tsv")
+    prefix = args.prefix or cell_line
+    write_tsv(table, Path(args.outdir) / f"{prefix}.sequences.tsv")
+    write_tsv(summary, Path(args.outdir) / f"{prefix}.sequences_summary.tsv")

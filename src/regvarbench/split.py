@@ -18,13 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .contracts import SEQUENCE_COLUMNS, SPLIT_SUMMARY_COLUMNS, SPLITS
 from .io import InputError, read_tsv, require_columns, write_tsv
-from .sequences import REGION_COLUMNS, single_cell_line
+from .sequences import single_cell_line
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "valid", "test")
-SEQUENCE_COLUMNS = REGION_COLUMNS + ["sequence"]
 
 
 def normalise_chrom(name: str) -> str:
@@ -102,7 +101,7 @@ def summarise_split(frame: pd.DataFrame, cell_line: str) -> pd.DataFrame:
     counts = frame.groupby(["split", "label"]).size().reindex(grid, fill_value=0)
     out = counts.rename("count").reset_index()
     out.insert(0, "cell_line", cell_line)
-    return out
+    return out[SPLIT_SUMMARY_COLUMNS]
 
 
 def _chrom_list(values: Sequence[str]) -> list[str]:
@@ -120,6 +119,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--valid-fraction", type=float, default=0.1, help="random method: validation share")
     parser.add_argument("--test-fraction", type=float, default=0.1, help="random method: test share")
     parser.add_argument("--seed", type=int, default=0, help="random method: seed (default 0)")
+    parser.add_argument("--prefix", default=None,
+                        help="stem of the output file names (default: the cell line; the pipeline's task.ext.prefix)")
     parser.add_argument("--outdir", required=True, help="output directory")
 
 
@@ -131,6 +132,7 @@ def run(args: argparse.Namespace) -> None:
                         test_chroms=_chrom_list(args.test_chroms), valid_fraction=args.valid_fraction,
                         test_fraction=args.test_fraction, seed=args.seed, source=args.sequences)
     outdir = Path(args.outdir)
-    write_tsv(out, outdir / f"{cell_line}.split.tsv")
-    write_tsv(summarise_split(out, cell_line), outdir / f"{cell_line}.split_summary.tsv")
+    prefix = args.prefix or cell_line
+    write_tsv(out, outdir / f"{prefix}.split.tsv")
+    write_tsv(summarise_split(out, cell_line), outdir / f"{prefix}.split_summary.tsv")
     log.info("%s: %s", cell_line, out["split"].value_counts().to_dict())

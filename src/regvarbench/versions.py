@@ -30,6 +30,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--process", required=True, help="Nextflow task.process name (the YAML key)")
 
 
+def versions_block(process: str) -> str:
+    """The versions.yml block of one task (no final newline): its process name, then each tool's version."""
+    return "\n".join([f'"{process}":'] + [f"    {k}: {v}" for k, v in collect_versions().items()])
+
+
 def run(args) -> None:
-    lines = [f'"{args.process}":'] + [f"    {k}: {v}" for k, v in collect_versions().items()]
-    print("\n".join(lines))
+    print(versions_block(args.process))

@@ -47,19 +47,15 @@ import pandas as pd
 from tqdm import tqdm
 
 from .alleles import DEFAULT_WINDOW_LENGTH, LENGTH_CHANGING, classify, spans_fit, trim_alleles, window_spans
-from .contracts import windows_file_name
+from .contracts import (ALT_SPAN_COLUMNS, CLASS_COLUMN, REF_ROW, STRAND, WINDOW_COLUMNS, WINDOW_LOCUS_COLUMNS,
+                        WINDOWS_SUMMARY_COLUMNS, windows_file_name)
 from .dna import reverse_complement
 from .genome import Genome
 from .io import InputError, read_tsv, require_columns, write_tsv
 
 log = logging.getLogger(__name__)
 
-WINDOW_COLUMNS = ["variant_id", "dataset", "cell_line", "ref_seq", "alt_seq", "n_padded"]
-REF_ROW = "ref_row"  # in written chunks: the row holding this variant's reference window
-STRAND = "strand"  # with --reverse-complement: '+' forward, '-' reverse-complement windows
-LOCUS_COLUMNS = ["chrom", "window_start"]  # where the window lies (genome's contig name, 0-based start)
-ALT_SPAN_COLUMNS = ["alt_start", "alt_end"]  # genome span of the alt window's bases (0-based, half-open)
-CLASS_COLUMN = "variant_class"  # snv, mnv, insertion, deletion, delins (alleles.VARIANT_CLASSES)
+LOCUS_COLUMNS = WINDOW_LOCUS_COLUMNS  # where the window lies (genome's contig name, 0-based start)
 _NEEDED = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt"]
 _TEXT = {c: str for c in ["variant_id", "dataset", "cell_line", "chrom", "ref", "alt"]}
 
@@ -73,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reverse-complement", action="store_true",
                         help="add the reverse-complement windows of every variant (strand column '+'/'-'); "
                              "score averages the outputs of both strands")
+    parser.add_argument("--prefix", default=None,
+                        help="stem of the output file names (default: the dataset; a table of one dataset only; the pipeline's task.ext.prefix)")
     parser.add_argument("--outdir", required=True, help="output folder")
 
 
@@ -85,15 +83,18 @@ def run(args: argparse.Namespace) -> None:
     outdir = Path(args.outdir)
     with Genome(args.genome) as genome:
         datasets = list(dict.fromkeys(variants["dataset"])) or [dataset_from_filename(args.variants)]
+        if args.prefix and len(datasets) > 1:
+            raise InputError(f"--prefix names the files of one dataset; {args.variants} holds {len(datasets)}")
         for dataset in datasets:
+            prefix = args.prefix or dataset
             windows = build_windows(variants[variants["dataset"] == dataset], genome, args.length, args.variants,
                                     reverse_complement=args.reverse_complement)
-            n_chunks = write_chunks(windows, dataset, outdir, args.chunk_size)
+            n_chunks = write_chunks(windows, prefix, outdir, args.chunk_size)
             forward = windows[windows[STRAND] == "+"] if STRAND in windows.columns else windows
             summary = pd.DataFrame([{"dataset": dataset, "n_variants": len(forward), "n_chunks": n_chunks,
                                      "n_padded_windows": int((forward["n_padded"] > 0).sum()),
-                                     "length": args.length}])
-            write_tsv(summary, outdir / f"{dataset}.windows_summary.tsv")
+                                     "length": args.length}], columns=WINDOWS_SUMMARY_COLUMNS)
+            write_tsv(summary, outdir / f"{prefix}.windows_summary.tsv")
             log.info("%s: %d windows of %d bp in %d chunk(s)", dataset, len(forward), args.length, n_chunks)
 
 

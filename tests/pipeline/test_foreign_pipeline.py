@@ -41,8 +41,9 @@ def test_foreign_pipeline_runs_our_modules(nextflow, tmp_path):
         source[["chrom", "pos", "ref", "alt"]].astype(str).values.tolist()
     assert len(read_tsv(out / "variants" / "theirs.skipped.tsv")) == 0
 
-    # The foreign config's ext.args reached MAKE_WINDOWS: WINDOW-bp windows in chunks of CHUNK.
-    chunks = sorted((out / "windows").glob("theirs.windows.0*.tsv"))
+    # The foreign config's ext.args reached MAKE_WINDOWS: WINDOW-bp windows in chunks of CHUNK, in
+    # files named by its ext.prefix
+    chunks = sorted((out / "windows").glob("theirs_w40.windows.0*.tsv"))
     assert [len(read_tsv(c)) for c in chunks] == [6, 6, 3]
     windows = {row.variant_id: row for c in chunks for row in read_tsv(c).itertuples()}
     with Genome(FIXTURES / "genome.fa") as genome:
@@ -52,7 +53,7 @@ def test_foreign_pipeline_runs_our_modules(nextflow, tmp_path):
             assert w.ref_seq == genome.fetch(v.chrom, start, start + WINDOW)
             assert w.ref_seq[WINDOW // 2] == v.ref
             assert w.alt_seq == w.ref_seq[:WINDOW // 2] + v.alt + w.ref_seq[WINDOW // 2 + 1:]
-    summary = read_tsv(out / "windows" / "theirs.windows_summary.tsv")
+    summary = read_tsv(out / "windows" / "theirs_w40.windows_summary.tsv")
     assert summary[["n_variants", "n_chunks"]].values.tolist() == [[15, 3]]
 
     versions = yaml.safe_load((out / "versions.yml").read_text())

@@ -43,7 +43,7 @@ def test_motif_baseline_correlates(test_run):
 # the first attempt of every TRAIN stops after one epoch (exit 75) and its retry resumes from the
 # checkpoint kept in --train_checkpoint_dir (tests/unit/test_runtime.py shows a resumed training equals an
 # uninterrupted one)
-PAUSE_FIRST_ATTEMPT = "process {\n    withName: 'TRAIN' { ext.time_limit = { task.attempt == 1 ? 0 : null } }\n}\n"
+PAUSE_FIRST_ATTEMPT = "process {\n    withName: 'REGVARBENCH:TRAIN_MODELS:TRAIN' { ext.time_limit = { task.attempt == 1 ? 0 : null } }\n}\n"
 
 
 def paused_training_args(workdir) -> list[str]:

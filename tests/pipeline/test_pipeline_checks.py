@@ -14,6 +14,9 @@ from .helpers import ROOT, read_trace, run_nextflow
 pytestmark = pytest.mark.pipeline
 
 MODULES = sorted(p.parent for p in (ROOT / "modules" / "local").glob("*/main.nf"))
+# modules whose outputs keep their contract names: the model folder <model>__<cell_line>
+# (artifacts.model_dir) is how SCORE, EVALUATE and --model_dir find a model (docs/usage.md)
+PREFIX_EXEMPT = {"train", "oneshot"}
 
 
 def test_stub_run(nextflow, tmp_path):
@@ -25,6 +28,10 @@ def test_stub_run(nextflow, tmp_path):
     trace = read_trace(tmp_path / "out")
     assert len({row["process"].split(":")[-1] for row in trace}) == len(MODULES)
     assert (tmp_path / "out" / "report" / "index.html").exists()
+    # conf/modules.config names every process by its fully qualified name (the workflow path optional)
+    selectors = re.findall(r"^    withName: '([^']+)' \{", (ROOT / "conf" / "modules.config").read_text(), flags=re.M)
+    qualified = {"".join(re.fullmatch(r"\(([\w:]+:)\)\?(\w+)", s).groups()) for s in selectors}
+    assert qualified == {row["process"] for row in trace}
 
 
 def test_bad_parameters_fail_before_any_task(nextflow, tmp_path):
@@ -140,6 +147,15 @@ def test_module_layout(module):
     assert re.search(r"^    when:\n    task\.ext\.when == null \|\| task\.ext\.when$", text, flags=re.M)  # nf-core: a caller can skip it
     assert re.search(r"tag \"\$\{meta\.id\}\"", text)
     assert (module / "meta.yml").exists()
+    # meta.yml is YAML and lists the process's inputs, in order (reference inputs: meta2, fasta, fai)
+    inputs = "\n".join(line.split("//")[0] for line in text[text.index("    input:"):text.index("    output:")].splitlines())
+    meta = yaml.safe_load((module / "meta.yml").read_text())
+    assert [next(iter(entry)) for entry in meta["input"]] == re.findall(r"\b(?:val|path)(?:\(\s*| )(\w+)", inputs)
+    assert "path(genome" not in inputs, "a reference input is tuple val(meta2), path(fasta), path(fai)"
+    # nf-core: task.ext.prefix names the outputs (its default: the names of today), in script and stub
+    if module.name not in PREFIX_EXEMPT:
+        assert len(re.findall(r"^    prefix = task\.ext\.prefix \?: ", text, flags=re.M)) == 2, "script and stub"
+        assert "${prefix}" in text[text.index("    output:"):text.index("    when:")]
     # nf-core layout: a conda environment beside the module and nf-test files naming its process
     assert 'conda "${moduleDir}/environment.yml"' in text
     env = yaml.safe_load((module / "environment.yml").read_text())
@@ -178,3 +194,32 @@ def test_bad_predictions_sheet_fails_before_any_task(nextflow, tmp_path):
     assert "model(s) cnn_small also computed by this run" in out
     proc = run_nextflow(nextflow, tmp_path, "-profile", "test", "--models", "none", timeout=300)
     assert proc.returncode != 0 and "--models none: nothing to evaluate without --predictions" in proc.stdout + proc.stderr
+
+
+def test_test_full_profile_needs_the_study_data(nextflow, tmp_path):
+    """-profile test_full is -profile study on ../shared/data/published by default (the full run is
+    test_study_profile.py's); a folder that is not there stops it before any task, naming the path."""
+    config = (ROOT / "conf" / "test_full.config").read_text()
+    assert "includeConfig 'study.config'" in config and '"${projectDir}/../shared/data/published"' in config
+    assert "test_full   { includeConfig 'conf/test_full.config' }" in (ROOT / "nextflow.config").read_text()
+    missing = tmp_path / "published"
+    (missing / "experimental").mkdir(parents=True)  # no predictions/
+    proc = run_nextflow(nextflow, tmp_path, "-profile", "test_full", "--published", str(missing), "-preview",
+                        "--outdir", str(tmp_path / "out"), timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Submitted process" not in proc.stdout
+    assert f"-profile test_full: the study's data folder {missing / 'predictions'} not found" in out, out[-3000:]
+
+
+def test_take_and_emit_lines_say_their_channel_shapes():
+    """nf-core: every take: and emit: line of a workflow is commented with its channel's shape."""
+    files = [ROOT / "workflows" / "regvarbench.nf", *sorted((ROOT / "subworkflows" / "local").glob("*/main.nf"))]
+    checked = 0
+    for path in files:
+        text = path.read_text()
+        sections = re.findall(r"^    take:\n(.*?)^    main:", text, flags=re.M | re.S)
+        sections += re.findall(r"^    emit:\n(.*?)^}", text, flags=re.M | re.S)
+        for line in (line for section in sections for line in section.splitlines() if line.strip()):
+            assert re.search(r"\S\s+// \S", line), f"{path.relative_to(ROOT)}: {line.strip()}"
+            checked += 1
+    assert checked >= 30

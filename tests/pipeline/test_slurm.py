@@ -277,7 +277,7 @@ def split_config_blocks(text: str) -> dict[str, str]:
     for line in lines:
         if line == "}":  # end of the process scope
             break
-        match = re.match(r"^   (with(?:Label|Name):\S+) \{$", line)
+        match = re.match(r"^   (with(?:Label|Name):(?:'[^']+'|\S+)) \{$", line)  # selectors with ( ) ? are quoted
         if match:
             current = match.group(1)
             blocks[current] = []

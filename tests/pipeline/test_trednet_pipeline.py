@@ -41,11 +41,11 @@ ONESHOT = tuple(f"{m}_oneshot" for m in FINE_TUNED)
 # one-shot probes of the hf rows only
 TEST_CONFIG = """
 process {
-    withName: 'TRAIN' {
+    withName: 'REGVARBENCH:TRAIN_MODELS:TRAIN' {
         ext.args = { (meta.family == 'cnn' ? "--epochs ${params.train_epochs} --patience ${params.train_patience} --reverse-complement-augment"
                       : meta.family == 'hf' && meta.trainable ? '--epochs 1 --patience 1 --lr 0.003' : '') + " --seed ${params.seed}" }
     }
-    withName: 'ONESHOT' {
+    withName: 'REGVARBENCH:TRAIN_MODELS:ONESHOT' {
         ext.when = { meta.family == 'hf' }
     }
 }

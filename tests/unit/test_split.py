@@ -113,3 +113,12 @@ def test_cli_absent_chromosome_exits_2(tmp_path, capsys):
     assert cli.main(["split", "--sequences", str(path), "--valid-chroms", "chr22",
                      "--outdir", str(tmp_path / "o")]) == 2
     assert "chr22" in capsys.readouterr().err
+
+
+def test_cli_prefix_names_the_files(tmp_path):
+    """--prefix (the pipeline's task.ext.prefix) names the outputs; their content is unchanged."""
+    path = write_tsv(sequences_frame(), tmp_path / "HepG2.sequences.tsv")
+    assert cli.main(["split", "--sequences", str(path), "--outdir", str(tmp_path / "a")]) == 0
+    assert cli.main(["split", "--sequences", str(path), "--prefix", "mine", "--outdir", str(tmp_path / "b")]) == 0
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["mine.split.tsv", "mine.split_summary.tsv"]
+    assert (tmp_path / "a" / "HepG2.split.tsv").read_bytes() == (tmp_path / "b" / "mine.split.tsv").read_bytes()

@@ -118,6 +118,10 @@ def test_chunks_cover_every_variant_once_and_are_deterministic(tmp_path: Path, g
     # a rerun with bigger chunks leaves no stale chunk behind
     assert run_cli(vpath, genome_path, tmp_path / "w0", "--length", "21", "--chunk-size", "100") == 0
     assert sorted(p.name for p in (tmp_path / "w0").glob("setA.windows.0*.tsv")) == ["setA.windows.00000.tsv"]
+    # --prefix (the pipeline's task.ext.prefix) names the chunks and the summary; contents unchanged
+    assert run_cli(vpath, genome_path, tmp_path / "p", "--length", "21", "--chunk-size", "100", "--prefix", "mine") == 0
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["mine.windows.00000.tsv", "mine.windows_summary.tsv"]
+    assert (tmp_path / "p" / "mine.windows.00000.tsv").read_bytes() == (tmp_path / "w0" / "setA.windows.00000.tsv").read_bytes()
 
 
 def test_end_to_end_from_prepare(tmp_path: Path, genome_path: Path) -> None:

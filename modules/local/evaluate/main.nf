@@ -9,8 +9,8 @@ process EVALUATE {
     path(run_inputs, stageAs: 'inputs/?/*')   // files the run read (samplesheets, sources, peaks, genome): provenance
 
     output:
-    tuple val(meta), path("evaluation") , emit: evaluation
-    path "evaluation/tables/provenance.tsv", emit: provenance   // also published to pipeline_info/
+    tuple val(meta), path("${prefix}")  , emit: evaluation
+    path "${prefix}/tables/provenance.tsv", emit: provenance   // also published to pipeline_info/
     path "versions.yml"                 , emit: versions
 
     when:
@@ -18,6 +18,7 @@ process EVALUATE {
 
     script:
     def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: 'evaluation'   // the output folder
     def catalogue_arg = catalogue ? "--catalogue ${catalogue}" : ''
     """
     shopt -s nullglob
@@ -30,14 +31,14 @@ process EVALUATE {
         --inputs inputs/*/* \\
         --model-dirs models/* \\
         ${args} \\
-        --outdir evaluation
+        --outdir ${prefix}
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
+    prefix = task.ext.prefix ?: 'evaluation'
     """
-    mkdir -p evaluation/tables
-    touch evaluation/tables/correlation_overall.tsv evaluation/tables/evaluation.json evaluation/tables/provenance.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub evaluate --prefix ${prefix} --process "${task.process}"
     """
 }

@@ -5,11 +5,11 @@ process EXTRACT_SEQUENCES {
 
     input:
     tuple val(meta), path(regions)     // meta.id = cell line
-    tuple path(genome), path(genome_fai)
+    tuple val(meta2), path(fasta), path(fai)   // the genome: meta2.id names it
 
     output:
-    tuple val(meta), path("${meta.id}.sequences.tsv")         , emit: sequences
-    tuple val(meta), path("${meta.id}.sequences_summary.tsv") , emit: summary
+    tuple val(meta), path("${prefix}.sequences.tsv")         , emit: sequences
+    tuple val(meta), path("${prefix}.sequences_summary.tsv") , emit: summary
     path "versions.yml"                                       , emit: versions
 
     when:
@@ -17,15 +17,16 @@ process EXTRACT_SEQUENCES {
 
     script:
     def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    regvarbench extract-sequences --regions ${regions} --genome ${genome} ${args} --outdir .
+    regvarbench extract-sequences --regions ${regions} --genome ${fasta} ${args} --prefix ${prefix} --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'region_id\\tchrom\\tstart\\tend\\tlabel\\tcell_line\\tsequence\\n' > ${meta.id}.sequences.tsv
-    printf 'cell_line\\tstep\\tcount\\n' > ${meta.id}.sequences_summary.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub extract-sequences --prefix ${prefix} --process "${task.process}"
     """
 }

@@ -31,10 +31,9 @@ process IMPORT_PREDICTIONS {
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    mkdir -p ${prefix}
-    printf 'model\\tdataset\\trow\\treason\\tdetail\\tsource\\n' > ${prefix}/import_report.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub import-predictions --prefix ${prefix} --process "${task.process}"
     """
 }

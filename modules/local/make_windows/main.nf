@@ -5,11 +5,11 @@ process MAKE_WINDOWS {
 
     input:
     tuple val(meta), path(variants)      // meta.id = dataset
-    tuple path(genome), path(genome_fai)
+    tuple val(meta2), path(fasta), path(fai)   // the genome: meta2.id names it
 
     output:
-    tuple val(meta), path("${meta.id}.windows.*.tsv")       , emit: windows   // one file per chunk
-    tuple val(meta), path("${meta.id}.windows_summary.tsv") , emit: summary
+    tuple val(meta), path("${prefix}.windows.*.tsv")       , emit: windows   // one file per chunk
+    tuple val(meta), path("${prefix}.windows_summary.tsv") , emit: summary
     path "versions.yml"                                     , emit: versions
 
     when:
@@ -17,15 +17,16 @@ process MAKE_WINDOWS {
 
     script:
     def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    regvarbench make-windows --variants ${variants} --genome ${genome} ${args} --outdir .
+    regvarbench make-windows --variants ${variants} --genome ${fasta} ${args} --prefix ${prefix} --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'variant_id\\tdataset\\tcell_line\\tref_seq\\talt_seq\\tn_padded\\tref_row\\tchrom\\twindow_start\\talt_start\\talt_end\\tvariant_class\\n' > ${meta.id}.windows.00000.tsv
-    printf 'dataset\\tn_variants\\tn_chunks\\tn_padded_windows\\n' > ${meta.id}.windows_summary.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub make-windows --prefix ${prefix} --process "${task.process}"
     """
 }

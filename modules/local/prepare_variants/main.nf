@@ -5,14 +5,14 @@ process PREPARE_VARIANTS {
 
     input:
     tuple val(meta), path(source)        // meta: [id: dataset, cell_line, format, genome_build[, unavailable]]; [] when unavailable
-    tuple path(genome), path(genome_fai) // genome checks; [] to skip them
+    tuple val(meta2), path(fasta), path(fai)   // the genome, for its checks; [ [:], [], [] ] to skip them
     path chain                           // UCSC chain file for liftover; [] when none
     path ld_vcf                          // VCF giving the alleles of LD exports (ensembl_ld); [] when none
 
     output:
-    tuple val(meta), path("${meta.id}.variants.tsv") , emit: variants
-    tuple val(meta), path("${meta.id}.skipped.tsv")  , emit: skipped
-    tuple val(meta), path("${meta.id}.summary.tsv")  , emit: summary
+    tuple val(meta), path("${prefix}.variants.tsv") , emit: variants
+    tuple val(meta), path("${prefix}.skipped.tsv")  , emit: skipped
+    tuple val(meta), path("${prefix}.summary.tsv")  , emit: summary
     path "versions.yml"                              , emit: versions
 
     when:
@@ -20,7 +20,8 @@ process PREPARE_VARIANTS {
 
     script:
     def args = task.ext.args ?: ''
-    def genome_arg = genome ? "--genome ${genome}" : ''
+    prefix = task.ext.prefix ?: "${meta.id}"
+    def genome_arg = fasta ? "--genome ${fasta}" : ''
     def chain_arg = chain ? "--chain ${chain}" : ''
     def ld_vcf_arg = ld_vcf ? "--ld-vcf ${ld_vcf}" : ''
     // a dataset whose source file is missing: empty tables and a summary saying why
@@ -36,15 +37,15 @@ process PREPARE_VARIANTS {
         ${chain_arg} \\
         ${ld_vcf_arg} \\
         ${args} \\
+        --prefix ${prefix} \\
         --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'variant_id\\tdataset\\tcell_line\\tchrom\\tpos\\tref\\talt\\teffect_log2\\tpvalue\\tsigned_log10p\\trow\\tvariant_class\\tswapped\\n' > ${meta.id}.variants.tsv
-    printf 'dataset\\trow\\treason\\tdetail\\n' > ${meta.id}.skipped.tsv
-    printf 'dataset\\trows_in\\trows_kept\\trows_skipped\\treason\\tcount\\tkind\\tdetail\\n' > ${meta.id}.summary.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub prepare-variants --prefix ${prefix} --process "${task.process}"
     """
 }

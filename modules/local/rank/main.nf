@@ -7,9 +7,9 @@ process RANK {
     tuple val(meta), path(variants, stageAs: 'variants/*'), path(scores, stageAs: 'scores/*')
 
     output:
-    tuple val(meta), path("ranked/*.ranked.tsv")        , emit: ranked      , optional: true
-    tuple val(meta), path("ranked/*.top_candidates.tsv"), emit: top         , optional: true
-    tuple val(meta), path("ranked/*.scores.vcf.gz*")    , emit: vcf         , optional: true
+    tuple val(meta), path("${prefix}/*.ranked.tsv")        , emit: ranked      , optional: true
+    tuple val(meta), path("${prefix}/*.top_candidates.tsv"), emit: top         , optional: true
+    tuple val(meta), path("${prefix}/*.scores.vcf.gz*")    , emit: vcf         , optional: true
     path "versions.yml"                                 , emit: versions
 
     when:
@@ -17,21 +17,21 @@ process RANK {
 
     script:
     def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: 'ranked'   // the output folder
     """
-    mkdir -p ranked
+    mkdir -p ${prefix}
     regvarbench rank \\
         --variants variants/*.variants.tsv \\
         --scores scores/*.scores.tsv \\
         ${args} \\
-        --outdir ranked
+        --outdir ${prefix}
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
+    prefix = task.ext.prefix ?: 'ranked'
     """
-    mkdir -p ranked
-    printf 'dataset\\tlocus_id\\tvariant_id\\n' > ranked/stub.ranked.tsv
-    printf 'dataset\\tlocus_id\\tconsensus_rank\\n' > ranked/stub.top_candidates.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub rank --prefix ${prefix} --process "${task.process}"
     """
 }

@@ -11,7 +11,7 @@ process REPORT {
     path(task_versions)     // the versions.yml blocks of the run's tasks, concatenated, or []
 
     output:
-    tuple val(meta), path("report") , emit: report
+    tuple val(meta), path("${prefix}"), emit: report
     path "versions.yml"             , emit: versions
 
     when:
@@ -19,19 +19,20 @@ process REPORT {
 
     script:
     def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: 'report'   // the output folder
     def summary_arg = variant_summary ? "--variant-summary ${variant_summary}" : ''
     def run_info_arg = run_info ? "--run-info ${run_info}" : ''
     def versions_arg = task_versions ? "--software-versions ${task_versions}" : ''
     def ranked_arg = ranked ? "--ranked ranked" : ''
     """
-    regvarbench report --evaluation ${evaluation} ${summary_arg} ${ranked_arg} ${run_info_arg} ${versions_arg} ${args} --outdir report
+    regvarbench report --evaluation ${evaluation} ${summary_arg} ${ranked_arg} ${run_info_arg} ${versions_arg} ${args} --outdir ${prefix}
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
+    prefix = task.ext.prefix ?: 'report'
     """
-    mkdir -p report
-    echo '<html><body>stub</body></html>' > report/index.html
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub report --prefix ${prefix} --process "${task.process}"
     """
 }

@@ -5,10 +5,10 @@ process SCORE {
 
     input:
     tuple val(meta), path(model), path(windows)  // meta: [id, model, dataset, cell_line, chunk]
-    tuple path(genome), path(genome_fai)         // track models embed each window in its genome flanks; others ignore it
+    tuple val(meta2), path(fasta), path(fai)   // the genome: track models embed each window in its genome flanks; others ignore it
 
     output:
-    tuple val(meta), path("*.scores.tsv") , emit: scores
+    tuple val(meta), path("${prefix}.scores.tsv"), emit: scores
     path "versions.yml"                   , emit: versions
 
     when:
@@ -16,14 +16,16 @@ process SCORE {
 
     script:
     def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"   // <model>.<dataset>.<chunk>
     """
-    regvarbench score --model ${model} --windows ${windows} --genome ${genome} --threads ${task.cpus} ${args} --outdir .
+    regvarbench score --model ${model} --windows ${windows} --genome ${fasta} --threads ${task.cpus} ${args} --prefix ${prefix} --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'variant_id\\tdataset\\tmodel\\tref_output\\talt_output\\tscore\\n' > ${meta.model}.${meta.dataset}.${meta.chunk}.scores.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub score --prefix ${prefix} --process "${task.process}"
     """
 }

@@ -7,9 +7,9 @@ process SIMULATE {
     val(meta)   // [id: seed label]
 
     output:
-    tuple val(meta), path("simulation")                                              , emit: benchmark
-    tuple val(meta), path("simulation/genome.fa"), path("simulation/genome.fa.fai")  , emit: genome
-    tuple val(meta), path("simulation/variants/sim_loci.region.vcf.gz")              , emit: ld_vcf   // alleles of the LD exports
+    tuple val(meta), path("${prefix}")                                                 , emit: benchmark
+    tuple val(meta), path("${prefix}/genome.fa"), path("${prefix}/genome.fa.fai")     , emit: genome
+    tuple val(meta), path("${prefix}/variants/sim_loci.region.vcf.gz")                 , emit: ld_vcf   // alleles of the LD exports
     path "versions.yml"                                                              , emit: versions
 
     when:
@@ -17,21 +17,16 @@ process SIMULATE {
 
     script:
     def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: 'simulation'   // the benchmark's folder
     """
-    regvarbench simulate ${args} --outdir simulation
+    regvarbench simulate ${args} --outdir ${prefix}
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
+    prefix = task.ext.prefix ?: 'simulation'
     """
-    mkdir -p simulation/peaks simulation/annotation simulation/variants
-    printf '>chr1\\nACGT\\n' > simulation/genome.fa
-    printf 'chr1\\t4\\t6\\t4\\t5\\n' > simulation/genome.fa.fai
-    touch simulation/peaks/HepG2.dnase.narrowPeak simulation/peaks/HepG2.h3k27ac.bed
-    touch simulation/annotation/exons.bed simulation/annotation/tss.bed simulation/annotation/blacklist.bed
-    touch simulation/variants/sim_raqtl_HepG2.txt.gz simulation/variants/sim_loci.region.vcf.gz
-    printf 'cell_line,dnase,h3k27ac,exons,tss,blacklist,genome\\nHepG2,peaks/HepG2.dnase.narrowPeak,peaks/HepG2.h3k27ac.bed,annotation/exons.bed,annotation/tss.bed,annotation/blacklist.bed,genome.fa\\n' > simulation/regions.csv
-    printf 'dataset,cell_line,format,path,genome_build\\nsim_raqtl_HepG2,HepG2,sure_raqtl,variants/sim_raqtl_HepG2.txt.gz,sim1\\n' > simulation/datasets.csv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub simulate --prefix ${prefix} --process "${task.process}"
     """
 }

@@ -7,8 +7,8 @@ process SPLIT {
     tuple val(meta), path(sequences)   // meta.id = cell line
 
     output:
-    tuple val(meta), path("${meta.id}.split.tsv")         , emit: split
-    tuple val(meta), path("${meta.id}.split_summary.tsv") , emit: summary
+    tuple val(meta), path("${prefix}.split.tsv")         , emit: split
+    tuple val(meta), path("${prefix}.split_summary.tsv") , emit: summary
     path "versions.yml"                                   , emit: versions
 
     when:
@@ -16,15 +16,16 @@ process SPLIT {
 
     script:
     def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    regvarbench split --sequences ${sequences} ${args} --outdir .
+    regvarbench split --sequences ${sequences} ${args} --prefix ${prefix} --outdir .
     regvarbench versions --process "${task.process}" > versions.yml
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
+    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    printf 'region_id\\tchrom\\tstart\\tend\\tlabel\\tcell_line\\tsequence\\tsplit\\n' > ${meta.id}.split.tsv
-    printf 'cell_line\\tsplit\\tlabel\\tcount\\n' > ${meta.id}.split_summary.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub split --prefix ${prefix} --process "${task.process}"
     """
 }

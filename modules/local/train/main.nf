@@ -42,10 +42,8 @@ process TRAIN {
     """
 
     stub:
+    // the outputs, header-only with their contract's columns, and versions.yml: one call (regvarbench.stub)
     """
-    mkdir -p ${meta.model}__${meta.cell_line}
-    touch ${meta.model}__${meta.cell_line}/model.pt ${meta.model}__${meta.cell_line}/spec.json
-    printf 'model\\tcell_line\\tsplit\\tn\\tauroc\\tauprc\\tf1\\n' > ${meta.model}__${meta.cell_line}/enhancer_detection.tsv
-    regvarbench versions --process "${task.process}" > versions.yml
+    regvarbench stub train --model-name ${meta.model} --cell-line ${meta.cell_line} --process "${task.process}"
     """
 }

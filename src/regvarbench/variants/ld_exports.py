@@ -35,6 +35,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..contracts import LOCUS_COLUMNS
 from ..genome import Genome
 from ..io import InputError
 from . import assemble, parse_float
@@ -42,7 +43,6 @@ from .vcf import is_symbolic, read_records
 
 LD_R2 = 0.8  # --ld-r2 default: the study's LD threshold
 LD_WINDOW = 500_000  # --ld-window default (bp): the study's
-LOCUS_COLUMNS = ["locus_id", "snp_id", "is_lead", "r2", "distance"]
 R2_BELOW, OUTSIDE_WINDOW, NO_ALLELE_SOURCE, NOT_IN_VCF = "ld_r2_below", "ld_outside_window", "no_allele_source", \
     "not_in_vcf"
 LD_REASONS = [R2_BELOW, OUTSIDE_WINDOW, NO_ALLELE_SOURCE, NOT_IN_VCF]

@@ -39,6 +39,7 @@ import pandas as pd
 
 from ..alleles import (DEFAULT_WINDOW_LENGTH, LENGTH_CHANGING, VARIANT_CLASSES, classify, edit_length, is_acgt, spans_fit,
                        trim_alleles, window_spans)
+from ..contracts import SKIPPED_COLUMNS, VARIANT_COLUMNS, VARIANT_SUMMARY_COLUMNS
 from ..genome import Genome
 from ..io import InputError, read_table, require_columns, write_tsv
 from . import FORMATS, NONFINITE_EFFECT, get_parser
@@ -50,9 +51,6 @@ log = logging.getLogger(__name__)
 SAMPLESHEET_COLUMNS = ["dataset", "cell_line", "format", "path", "genome_build"]
 SKIP_REASONS = ["malformed_row", "allele_not_acgt", "ref_equals_alt", "allele_longer_than_window",
                 "position_out_of_range", "contig_not_in_genome", "ref_is_n", "ref_mismatch", "window_beyond_contig"]
-SUMMARY_COLUMNS = ["dataset", "rows_in", "rows_kept", "rows_skipped", "reason", "count", "kind", "detail"]
-VARIANT_COLUMNS = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt", "effect_log2", "pvalue",
-                   "signed_log10p", "row", "variant_class", "swapped"]
 MAX_MISMATCH_RATE = 0.05  # --max-mismatch-rate default (nextflow.config / schema mirror it; tested)
 MAX_SWAP_RATE = 0.05  # --max-swap-rate default (likewise)
 LD_COLUMNS = ["block_id", "is_causal"]
@@ -114,6 +112,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ld-vcf", default=None,
                         help="LD exports without alleles (Ensembl): VCF of the region giving REF and ALT of each SNP "
                              "(by ID, else by position); without it such rows are skipped as no_allele_source")
+    parser.add_argument("--prefix", default=None,
+                        help="stem of the output file names (default: the dataset; not with --samplesheet; the pipeline's task.ext.prefix)")
     parser.add_argument("--outdir", required=True, help="output folder")
 
 
@@ -127,12 +127,14 @@ def run(args: argparse.Namespace) -> None:
         if args.samplesheet or args.input:
             raise InputError("--unavailable describes a single dataset whose source is missing: give it with "
                              "--dataset and without --input or --samplesheet")
-        write_prepared(unavailable_dataset(args.dataset, args.cell_line or "", args.unavailable), args.dataset,
-                       Path(args.outdir))
+        write_prepared(unavailable_dataset(args.dataset, args.cell_line or "", args.unavailable),
+                       args.prefix or args.dataset, Path(args.outdir))
         log.warning("%s: source unavailable (%s); reported in its summary, nothing to score", args.dataset,
                     args.unavailable)
         return
     ld_r2, ld_window = getattr(args, "ld_r2", LD_R2), getattr(args, "ld_window", LD_WINDOW)  # checked by filter_locus
+    if args.prefix and args.samplesheet:
+        raise InputError("--prefix names the files of one dataset: give it with --dataset, not with --samplesheet")
     specs = read_samplesheet(args.samplesheet) if args.samplesheet else [spec_from_args(args)]
     genome = Genome(args.genome) if args.genome else None
     ld_vcf = RegionVCF(args.ld_vcf) if getattr(args, "ld_vcf", None) else None
@@ -146,17 +148,17 @@ def run(args: argparse.Namespace) -> None:
                                      lifter=lifter, max_swap_rate=args.max_swap_rate,
                                      window_length=args.window_length, ld_r2=ld_r2, ld_window=ld_window,
                                      ld_vcf=ld_vcf)
-            write_prepared(result, spec.dataset, outdir)
+            write_prepared(result, args.prefix or spec.dataset, outdir)
     finally:
         if genome is not None:
             genome.close()
 
 
-def write_prepared(result: Prepared, dataset: str, outdir: Path) -> None:
-    """Write ``<dataset>.variants.tsv``, ``.skipped.tsv`` and ``.summary.tsv`` into ``outdir``."""
-    write_tsv(result.variants, outdir / f"{dataset}.variants.tsv")
-    write_tsv(result.skipped, outdir / f"{dataset}.skipped.tsv")
-    write_tsv(result.summary, outdir / f"{dataset}.summary.tsv")
+def write_prepared(result: Prepared, prefix: str, outdir: Path) -> None:
+    """Write ``<prefix>.variants.tsv``, ``.skipped.tsv`` and ``.summary.tsv`` into ``outdir`` (prefix: the dataset, or --prefix)."""
+    write_tsv(result.variants, outdir / f"{prefix}.variants.tsv")
+    write_tsv(result.skipped, outdir / f"{prefix}.skipped.tsv")
+    write_tsv(result.summary, outdir / f"{prefix}.summary.tsv")
 
 
 SOURCE_UNAVAILABLE = "source_unavailable"  # summary reason (kind 'unavailable') of a dataset without its file
@@ -180,10 +182,10 @@ def unavailable_dataset(dataset: str, cell_line: str, why: str) -> Prepared:
         ``source_unavailable``, kind ``unavailable`` and zero counts.
     """
     variants = pd.DataFrame(columns=VARIANT_COLUMNS)
-    skipped = pd.DataFrame(columns=["dataset", "row", "reason", "detail"])
+    skipped = pd.DataFrame(columns=SKIPPED_COLUMNS)
     summary = pd.DataFrame([{"dataset": dataset, "rows_in": 0, "rows_kept": 0, "rows_skipped": 0,
                              "reason": SOURCE_UNAVAILABLE, "count": 0, "kind": "unavailable", "detail": why}],
-                           columns=SUMMARY_COLUMNS)
+                           columns=VARIANT_SUMMARY_COLUMNS)
     log.debug("%s (%s): unavailable", dataset, cell_line)
     return Prepared(variants, skipped, summary)
 
@@ -316,7 +318,7 @@ def prepare_dataset(spec: DatasetSpec, genome: Genome | None, max_mismatch_rate:
     variants = build_variants(spec, parsed[keep], checked[keep])
     skipped = pd.DataFrame({"dataset": spec.dataset, "row": parsed["row"][~keep].to_numpy(),
                             "reason": checked["reason"][~keep].to_numpy(),
-                            "detail": checked["detail"][~keep].to_numpy()})
+                            "detail": checked["detail"][~keep].to_numpy()}, columns=SKIPPED_COLUMNS)
     summary = summarise(spec, parsed, variants, skipped, int(checked["compared"][keep].sum()))
     log.info("%s: %d rows in, %d kept, %d skipped", spec.dataset, len(parsed), len(variants), len(skipped))
     return Prepared(variants, skipped, summary)
@@ -494,7 +496,7 @@ def summarise(spec: DatasetSpec, parsed: pd.DataFrame, variants: pd.DataFrame, s
         entries.append(("split_alleles", int((parsed["allele_index"] > 1).sum()), "note"))
     return pd.DataFrame([{"dataset": spec.dataset, "rows_in": rows_in, "rows_kept": rows_kept,
                           "rows_skipped": rows_skipped, "reason": r, "count": c, "kind": k, "detail": ""}
-                         for r, c, k in entries], columns=SUMMARY_COLUMNS)
+                         for r, c, k in entries], columns=VARIANT_SUMMARY_COLUMNS)
 
 
 ACCOUNTING_COLUMNS = ["dataset", "source", "rows_in", "rows_kept", "rows_skipped", "ref_matches_genome", "swapped_alleles",
@@ -507,7 +509,7 @@ def accounting_table(summary: pd.DataFrame, source: str | Path = "summary") -> p
     Parameters
     ----------
     summary : pandas.DataFrame
-        Rows of ``summarise`` or ``unavailable_dataset`` (``SUMMARY_COLUMNS``).
+        Rows of ``summarise`` or ``unavailable_dataset`` (``VARIANT_SUMMARY_COLUMNS``).
     source : path-like
         Named in errors.
 
@@ -518,7 +520,7 @@ def accounting_table(summary: pd.DataFrame, source: str | Path = "summary") -> p
         ``ref_mismatch``), every other skip reason summed, and kept rows per variant class (0 where
         a summary predates a count), sorted by dataset.
     """
-    require_columns(summary, SUMMARY_COLUMNS[:-1], source)  # summaries written before `detail` still read
+    require_columns(summary, VARIANT_SUMMARY_COLUMNS[:-1], source)  # summaries written before `detail` still read
     rows = []
     for dataset, s in summary.groupby("dataset", sort=True):
         counts = dict(zip(s["reason"], pd.to_numeric(s["count"], errors="coerce").fillna(0).astype(int)))

@@ -10,9 +10,10 @@ workflow PREPARE_INPUTS {
     if (params.input || params.regions) {
         // without --genome (allowed with --models none) PREPARE_VARIANTS skips the genome checks
         def fai = params.genome ? file("${params.genome}.fai") : null
+        def fasta = params.genome ? file(params.genome, checkIfExists: true) : null
         ch_genome   = params.genome
-            ? channel.value([file(params.genome, checkIfExists: true), fai.exists() ? fai : []])
-            : channel.value([[], []])
+            ? channel.value([[id: fasta.baseName], fasta, fai.exists() ? fai : []])
+            : channel.value([[:], [], []])
         ch_regions  = params.regions  // not needed with --models none
             ? channel.fromList(readSamplesheet(file(params.regions)).collect { row -> regionsEntry(row, sheetBase(params.regions)) })
             : channel.empty()
@@ -24,7 +25,7 @@ workflow PREPARE_INPUTS {
     }
     else {
         SIMULATE([id: "seed${params.simulate_seed}"])
-        ch_genome   = SIMULATE.out.genome.map { _meta, fasta, fai -> [fasta, fai] }
+        ch_genome   = SIMULATE.out.genome
         ch_regions  = SIMULATE.out.benchmark.flatMap { _meta, dir -> readSamplesheet(dir.resolve('regions.csv')).collect { row -> regionsEntry(row, dir) } }
         ch_datasets = SIMULATE.out.benchmark.flatMap { _meta, dir -> readSamplesheet(dir.resolve('datasets.csv')).collect { row -> datasetEntry(row, dir) } }
         ch_versions = SIMULATE.out.versions
@@ -50,12 +51,12 @@ workflow PREPARE_INPUTS {
         : channel.empty()
 
     emit:
-    genome      = ch_genome       // value: [fasta, fai or []]
-    ld_vcf      = ch_ld_vcf       // value: VCF giving the alleles of LD exports (--ld_vcf; when simulating, the benchmark's), or []
-    predictions = ch_predictions  // [meta(id, model, kind, dataset_map), prediction table]
-    regions  = ch_regions   // [meta(id: cell line), dnase, h3k27ac, exons, tss, blacklist]
-    datasets = ch_datasets  // [meta(id: dataset, cell_line, format, genome_build[, unavailable]), source file or []]
-    versions = ch_versions
+    genome      = ch_genome       // value channel: [ val(meta2: id), path(fasta), path(fai) or [] ], or [ [:], [], [] ] without --genome
+    ld_vcf      = ch_ld_vcf       // value channel: path(vcf) giving the alleles of LD exports (--ld_vcf; when simulating, the benchmark's), or []
+    predictions = ch_predictions  // channel: [ val(meta: id, model, kind, dataset_map), path(prediction table) ]
+    regions     = ch_regions      // channel: [ val(meta: id = cell line), path(dnase), path(h3k27ac), path(exons), path(tss), path(blacklist) ]; optional files as []
+    datasets    = ch_datasets     // channel: [ val(meta: id = dataset, cell_line, format, genome_build[, unavailable]), path(source) or [] ]
+    versions    = ch_versions     // channel: path(versions.yml) of SIMULATE, or empty
 }
 
 // The names given with --datasets (comma-separated), or [] for every dataset.

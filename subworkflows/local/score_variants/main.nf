@@ -6,9 +6,9 @@ include { SCORE        } from '../../../modules/local/score'
 
 workflow SCORE_VARIANTS {
     take:
-    ch_variants  // [meta(id: dataset, cell_line, ...), variants.tsv]
-    ch_models    // [meta(model, cell_line), model dir]
-    ch_genome    // value: [fasta, fai]
+    ch_variants  // channel: [ val(meta: id = dataset, cell_line, format, genome_build), path(<dataset>.variants.tsv) ]
+    ch_models    // channel: [ val(meta: id, model, cell_line, ...), path(<model>__<cell_line>/) ]
+    ch_genome    // value channel: [ val(meta2: id), path(fasta), path(fai) ]
 
     main:
     MAKE_WINDOWS(ch_variants, ch_genome)
@@ -29,6 +29,6 @@ workflow SCORE_VARIANTS {
     SCORE(ch_jobs, ch_genome)  // the genome gives track models their flanks
 
     emit:
-    scores   = SCORE.out.scores   // [meta, scores.tsv] per chunk
-    versions = MAKE_WINDOWS.out.versions.mix(SCORE.out.versions)
+    scores   = SCORE.out.scores   // channel: [ val(meta: id, model, dataset, cell_line, chunk), path(<model>.<dataset>.<chunk>.scores.tsv) ], one per model and chunk
+    versions = MAKE_WINDOWS.out.versions.mix(SCORE.out.versions)   // channel: path(versions.yml), one per task
 }

@@ -10,8 +10,8 @@ include { modelDirName; oneshotName } from '../utils_regvarbench_pipeline'
 
 workflow TRAIN_MODELS {
     take:
-    ch_split   // [meta(id: cell line), split.tsv]
-    ch_models  // [model, family, architecture, trainable, catalogue_row, ...] maps, one per selected catalogue row
+    ch_split   // channel: [ val(meta: id = cell line), path(<cell>.split.tsv) ]
+    ch_models  // channel: val(model map: model, family, architecture, trainable, trained, catalogue_row, ...), one per selected catalogue row
     oneshot    // boolean: also score cnn and hf models without training (--oneshot)
 
     main:
@@ -38,7 +38,7 @@ workflow TRAIN_MODELS {
     ch_oneshot_metrics = ONESHOT.out.metrics.map { meta, f -> [meta + [model: oneshotName(meta.model)], f] }
 
     emit:
-    model    = TRAIN.out.model.mix(ch_oneshot_model)       // [meta(model, cell_line), model dir]
-    metrics  = TRAIN.out.metrics.mix(ch_oneshot_metrics)   // [meta, enhancer_detection.tsv]
-    versions = TRAIN.out.versions.mix(ONESHOT.out.versions)
+    model    = TRAIN.out.model.mix(ch_oneshot_model)       // channel: [ val(meta: id, model, cell_line, family, ...), path(<model>__<cell_line>/) ]
+    metrics  = TRAIN.out.metrics.mix(ch_oneshot_metrics)   // channel: [ val(meta), path(enhancer_detection.tsv) ]
+    versions = TRAIN.out.versions.mix(ONESHOT.out.versions)   // channel: path(versions.yml), one per task
 }

@@ -7,8 +7,8 @@ include { SPLIT             } from '../../../modules/local/split'
 
 workflow TRAINING_SET {
     take:
-    ch_regions  // [meta(id: cell line), dnase, h3k27ac, exons, tss, blacklist]
-    ch_genome   // value: [fasta, fai]
+    ch_regions  // channel: [ val(meta: id = cell line), path(dnase), path(h3k27ac), path(exons), path(tss), path(blacklist) ]; optional files as []
+    ch_genome   // value channel: [ val(meta2: id), path(fasta), path(fai) ]
 
     main:
     BUILD_REGIONS(ch_regions, ch_genome)
@@ -19,7 +19,7 @@ workflow TRAINING_SET {
         .mix(EXTRACT_SEQUENCES.out.versions, SPLIT.out.versions)
 
     emit:
-    split    = SPLIT.out.split                // [meta, split.tsv]
-    summary  = BUILD_REGIONS.out.summary      // [meta, regions_summary.tsv]
-    versions = ch_versions
+    split    = SPLIT.out.split                // channel: [ val(meta: id = cell line), path(<cell>.split.tsv) ]
+    summary  = BUILD_REGIONS.out.summary      // channel: [ val(meta: id = cell line), path(<cell>.regions_summary.tsv) ]
+    versions = ch_versions                    // channel: path(versions.yml), one per task
 }

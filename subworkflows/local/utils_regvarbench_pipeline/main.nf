@@ -29,13 +29,13 @@ workflow PIPELINE_INITIALISATION {
         .collectFile(name: 'run_info.json', storeDir: "${params.outdir}/pipeline_info")
 
     emit:
-    models   = channel.fromList(selected)   // one map per selected catalogue row
-    run_info = ch_run_info                  // run_info.json (one file)
+    models   = channel.fromList(selected)   // channel: val(model map: model, family, architecture, trainable, trained, catalogue_row, ...), one per selected catalogue row
+    run_info = ch_run_info                  // channel: path(run_info.json), one file
 }
 
 workflow PIPELINE_COMPLETION {
     take:
-    ch_versions  // versions.yml files of every task
+    ch_versions  // channel: path(versions.yml), one per task
 
     main:
     ch_versions
@@ -109,6 +109,13 @@ def validateParameters(Map schema) {
     else if (!noModels && !params.model_dir && (params.input || params.regions) && !(params.input && params.regions && params.genome)) {
         errors << "--input, --regions and --genome go together (give all three, or none for the synthetic benchmark)" +
             (vcfInput() ? "; to score a VCF with models trained before, give --model_dir (-profile predict)" : '')
+    }
+    if (workflow.profile.tokenize(',').contains('test_full')) {
+        // the full-size test runs on the study's data: a missing folder is named, not a row of warnings
+        def missing = ['', 'experimental', 'predictions'].collect { sub -> file("${params.published}/${sub}") }.find { dir -> !dir.isDirectory() }
+        if (missing) {
+            errors << "-profile test_full: the study's data folder ${missing} not found (give --published DIR, the folder holding the study's experimental/ and predictions/ files; docs/usage.md#the-full-size-test--profile-test_full)"
+        }
     }
     if (workflow.profile.tokenize(',').contains('study') && !params.published) {
         errors << "-profile study needs --published DIR: the folder holding the study's experimental/ and predictions/ files (docs/usage.md#reproducing-the-study)"
