@@ -268,10 +268,14 @@ def read_tsv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
 
 
 def write_tsv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a table as TSV with a header; floats keep full precision so reruns are bit-identical."""
+    """Write a table as TSV with a header; floats keep full precision so reruns are bit-identical.
+
+    A name ending in ``.gz`` is gzip-compressed, with a zero time stamp so that reruns give the same bytes.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, sep="\t", index=False, float_format="%.10g", na_rep="")
+    compression = {"method": "gzip", "mtime": 0, "compresslevel": 6} if path.suffix == ".gz" else None
+    df.to_csv(path, sep="\t", index=False, float_format="%.10g", na_rep="", compression=compression)
     return path
 
 
