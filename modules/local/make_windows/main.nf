@@ -8,7 +8,7 @@ process MAKE_WINDOWS {
     tuple path(genome), path(genome_fai)
 
     output:
-    tuple val(meta), path("${meta.id}.windows.*.tsv")       , emit: windows   // one file per chunk
+    tuple val(meta), path("${meta.id}.windows.*.tsv*")     , emit: windows   // one file per chunk (.tsv.gz: --layout loci)
     tuple val(meta), path("${meta.id}.windows_summary.tsv") , emit: summary
     path "versions.yml"                                     , emit: versions
 

@@ -340,8 +340,10 @@ def check_rows(parsed: pd.DataFrame, genome: Genome | None,
     classes = [""] * n
     pending = []  # rows to compare with the genome: (i, name, size, pos, ref, alt)
     resolved: dict[str, str | None] = {}
+    positions = _plain_ints(parsed["pos"])  # a skipped row's missing position reads 0 (never used)
     for i, (chrom, pos, ref, alt, skip, why) in enumerate(zip(
-            parsed["chrom"], parsed["pos"], parsed["ref"], parsed["alt"], parsed["skip_reason"], parsed["skip_detail"])):
+            parsed["chrom"].tolist(), positions, parsed["ref"].tolist(), parsed["alt"].tolist(),
+            parsed["skip_reason"].tolist(), parsed["skip_detail"].tolist())):
         if skip:
             reason[i], detail[i] = skip, why
             continue
@@ -351,14 +353,15 @@ def check_rows(parsed: pd.DataFrame, genome: Genome | None,
         if ref == alt:
             reason[i], detail[i] = "ref_equals_alt", f"ref={ref} alt={alt}"
             continue
-        if edit_length(ref, alt) > window_length:
+        snv = len(ref) == 1 and len(alt) == 1  # the common case: no trimming needed
+        if (not snv or window_length < 1) and edit_length(ref, alt) > window_length:
             reason[i], detail[i] = ("allele_longer_than_window",
                                     f"ref={ref[:20]}.. ({len(ref)} bp) alt {len(alt)} bp; window {window_length} bp")
             continue
         if pos < 1:
             reason[i], detail[i] = "position_out_of_range", f"pos {pos} < 1"
             continue
-        classes[i] = classify(ref, alt)
+        classes[i] = "snv" if snv else classify(ref, alt)
         if genome is None:
             continue
         if chrom not in resolved:
@@ -400,6 +403,14 @@ def check_rows(parsed: pd.DataFrame, genome: Genome | None,
                              f"(0-based), {name} has {size} bp")
     return pd.DataFrame({"reason": reason, "detail": detail, "chrom": chrom_out, "compared": compared,
                          "swapped": swapped, "variant_class": classes}, index=parsed.index)
+
+
+def _plain_ints(values: pd.Series) -> list[int]:
+    """A position column (nullable or plain integers) as Python ints, missing values as 0."""
+    array = values.array
+    if isinstance(array, pd.arrays.IntegerArray):
+        return array.to_numpy(dtype=np.int64, na_value=0).tolist()
+    return values.tolist()
 
 
 def signed_log10p(effect: np.ndarray, pvalue: np.ndarray) -> tuple[np.ndarray, int]:
