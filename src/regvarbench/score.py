@@ -23,6 +23,10 @@ input, embedded in its genome flanks; an alt window's right flank starts at ``al
 an indel's alt window ends in the genome; windows.py); without loci such models N-pad the window
 (one warning). Other models ignore ``--genome``.
 
+Windows come as text chunks or as coordinate-only chunks (``make-windows --layout loci``, the
+pipeline's), whose windows ``read_windows`` cuts from ``--genome`` in bulk: the same table either
+way, so the same scores.
+
 The score table carries each variant's ``variant_class`` (snv, mnv, insertion, deletion, delins)
 from the windows, so that evaluation can report SNVs and indels apart; windows written before
 make-windows handled indels lack it and hold SNVs only, which is what their rows get.

@@ -33,6 +33,14 @@ continue where its own bases end. Track models read them to embed the window in 
 (``score --genome``, models/tracks.py); other models ignore them, and ``score`` still reads
 chunks written without them. ``variant_class`` (snv, mnv, insertion, deletion, delins) is passed
 on to the score tables.
+
+Two chunk layouts (``--layout``): ``sequences`` (the default of the command) writes the window
+text described above; ``loci`` (the pipeline's) writes coordinates only, gzip-compressed
+``<dataset>.windows.<k>.tsv.gz`` with ``contracts.WINDOW_LOCI_COLUMNS`` (about 10 bytes per
+variant instead of ~2 kB), from which ``score --genome`` cuts the windows (``windows_from_loci``).
+Both go through ``window_loci`` (where the windows lie, every REF checked against the genome in
+one bulk cut, SNVs placed with array arithmetic) and ``cut_windows`` (the sequences, cut in bulk
+with ``Genome.fetch_array``), so a loci chunk read back is the text chunk's table exactly.
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ from .alleles import DEFAULT_WINDOW_LENGTH, LENGTH_CHANGING, classify, spans_fit
 from .contracts import WINDOW_LOCI_COLUMNS, WINDOW_LOCI_RC, windows_chunk_pattern, windows_file_name
 from .dna import reverse_complement
 from .genome import Genome
-from .io import InputError, read_tsv, require_columns, write_tsv
+from .io import InputError, read_tsv, require_columns, write_tsv, write_tsv_chunks
 
 log = logging.getLogger(__name__)
 
@@ -182,13 +190,13 @@ def window_loci(variants: pd.DataFrame, genome: Genome, length: int,
     Raises InputError as ``build_windows``.
     """
     n = len(variants)
-    names = {c: genome.resolve(c) for c in pd.unique(variants["chrom"].astype(str))}
-    chrom = variants["chrom"].astype(str).map(names)
-    if chrom.isna().any():
-        i = int(np.flatnonzero(chrom.isna().to_numpy())[0])
+    codes, given = pd.factorize(variants["chrom"].astype(str).to_numpy(dtype=object))
+    names = np.array([genome.resolve(c) for c in given] + [None], dtype=object)
+    chrom = names[codes] if n else np.zeros(0, dtype=object)
+    if n and pd.isna(chrom).any():
+        i = int(np.flatnonzero(pd.isna(chrom))[0])
         raise InputError(f"{source}: variant {variants['variant_id'].iloc[i]}: contig "
                          f"{str(variants['chrom'].iloc[i])!r} not in genome {genome.path}")
-    chrom = chrom.to_numpy(dtype=object)
     size = np.array([genome.sizes[c] for c in chrom], dtype=np.int64) if n else np.zeros(0, np.int64)
     pos = variants["pos"].to_numpy(dtype=np.int64)
     ref = variants["ref"].astype(str).str.upper().to_numpy(dtype=object)
@@ -206,8 +214,9 @@ def window_loci(variants: pd.DataFrame, genome: Genome, length: int,
     edit_start, window_start = pos - 1, pos - 1 - half
     edit_ref, edit_alt = np.ones(n, dtype=np.int64), alt.copy()
     alt_start, alt_end = window_start.copy(), window_start + length
+    ids = variants["variant_id"].to_numpy(dtype=object)
     for i in np.flatnonzero(~snv).tolist():  # MNVs and length-changing variants: the general rule
-        vid = variants["variant_id"].iloc[i]
+        vid = ids[i]
         kind[i] = classify(ref[i], alt[i])
         edit = trim_alleles(int(pos[i]), ref[i], alt[i])
         if not kind[i] or max(len(edit.ref), len(edit.alt)) > length:
@@ -335,10 +344,7 @@ def write_loci_chunks(loci: pd.DataFrame, dataset: str, outdir: Path, chunk_size
     table = loci[WINDOW_LOCI_COLUMNS]
     if reverse_complement:
         table = table.assign(**{WINDOW_LOCI_RC: 1})
-    starts = range(0, len(table), chunk_size) if len(table) else [0]
-    for k, s in enumerate(starts):
-        write_tsv(table.iloc[s:s + chunk_size], outdir / windows_file_name(dataset, f"{k:05d}", loci=True))
-    return len(starts)
+    return write_tsv_chunks(table, chunk_size, lambda k: outdir / windows_file_name(dataset, f"{k:05d}", loci=True))
 
 
 def is_loci_chunk(columns) -> bool:
