@@ -22,6 +22,7 @@ N_BASE = ord("N")
 _UPPER = np.arange(256, dtype=np.uint8)
 _UPPER[ord("a"):ord("z") + 1] -= 32  # as pyfaidx's sequence_always_upper (str.upper on ASCII)
 _BLOCK = 1 << 22  # positions gathered per step of fetch_array (bounds its temporary index arrays)
+_LONG = 64  # fetch_strings cuts intervals this long one file slice each, shorter ones by array gathers
 
 
 class Genome:
@@ -107,7 +108,9 @@ class Genome:
         return out
 
     def fetch_strings(self, chroms, starts, lengths) -> list[str]:
-        """The bases of many intervals as strings, cut in bulk (one ``fetch_array`` per contig and length).
+        """The bases of many intervals as strings, cut in bulk: intervals of ``_LONG`` bases or more
+        (windows) one slice of the memory-mapped file each, shorter ones (alleles) one ``fetch_array``
+        per contig.
 
         Parameters
         ----------
@@ -121,21 +124,50 @@ class Genome:
         list of str, length n
             ``fetch(chroms[i], starts[i], starts[i] + lengths[i])`` for each i, in the order given.
         """
-        frame = pd.DataFrame({"chrom": list(chroms), "start": np.asarray(starts, dtype=np.int64),
-                              "length": np.asarray(lengths, dtype=np.int64)})
-        out: list[str] = [""] * len(frame)
-        for (chrom, length), group in frame.groupby(["chrom", "length"], sort=False):
-            if length <= 0:
-                continue
-            cut = self.fetch_array(chrom, group["start"].to_numpy(), int(length))
-            for i, text in zip(group.index.tolist(), cut.view(f"S{int(length)}").ravel().astype(str).tolist()):
+        chroms = np.asarray(list(chroms), dtype=object)
+        starts = np.asarray(starts, dtype=np.int64).reshape(-1)
+        lengths = np.asarray(lengths, dtype=np.int64).reshape(-1)
+        out: list[str] = [""] * len(chroms)
+        rest = lengths > 0
+        if self._memory_map() is not None:  # windows: one slice of the file each
+            sliced = np.flatnonzero(lengths >= _LONG)
+            for i, text in zip(sliced.tolist(), self._slices(chroms[sliced], starts[sliced].tolist(),
+                                                             lengths[sliced].tolist())):
                 out[i] = text
+            rest[sliced] = False
+        short = np.flatnonzero(rest)  # the rest: one array gather per contig, as wide as its longest
+        codes, names = pd.factorize(chroms[short])
+        for k, name in enumerate(names):
+            rows = short[codes == k]
+            width = int(lengths[rows].max())
+            cut = self.fetch_array(name, starts[rows], width).view(f"S{width}").ravel().astype(str).tolist()
+            for i, text, n in zip(rows.tolist(), cut, lengths[rows].tolist()):
+                out[i] = text[:n]
+        return out
+
+    def _slices(self, chroms, starts: list[int], lengths: list[int]) -> list[str]:
+        """``fetch`` of each interval from the memory map: one contiguous slice of the file, line
+        breaks removed, upper-cased, N-padded outside the contig."""
+        data = self._memory_map()
+        index, out = self._fasta.faidx.index, []
+        for chrom, start, length in zip(chroms, starts, lengths):
+            rec = index[chrom]
+            size, offset, lenc, lenb = self.sizes[chrom], rec.offset, rec.lenc, rec.lenb
+            lo, hi = max(start, 0), min(start + length, size)
+            core = ""
+            if hi > lo:
+                first = offset + (lo // lenc) * lenb + lo % lenc
+                last = offset + ((hi - 1) // lenc) * lenb + (hi - 1) % lenc + 1
+                raw = data[first:last].tobytes()
+                core = (raw.translate(None, b"\r\n") if lenb != lenc else raw).upper().decode("ascii")
+            left = min(length, max(0, -start))
+            out.append("N" * left + core + "N" * (length - left - len(core)))
         return out
 
     def _memory_map(self) -> np.ndarray | None:
         """The FASTA file as a read-only byte array (None for a bgzip-compressed file)."""
         if self._map is None and not getattr(self._fasta.faidx, "_bgzf", False):
-            self._map = np.memmap(self.path, dtype=np.uint8, mode="r")
+            self._map = np.memmap(self.path, dtype=np.uint8, mode="r").view(np.ndarray)  # plain slices are faster
         return self._map
 
     def base(self, chrom: str, pos: int) -> str:
