@@ -52,7 +52,18 @@ def windows_file_name(dataset: str, chunk: str, loci: bool = False) -> str:
 
 
 def windows_chunk_pattern(dataset: str) -> re.Pattern:
-    """Matches the names of every chunk ``windows_file_name`` gives ``dataset`` (either layout)."""
+    """The names of every chunk ``windows_file_name`` gives ``dataset``, either layout.
+
+    Parameters
+    ----------
+    dataset : str
+        The dataset.
+
+    Returns
+    -------
+    re.Pattern
+        Matches ``<dataset>.windows.<k>.tsv`` and ``.tsv.gz`` (k of five digits or more) with ``fullmatch``.
+    """
     return re.compile(re.escape(dataset) + r"\.windows\.\d{5,}\.tsv(?:\.gz)?$")
 
 

@@ -310,7 +310,15 @@ def write_chunks(windows: pd.DataFrame, dataset: str, outdir: Path, chunk_size: 
 
 
 def remove_stale_chunks(dataset: str, outdir: Path) -> None:
-    """Remove the window chunks (either layout) an earlier run left for ``dataset`` in ``outdir``."""
+    """Remove the window chunks (either layout) an earlier run left for ``dataset`` in ``outdir``.
+
+    Parameters
+    ----------
+    dataset : str
+        The dataset whose ``<dataset>.windows.<k>.tsv[.gz]`` files go.
+    outdir : Path
+        The folder (created when missing).
+    """
     outdir.mkdir(parents=True, exist_ok=True)
     stale = windows_chunk_pattern(dataset)
     for old in outdir.iterdir():
@@ -348,7 +356,18 @@ def write_loci_chunks(loci: pd.DataFrame, dataset: str, outdir: Path, chunk_size
 
 
 def is_loci_chunk(columns) -> bool:
-    """Whether a windows table with these columns is a coordinate-only chunk (no window text)."""
+    """Whether a windows table with these columns is a coordinate-only chunk (no window text).
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The table's column names.
+
+    Returns
+    -------
+    bool
+        True when every ``WINDOW_LOCI_COLUMNS`` name is there and ``ref_seq`` is not.
+    """
     return "ref_seq" not in columns and all(c in columns for c in WINDOW_LOCI_COLUMNS)
 
 
