@@ -54,6 +54,8 @@ class Spans(NamedTuple):
 
 def is_acgt(allele: str) -> bool:
     """True for a non-empty allele of A, C, G and T only."""
+    if len(allele) == 1:  # most alleles: one base
+        return allele in _ACGT
     return bool(allele) and set(allele) <= _ACGT
 
 

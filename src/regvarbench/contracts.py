@@ -67,6 +67,12 @@ RANKED_SUFFIX, TOP_SUFFIX, VCF_SUFFIX = ".ranked.tsv", ".top_candidates.tsv", ".
 # name suffix of the models written by `regvarbench oneshot`; evaluate pairs <model>_oneshot with <model>
 ONESHOT_SUFFIX = "_oneshot"
 
+# coordinate-only window chunks (make-windows --layout loci, <dataset>.windows.<k>.tsv.gz): score
+# cuts both windows of each row from the genome (--genome); optional column `reverse_complement` (1:
+# the variant's forward and reverse-complement windows, as two rows)
+WINDOW_LOCI_COLUMNS = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt", "length"]
+WINDOW_LOCI_RC = "reverse_complement"
+
 _WINDOWS_NAME = re.compile(r"^(?P<dataset>.+)\.windows\.(?P<chunk>[^.]+)\.tsv(?:\.gz)?$")
 
 
@@ -78,9 +84,26 @@ def parse_windows_name(path: str | Path) -> tuple[str, str]:
     return match["dataset"], match["chunk"]
 
 
-def windows_file_name(dataset: str, chunk: str) -> str:
-    """``<dataset>.windows.<chunk>.tsv``: one chunk of a dataset's variant windows (``parse_windows_name`` reads it)."""
-    return f"{dataset}.windows.{chunk}.tsv"
+def windows_file_name(dataset: str, chunk: str, loci: bool = False) -> str:
+    """``<dataset>.windows.<chunk>.tsv``: one chunk of a dataset's variant windows (``parse_windows_name`` reads it);
+    ``<dataset>.windows.<chunk>.tsv.gz`` for a coordinate-only chunk (``loci``, ``WINDOW_LOCI_COLUMNS``)."""
+    return f"{dataset}.windows.{chunk}.tsv" + (".gz" if loci else "")
+
+
+def windows_chunk_pattern(dataset: str) -> re.Pattern:
+    """The names of every chunk ``windows_file_name`` gives ``dataset``, either layout.
+
+    Parameters
+    ----------
+    dataset : str
+        The dataset.
+
+    Returns
+    -------
+    re.Pattern
+        Matches ``<dataset>.windows.<k>.tsv`` and ``.tsv.gz`` (k of five digits or more) with ``fullmatch``.
+    """
+    return re.compile(re.escape(dataset) + r"\.windows\.\d{5,}\.tsv(?:\.gz)?$")
 
 
 def scores_file_name(model: str, dataset: str, chunk: str) -> str:

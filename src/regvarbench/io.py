@@ -266,11 +266,47 @@ def read_tsv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
 
 
 def write_tsv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a table as TSV with a header; floats keep full precision so reruns are bit-identical."""
+    """Write a table as TSV with a header; floats keep full precision so reruns are bit-identical.
+
+    A name ending in ``.gz`` is gzip-compressed, with a zero time stamp so that reruns give the same bytes.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, sep="\t", index=False, float_format="%.10g", na_rep="")
+    compression = {"method": "gzip", "mtime": 0, "compresslevel": 6} if path.suffix == ".gz" else None
+    df.to_csv(path, sep="\t", index=False, float_format="%.10g", na_rep="", compression=compression)
     return path
+
+
+def write_tsv_chunks(df: pd.DataFrame, rows: int, path_of) -> int:
+    """Write a table as consecutive TSV files of ``rows`` data rows each, every one with the header.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table (n rows); its cells are formatted once, as ``write_tsv`` formats them.
+    rows : int
+        Data rows per file (>= 1).
+    path_of : callable
+        ``path_of(k)`` gives the path of file k (0, 1, ...); a name ending in ``.gz`` is
+        gzip-compressed with a zero time stamp and no file name, so reruns give the same bytes.
+
+    Returns
+    -------
+    int
+        Files written: ceil(n / rows), and one header-only file for an empty table.
+    """
+    header = "\t".join(map(str, df.columns)) + "\n"
+    body = df.to_csv(sep="\t", index=False, header=False, float_format="%.10g", na_rep="", lineterminator="\n")
+    lines = body.splitlines(keepends=True)
+    if len(lines) != len(df):
+        raise ValueError("a cell holds a line break; the table cannot be split into files by rows")
+    starts = range(0, len(lines), rows) if lines else [0]
+    for k, start in enumerate(starts):
+        path = Path(path_of(k))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = (header + "".join(lines[start:start + rows])).encode()
+        path.write_bytes(gzip.compress(data, compresslevel=6, mtime=0) if path.suffix == ".gz" else data)
+    return len(starts)
 
 
 @contextlib.contextmanager

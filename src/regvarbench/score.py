@@ -23,6 +23,10 @@ input, embedded in its genome flanks; an alt window's right flank starts at ``al
 an indel's alt window ends in the genome; windows.py); without loci such models N-pad the window
 (one warning). Other models ignore ``--genome``.
 
+Windows come as text chunks or as coordinate-only chunks (``make-windows --layout loci``, the
+pipeline's), whose windows ``read_windows`` cuts from ``--genome`` in bulk: the same table either
+way, so the same scores.
+
 The score table carries each variant's ``variant_class`` (snv, mnv, insertion, deletion, delins)
 from the windows, so that evaluation can report SNVs and indels apart; windows written before
 make-windows handled indels lack it and hold SNVs only, which is what their rows get.
@@ -40,7 +44,8 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import marker_spec
-from .contracts import SCORE_COLUMNS, parse_windows_name, scores_file_name
+from .contracts import (ALT_SPAN_COLUMNS, CLASS_COLUMN, SCORE_COLUMNS, STRAND, WINDOW_COLUMNS, WINDOW_LOCUS_COLUMNS,
+                        parse_windows_name, scores_file_name)
 from .device import DEVICES, PRECISIONS, resolve_device, resolve_precision
 from .io import InputError, read_tsv, require_columns, write_tsv
 from .models import Adapter, load_model
@@ -48,20 +53,41 @@ from .models.precision import exact_fp32
 from .genome import Genome
 from .score_kinds import (EPS, STUDY, resolve_score_kind,  # noqa: F401 (EPS: re-exported)
                           variant_score)
-from .windows import ALT_SPAN_COLUMNS, CLASS_COLUMN, LOCUS_COLUMNS, STRAND, WINDOW_COLUMNS, expand_windows
+from .windows import expand_windows, is_loci_chunk, windows_from_loci
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SCORE_KIND = STUDY  # a spec without score_kind (probability models): the study's log2(alt / ref)
 
 
-def read_windows(path: str | Path) -> pd.DataFrame:
-    """A windows table, checked for its columns and for non-empty sequences of equal length."""
+def read_windows(path: str | Path, genome: Genome | None = None) -> pd.DataFrame:
+    """A windows table, checked for its columns and for non-empty sequences of equal length.
+
+    Parameters
+    ----------
+    path : path-like
+        A make-windows chunk: window text (``<dataset>.windows.<k>.tsv``, full or ``ref_row``
+        layout) or coordinates only (``.tsv.gz``, ``contracts.WINDOW_LOCI_COLUMNS``).
+    genome : Genome or None
+        The genome make-windows used; needed (and only used) for a coordinate-only chunk, whose
+        windows are cut from it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per window (``WINDOW_COLUMNS`` + loci, class, strand where known), every
+        ``ref_seq`` filled in.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"windows file not found: {path}")
-    df = read_tsv(path, dtype={"variant_id": str, "dataset": str, "cell_line": str,
+    df = read_tsv(path, dtype={"variant_id": str, "dataset": str, "cell_line": str, "ref": str, "alt": str,
                                "ref_seq": str, "alt_seq": str, "chrom": str, CLASS_COLUMN: str})
+    if is_loci_chunk(df.columns):
+        if genome is None:
+            raise InputError(f"{path}: a coordinate-only windows chunk (make-windows --layout loci): score needs "
+                             f"--genome, the genome make-windows used, to cut its windows")
+        return windows_from_loci(df, genome, path)
     require_columns(df, WINDOW_COLUMNS, path)  # chrom/window_start are optional (older chunks lack them)
     for col in ["window_start", *ALT_SPAN_COLUMNS]:
         if col in df.columns:
@@ -85,7 +111,7 @@ def read_windows(path: str | Path) -> pd.DataFrame:
 
 def has_loci(windows: pd.DataFrame) -> bool:
     """Whether a windows table says where each window lies (``chrom``, ``window_start``)."""
-    return all(c in windows.columns for c in LOCUS_COLUMNS) and not windows[LOCUS_COLUMNS].isna().any().any()
+    return all(c in windows.columns for c in WINDOW_LOCUS_COLUMNS) and not windows[WINDOW_LOCUS_COLUMNS].isna().any().any()
 
 
 def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256, cone: bool = True,
@@ -292,7 +318,8 @@ def set_precision(adapter: Adapter, precision: str, device: str = "cpu") -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="trained model directory (with spec.json)")
-    parser.add_argument("--windows", required=True, nargs="+", help="<dataset>.windows.<k>.tsv file(s)")
+    parser.add_argument("--windows", required=True, nargs="+",
+                        help="<dataset>.windows.<k>.tsv file(s), or .tsv.gz coordinate-only chunks (with --genome)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
@@ -309,7 +336,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--genome", default=None,
                         help="reference FASTA of the windows: track models (Enformer, Borzoi) embed each window "
                              "in its genome flanks (needs windows with chrom/window_start); without it they N-pad. "
-                             "Other models ignore it")
+                             "Other models ignore it, except that coordinate-only chunks (make-windows --layout "
+                             "loci) are cut from it")
     parser.add_argument("--prefix", default=None,
                         help="stem of the score table's name, <prefix>.scores.tsv (default <model>.<dataset>.<chunk>; "
                              "one --windows file only; the pipeline's task.ext.prefix)")
@@ -335,11 +363,12 @@ def run(args: argparse.Namespace) -> None:
     log.info("%s on %s in %s", adapter.name, device, precision)
     model_cell = adapter.spec.get("cell_line")
     genome = _open_genome(adapter, getattr(args, "genome", None))
+    cutter = None  # the genome that coordinate-only chunks are cut from, opened when one is met
     try:
-        _score_files(adapter, args, names, genome, model_cell)
+        cutter = _score_files(adapter, args, names, genome, model_cell)
     finally:
-        if genome is not None:
-            genome.close()
+        for g in {id(g): g for g in (genome, cutter) if g is not None}.values():
+            g.close()
 
 
 def skip_scoring(model_dir: str | os.PathLike, window_paths: list[str], outdir: str | os.PathLike,
@@ -367,7 +396,7 @@ def _open_genome(adapter: Adapter, path: str | None) -> Genome | None:
     """The genome for a context-reading adapter; None (with one log line saying why) otherwise."""
     context = getattr(adapter, "uses_genome_context", False)
     if path and not context:
-        log.info("model %s reads the window alone; --genome not used", adapter.name)
+        log.info("model %s reads the window alone; --genome used only to cut coordinate-only chunks", adapter.name)
         return None
     if context and not path:
         log.warning("model %s: no --genome given: each window is N-padded to the model's input length "
@@ -381,10 +410,15 @@ def _open_genome(adapter: Adapter, path: str | None) -> Genome | None:
 
 
 def _score_files(adapter: Adapter, args: argparse.Namespace, names: list[tuple[str, str]], genome: Genome | None,
-                 model_cell: str | None) -> None:
+                 model_cell: str | None) -> Genome | None:
+    """Score every windows file; returns the genome opened to cut coordinate-only chunks (None if none was)."""
     warned = False
+    cutter = genome
     for path, (dataset, chunk) in zip(args.windows, names):
-        windows = read_windows(path)
+        if cutter is None and getattr(args, "genome", None) and Path(path).is_file() \
+                and is_loci_chunk(read_tsv(path, nrows=0).columns):
+            cutter = Genome(args.genome)
+        windows = read_windows(path, cutter)
         if genome is not None and not has_loci(windows) and not warned:
             log.warning("%s: no 'chrom'/'window_start' columns (windows from an older make-windows): model %s "
                         "N-pads the windows instead of embedding them in genome flanks", path, adapter.name)
@@ -400,3 +434,4 @@ def _score_files(adapter: Adapter, args: argparse.Namespace, names: list[tuple[s
                                genome=genome)
         out = write_tsv(scores, Path(args.outdir) / _scores_name(getattr(args, "prefix", None), adapter.name, dataset, chunk))
         log.info("wrote %s (%d variants)", out, len(scores))
+    return cutter

@@ -33,6 +33,14 @@ continue where its own bases end. Track models read them to embed the window in 
 (``score --genome``, models/tracks.py); other models ignore them, and ``score`` still reads
 chunks written without them. ``variant_class`` (snv, mnv, insertion, deletion, delins) is passed
 on to the score tables.
+
+Two chunk layouts (``--layout``): ``sequences`` (the default of the command) writes the window
+text described above; ``loci`` (the pipeline's) writes coordinates only, gzip-compressed
+``<dataset>.windows.<k>.tsv.gz`` with ``contracts.WINDOW_LOCI_COLUMNS`` (about 10 bytes per
+variant instead of ~2 kB), from which ``score --genome`` cuts the windows (``windows_from_loci``).
+Both go through ``window_loci`` (where the windows lie, every REF checked against the genome in
+one bulk cut, SNVs placed with array arithmetic) and ``cut_windows`` (the sequences, cut in bulk
+with ``Genome.fetch_array``), so a loci chunk read back is the text chunk's table exactly.
 """
 
 from __future__ import annotations
@@ -44,18 +52,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from .alleles import DEFAULT_WINDOW_LENGTH, LENGTH_CHANGING, classify, spans_fit, trim_alleles, window_spans
-from .contracts import (ALT_SPAN_COLUMNS, CLASS_COLUMN, REF_ROW, STRAND, WINDOW_COLUMNS, WINDOW_LOCUS_COLUMNS,
-                        WINDOWS_SUMMARY_COLUMNS, windows_file_name)
+from .contracts import (CLASS_COLUMN, REF_ROW, STRAND, WINDOW_LOCI_COLUMNS, WINDOW_LOCI_RC, WINDOW_LOCUS_COLUMNS, WINDOWS_SUMMARY_COLUMNS, windows_chunk_pattern,
+                        windows_file_name)
 from .dna import reverse_complement
 from .genome import Genome
-from .io import InputError, read_tsv, require_columns, write_tsv
+from .io import InputError, read_tsv, require_columns, write_tsv, write_tsv_chunks
 
 log = logging.getLogger(__name__)
 
 LOCUS_COLUMNS = WINDOW_LOCUS_COLUMNS  # where the window lies (genome's contig name, 0-based start)
+LAYOUTS = ("sequences", "loci")  # make-windows --layout: window text, or coordinates only (docs/contracts.md)
 _NEEDED = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt"]
 _TEXT = {c: str for c in ["variant_id", "dataset", "cell_line", "chrom", "ref", "alt"]}
 
@@ -71,6 +79,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "score averages the outputs of both strands")
     parser.add_argument("--prefix", default=None,
                         help="stem of the output file names (default: the dataset; a table of one dataset only; the pipeline's task.ext.prefix)")
+    parser.add_argument("--layout", choices=LAYOUTS, default="sequences",
+                        help="sequences (default): chunks <dataset>.windows.<k>.tsv holding both window sequences "
+                             "(~2 kB per 1-kb variant); loci: coordinate-only chunks <dataset>.windows.<k>.tsv.gz "
+                             "(variant, contig, position, alleles, length; ~15 B per variant) from which score "
+                             "cuts the windows out of its --genome (the pipeline's choice)")
     parser.add_argument("--outdir", required=True, help="output folder")
 
 
@@ -87,10 +100,13 @@ def run(args: argparse.Namespace) -> None:
             raise InputError(f"--prefix names the files of one dataset; {args.variants} holds {len(datasets)}")
         for dataset in datasets:
             prefix = args.prefix or dataset
-            windows = build_windows(variants[variants["dataset"] == dataset], genome, args.length, args.variants,
-                                    reverse_complement=args.reverse_complement)
-            n_chunks = write_chunks(windows, prefix, outdir, args.chunk_size)
-            forward = windows[windows[STRAND] == "+"] if STRAND in windows.columns else windows
+            loci = window_loci(variants[variants["dataset"] == dataset], genome, args.length, args.variants)
+            if getattr(args, "layout", "sequences") == "loci":
+                n_chunks = write_loci_chunks(loci, prefix, outdir, args.chunk_size, args.reverse_complement)
+            else:
+                windows = cut_windows(loci, genome, reverse_complement=args.reverse_complement)
+                n_chunks = write_chunks(windows, prefix, outdir, args.chunk_size)
+            forward = loci
             summary = pd.DataFrame([{"dataset": dataset, "n_variants": len(forward), "n_chunks": n_chunks,
                                      "n_padded_windows": int((forward["n_padded"] > 0).sum()),
                                      "length": args.length}], columns=WINDOWS_SUMMARY_COLUMNS)
@@ -144,42 +160,135 @@ def build_windows(variants: pd.DataFrame, genome: Genome, length: int, source: s
     contig: prepare-variants skips such rows, so meeting one here means table and genome (or
     window length) do not belong together.
     """
-    rows = []
-    for vid, dataset, cell, chrom, pos, ref, alt in tqdm(
-            zip(*(variants[c] for c in _NEEDED)), total=len(variants), desc="windows", disable=None, leave=False):
-        name = genome.resolve(chrom)
-        if name is None:
-            raise InputError(f"{source}: variant {vid}: contig {chrom!r} not in genome {genome.path}")
-        size = genome.sizes[name]
-        ref, alt = str(ref).upper(), str(alt).upper()
-        if not 1 <= pos <= size - len(ref) + 1:
-            raise InputError(f"{source}: variant {vid}: position {pos} (ref {ref}) outside {name} (length {size})")
-        kind = classify(ref, alt)
-        edit = trim_alleles(pos, ref, alt)
-        if not kind or max(len(edit.ref), len(edit.alt)) > length:
-            raise InputError(f"{source}: variant {vid}: ref {ref} alt {alt} cannot be windowed in {length} bp; "
+    return cut_windows(window_loci(variants, genome, length, source), genome, reverse_complement)
+
+
+def window_loci(variants: pd.DataFrame, genome: Genome, length: int,
+                source: str | Path = "variants") -> pd.DataFrame:
+    """Where each variant's two windows lie and what its edit is, checked against the genome.
+
+    SNVs are placed with array arithmetic, other classes one by one (``alleles.trim_alleles``,
+    ``window_spans``); every REF is compared with the genome in one bulk cut.
+
+    Parameters
+    ----------
+    variants : pandas.DataFrame
+        Columns variant_id, dataset, cell_line, chrom, pos (1-based int), ref, alt; n rows.
+    genome : Genome
+        The genome the variants were prepared with.
+    length : int
+        Window length (bases).
+    source : path-like
+        Named in errors.
+
+    Returns
+    -------
+    pandas.DataFrame, n rows in input order
+        variant_id, dataset, cell_line, chrom (the genome's name), pos, ref, alt (upper case),
+        variant_class, length, window_start, alt_start, alt_end (0-based), edit_start, edit_ref
+        (bases of REF replaced), edit_alt (the bases put in), n_padded.
+
+    Raises InputError as ``build_windows``.
+    """
+    n = len(variants)
+    codes, given = pd.factorize(variants["chrom"].astype(str).to_numpy(dtype=object))
+    names = np.array([genome.resolve(c) for c in given] + [None], dtype=object)
+    chrom = names[codes] if n else np.zeros(0, dtype=object)
+    if n and pd.isna(chrom).any():
+        i = int(np.flatnonzero(pd.isna(chrom))[0])
+        raise InputError(f"{source}: variant {variants['variant_id'].iloc[i]}: contig "
+                         f"{str(variants['chrom'].iloc[i])!r} not in genome {genome.path}")
+    size = np.array([genome.sizes[c] for c in chrom], dtype=np.int64) if n else np.zeros(0, np.int64)
+    pos = variants["pos"].to_numpy(dtype=np.int64)
+    ref = variants["ref"].astype(str).str.upper().to_numpy(dtype=object)
+    alt = variants["alt"].astype(str).str.upper().to_numpy(dtype=object)
+    ref_len = np.fromiter((len(r) for r in ref), dtype=np.int64, count=n)
+    alt_len = np.fromiter((len(a) for a in alt), dtype=np.int64, count=n)
+    outside = ~((pos >= 1) & (pos <= size - ref_len + 1))
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise InputError(f"{source}: variant {variants['variant_id'].iloc[i]}: position {pos[i]} (ref {ref[i]}) "
+                         f"outside {chrom[i]} (length {size[i]})")
+    half = length // 2
+    snv = (ref_len == 1) & (alt_len == 1) & (ref != alt)
+    kind = np.where(snv, "snv", "").astype(object)
+    edit_start, window_start = pos - 1, pos - 1 - half
+    edit_ref, edit_alt = np.ones(n, dtype=np.int64), alt.copy()
+    alt_start, alt_end = window_start.copy(), window_start + length
+    ids = variants["variant_id"].to_numpy(dtype=object)
+    for i in np.flatnonzero(~snv).tolist():  # MNVs and length-changing variants: the general rule
+        vid = ids[i]
+        kind[i] = classify(ref[i], alt[i])
+        edit = trim_alleles(int(pos[i]), ref[i], alt[i])
+        if not kind[i] or max(len(edit.ref), len(edit.alt)) > length:
+            raise InputError(f"{source}: variant {vid}: ref {ref[i]} alt {alt[i]} cannot be windowed in {length} bp; "
                              f"run prepare-variants with --window-length {length}")
         spans = window_spans(edit, length)
-        if kind in LENGTH_CHANGING and not spans_fit(spans, size):
-            raise InputError(f"{source}: variant {vid}: the {length}-bp windows of this {kind} reach beyond {name} "
-                             f"(length {size}); run prepare-variants with this genome and --window-length {length}")
-        genome_ref = genome.fetch(name, pos - 1, pos - 1 + len(ref))
-        if genome_ref != ref:
-            raise InputError(f"{source}: variant {vid}: genome {genome.path.name} has {genome_ref} at {name}:{pos}, "
-                             f"table says ref {ref} alt {alt}; run prepare-variants with this genome")
-        seq = genome.fetch(name, spans.ref_start, spans.ref_end)
-        end = edit.start + len(edit.ref)
-        alt_seq = genome.fetch(name, spans.alt_start, edit.start) + edit.alt + genome.fetch(name, end, spans.alt_end)
-        n_padded = max(0, -spans.ref_start) + max(0, spans.ref_end - size)
-        row = (vid, dataset, cell, seq, alt_seq, n_padded, name, spans.ref_start, spans.alt_start, spans.alt_end, kind)
-        if reverse_complement:
-            rows.append(row + ("+",))
-            rows.append((vid, dataset, cell, _rc(seq), _rc(alt_seq), *row[5:], "-"))
-        else:
-            rows.append(row)
-    columns = WINDOW_COLUMNS + LOCUS_COLUMNS + ALT_SPAN_COLUMNS + [CLASS_COLUMN] + ([STRAND] if reverse_complement else [])
-    return pd.DataFrame(rows, columns=columns).astype({"n_padded": "int64", "window_start": "int64",
-                                                       "alt_start": "int64", "alt_end": "int64"})
+        if kind[i] in LENGTH_CHANGING and not spans_fit(spans, int(size[i])):
+            raise InputError(f"{source}: variant {vid}: the {length}-bp windows of this {kind[i]} reach beyond "
+                             f"{chrom[i]} (length {size[i]}); run prepare-variants with this genome and "
+                             f"--window-length {length}")
+        edit_start[i], edit_ref[i], edit_alt[i] = edit.start, len(edit.ref), edit.alt
+        window_start[i], alt_start[i], alt_end[i] = spans.ref_start, spans.alt_start, spans.alt_end
+    if n:
+        genome_ref = np.array(genome.fetch_strings(chrom, pos - 1, ref_len), dtype=object)
+        wrong = genome_ref != ref
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise InputError(f"{source}: variant {variants['variant_id'].iloc[i]}: genome {genome.path.name} has "
+                             f"{genome_ref[i]} at {chrom[i]}:{pos[i]}, table says ref {ref[i]} alt {alt[i]}; "
+                             f"run prepare-variants with this genome")
+    n_padded = np.maximum(0, -window_start) + np.maximum(0, window_start + length - size)
+    return pd.DataFrame({"variant_id": variants["variant_id"].to_numpy(), "dataset": variants["dataset"].to_numpy(),
+                         "cell_line": variants["cell_line"].to_numpy(), "chrom": chrom, "pos": pos, "ref": ref,
+                         "alt": alt, CLASS_COLUMN: kind, "length": np.full(n, length, dtype=np.int64),
+                         "window_start": window_start, "alt_start": alt_start, "alt_end": alt_end,
+                         "edit_start": edit_start, "edit_ref": edit_ref, "edit_alt": edit_alt,
+                         "n_padded": n_padded.astype(np.int64)})
+
+
+def cut_windows(loci: pd.DataFrame, genome: Genome, reverse_complement: bool = False) -> pd.DataFrame:
+    """The reference and alternative window sequences of ``window_loci``'s rows, cut from the genome in bulk.
+
+    Parameters
+    ----------
+    loci : pandas.DataFrame
+        ``window_loci``'s table (n rows).
+    genome : Genome
+        The same genome.
+    reverse_complement : bool
+        Follow each row (strand ``+``) by its reverse-complement row (strand ``-``).
+
+    Returns
+    -------
+    pandas.DataFrame, n (or 2n) rows
+        As ``build_windows``.
+    """
+    chrom = loci["chrom"].to_numpy(dtype=object)
+    length = loci["length"].to_numpy(dtype=np.int64)
+    window_start = loci["window_start"].to_numpy(dtype=np.int64)
+    alt_start, alt_end = loci["alt_start"].to_numpy(dtype=np.int64), loci["alt_end"].to_numpy(dtype=np.int64)
+    refs = genome.fetch_strings(chrom, window_start, length)
+    same_span = (alt_start == window_start) & (alt_end == window_start + length)  # SNVs and MNVs
+    other = np.flatnonzero(~same_span)
+    spans = list(refs)
+    for i, text in zip(other.tolist(), genome.fetch_strings(chrom[other], alt_start[other],
+                                                            (alt_end - alt_start)[other])):
+        spans[i] = text
+    cut = (loci["edit_start"].to_numpy(dtype=np.int64) - alt_start).tolist()
+    alts = [span[:k] + a + span[k + r:] for span, k, a, r in
+            zip(spans, cut, loci["edit_alt"].tolist(), loci["edit_ref"].tolist())]
+    table = pd.DataFrame({"variant_id": loci["variant_id"].to_numpy(), "dataset": loci["dataset"].to_numpy(),
+                          "cell_line": loci["cell_line"].to_numpy(), "ref_seq": refs, "alt_seq": alts,
+                          "n_padded": loci["n_padded"].to_numpy(dtype=np.int64), "chrom": chrom,
+                          "window_start": window_start, "alt_start": alt_start, "alt_end": alt_end,
+                          CLASS_COLUMN: loci[CLASS_COLUMN].to_numpy()})
+    if not reverse_complement:
+        return table.reset_index(drop=True)
+    minus = table.assign(ref_seq=[_rc(x) for x in refs], alt_seq=[_rc(x) for x in alts], **{STRAND: "-"})
+    both = pd.concat([table.assign(**{STRAND: "+"}), minus], ignore_index=True)
+    order = np.arange(2 * len(table)).reshape(2, -1).T.ravel()  # + then - of each variant
+    return both.iloc[order].reset_index(drop=True)
 
 
 _rc = reverse_complement
@@ -193,16 +302,115 @@ def write_chunks(windows: pd.DataFrame, dataset: str, outdir: Path, chunk_size: 
     by an earlier run of the same dataset are removed first, so the folder always matches this run.
     An empty dataset still gets one header-only chunk, so downstream steps see it.
     """
-    outdir.mkdir(parents=True, exist_ok=True)
-    stale = re.compile(re.escape(dataset) + r"\.windows\.\d{5,}\.tsv$")
-    for old in outdir.iterdir():
-        if stale.fullmatch(old.name):
-            old.unlink()
+    remove_stale_chunks(dataset, outdir)
     rows = chunk_size * (2 if STRAND in windows.columns else 1)
     starts = range(0, len(windows), rows) if len(windows) else [0]
     for k, s in enumerate(starts):
         write_tsv(compact_windows(windows.iloc[s:s + rows]), outdir / windows_file_name(dataset, f"{k:05d}"))
     return len(starts)
+
+
+def remove_stale_chunks(dataset: str, outdir: Path) -> None:
+    """Remove the window chunks (either layout) an earlier run left for ``dataset`` in ``outdir``.
+
+    Parameters
+    ----------
+    dataset : str
+        The dataset whose ``<dataset>.windows.<k>.tsv[.gz]`` files go.
+    outdir : Path
+        The folder (created when missing).
+    """
+    outdir.mkdir(parents=True, exist_ok=True)
+    stale = windows_chunk_pattern(dataset)
+    for old in outdir.iterdir():
+        if stale.fullmatch(old.name):
+            old.unlink()
+
+
+def write_loci_chunks(loci: pd.DataFrame, dataset: str, outdir: Path, chunk_size: int,
+                      reverse_complement: bool = False) -> int:
+    """Write coordinate-only chunks ``<dataset>.windows.<k>.tsv.gz`` (k = 00000, ...); returns how many.
+
+    Parameters
+    ----------
+    loci : pandas.DataFrame
+        ``window_loci``'s table of one dataset (n rows).
+    dataset : str
+        Names the files.
+    outdir : Path
+        Folder; chunks of either layout left there for ``dataset`` are removed first.
+    chunk_size : int
+        Variants per chunk.
+    reverse_complement : bool
+        Mark every row for forward and reverse-complement windows (column ``reverse_complement`` = 1).
+
+    Returns
+    -------
+    int
+        Chunks written (one header-only chunk for an empty dataset).
+    """
+    remove_stale_chunks(dataset, outdir)
+    table = loci[WINDOW_LOCI_COLUMNS]
+    if reverse_complement:
+        table = table.assign(**{WINDOW_LOCI_RC: 1})
+    return write_tsv_chunks(table, chunk_size, lambda k: outdir / windows_file_name(dataset, f"{k:05d}", loci=True))
+
+
+def is_loci_chunk(columns) -> bool:
+    """Whether a windows table with these columns is a coordinate-only chunk (no window text).
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The table's column names.
+
+    Returns
+    -------
+    bool
+        True when every ``WINDOW_LOCI_COLUMNS`` name is there and ``ref_seq`` is not.
+    """
+    return "ref_seq" not in columns and all(c in columns for c in WINDOW_LOCI_COLUMNS)
+
+
+def windows_from_loci(chunk: pd.DataFrame, genome: Genome, source: str | Path = "windows") -> pd.DataFrame:
+    """The windows table (as ``build_windows`` gives it) of a coordinate-only chunk read back.
+
+    Parameters
+    ----------
+    chunk : pandas.DataFrame
+        A ``write_loci_chunks`` file read with ``read_tsv`` (``WINDOW_LOCI_COLUMNS``, optional
+        ``reverse_complement``).
+    genome : Genome
+        The genome make-windows used: each REF is checked against it.
+    source : path-like
+        Named in errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``WINDOW_COLUMNS + LOCUS_COLUMNS + ALT_SPAN_COLUMNS + [variant_class]`` (+ ``strand``).
+    """
+    require_columns(chunk, WINDOW_LOCI_COLUMNS, source)
+    empty = chunk[WINDOW_LOCI_COLUMNS].isna().any(axis=1).to_numpy()
+    if empty.any():
+        raise InputError(f"{source}: empty value in data row {int(np.flatnonzero(empty)[0])} (columns "
+                         f"{', '.join(WINDOW_LOCI_COLUMNS)} must be filled)")
+    numbers = {}
+    for col in ["pos", "length"] + ([WINDOW_LOCI_RC] if WINDOW_LOCI_RC in chunk.columns else []):
+        values = pd.to_numeric(chunk[col], errors="coerce")
+        if values.isna().any() or (values != values.round()).any():
+            raise InputError(f"{source}: column {col!r} must hold integers")
+        numbers[col] = values.astype("int64")
+    lengths = numbers["length"].unique()
+    if len(lengths) > 1 or (len(lengths) and lengths[0] < 1):
+        raise InputError(f"{source}: column 'length' must hold one window length >= 1; found "
+                         f"{sorted(int(x) for x in lengths)[:5]}")
+    strands = numbers[WINDOW_LOCI_RC].unique() if WINDOW_LOCI_RC in numbers else np.zeros(1, dtype=np.int64)
+    if len(strands) > 1 or not set(strands.tolist()) <= {0, 1}:
+        raise InputError(f"{source}: column {WINDOW_LOCI_RC!r} must be 0 or 1 on every row")
+    length = int(lengths[0]) if len(lengths) else DEFAULT_WINDOW_LENGTH
+    loci = window_loci(chunk.assign(pos=numbers["pos"]), genome, length, source)
+    return cut_windows(loci, genome, reverse_complement=bool(len(strands) and strands[0] == 1))
 
 
 def compact_windows(windows: pd.DataFrame) -> pd.DataFrame:

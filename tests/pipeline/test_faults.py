@@ -144,7 +144,7 @@ def test_damaged_file_fails_its_task_naming_file_model_and_dataset(interrupted, 
     if damage == "weights":
         target = next(p for p in (workdir / "work").glob("*/*/cnn_small__K562/model.pt") if not p.is_symlink())
     else:
-        target = next(p for p in (workdir / "work").glob("*/*/sim_raqtl_HepG2.windows.00001.tsv")
+        target = next(p for p in (workdir / "work").glob("*/*/sim_raqtl_HepG2.windows.00001.tsv.gz")
                       if not p.is_symlink())
     original = target.read_bytes()
     try:

@@ -8,7 +8,7 @@ process MAKE_WINDOWS {
     tuple val(meta2), path(fasta), path(fai)   // the genome: meta2.id names it
 
     output:
-    tuple val(meta), path("${prefix}.windows.*.tsv")       , emit: windows   // one file per chunk
+    tuple val(meta), path("${prefix}.windows.*.tsv*")      , emit: windows   // one file per chunk (.tsv.gz: --layout loci)
     tuple val(meta), path("${prefix}.windows_summary.tsv") , emit: summary
     path "versions.yml"                                     , emit: versions
 

@@ -96,11 +96,16 @@ def _chain(first, rest):
     yield from rest
 
 
+def _cells(values) -> list:
+    """The cells of a column as a list (iterating a pandas string array cell by cell is far slower)."""
+    return values.tolist() if hasattr(values, "tolist") else list(values)
+
+
 def parse_float(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Floats from text; missing markers (empty, NA, NaN) give NaN, unreadable text sets ``bad``."""
     out = np.full(len(values), np.nan)
     bad = np.zeros(len(values), dtype=bool)
-    for i, v in enumerate(values):
+    for i, v in enumerate(_cells(values)):
         v = str(v).strip()
         if v.lower() in _MISSING:
             continue
@@ -149,9 +154,9 @@ def assemble(raw: pd.DataFrame, path, *, chrom: pd.Series, pos_text: pd.Series, 
         bad_p = bad_p | (pvalue < 0) | (pvalue > 1)
     effect = np.full(n, np.nan) if effect is None else np.asarray(effect, dtype=float)
     # plain Python over the cells: as fast as pandas' string methods on big files, far faster on small ones
-    chrom_text = [str(c).strip() for c in chrom]
-    ref_text = [str(r).strip().upper() for r in ref]
-    alt_text = [str(a).strip().upper() for a in alt]
+    chrom_text = [str(c).strip() for c in _cells(chrom)]
+    ref_text = [str(r).strip().upper() for r in _cells(ref)]
+    alt_text = [str(a).strip().upper() for a in _cells(alt)]
     problems: dict[str, np.ndarray] = {
         "chrom": np.array([c == "" for c in chrom_text], dtype=bool),
         "pos": bad_pos,

@@ -328,15 +328,24 @@ def check_rows(parsed: pd.DataFrame, genome: Genome | None,
                window_length: int = DEFAULT_WINDOW_LENGTH) -> pd.DataFrame:
     """Per row: skip reason ('' to keep), detail, genome-named chrom, whether the alleles were
     compared with the genome, whether they are swapped (ALT matched), and the variant class
-    (of the alleles as kept)."""
+    (of the alleles as kept).
+
+    The genome is read in bulk: first every row is checked on its own (alleles, position,
+    contig, range), then the genome bases under all rows left are cut at once per contig and
+    span length (``Genome.fetch_strings``), then REF/ALT are compared with them.
+    """
     n = len(parsed)
     reason, detail = [""] * n, [""] * n
     chrom_out = parsed["chrom"].astype(str).tolist()
     compared = np.zeros(n, dtype=bool)
     swapped = np.zeros(n, dtype=bool)
     classes = [""] * n
+    pending = []  # rows to compare with the genome: (i, name, size, pos, ref, alt)
+    resolved: dict[str, str | None] = {}
+    positions = _plain_ints(parsed["pos"])  # a skipped row's missing position reads 0 (never used)
     for i, (chrom, pos, ref, alt, skip, why) in enumerate(zip(
-            parsed["chrom"], parsed["pos"], parsed["ref"], parsed["alt"], parsed["skip_reason"], parsed["skip_detail"])):
+            parsed["chrom"].tolist(), positions, parsed["ref"].tolist(), parsed["alt"].tolist(),
+            parsed["skip_reason"].tolist(), parsed["skip_detail"].tolist())):
         if skip:
             reason[i], detail[i] = skip, why
             continue
@@ -346,17 +355,20 @@ def check_rows(parsed: pd.DataFrame, genome: Genome | None,
         if ref == alt:
             reason[i], detail[i] = "ref_equals_alt", f"ref={ref} alt={alt}"
             continue
-        if edit_length(ref, alt) > window_length:
+        snv = len(ref) == 1 and len(alt) == 1  # the common case: no trimming needed
+        if (not snv or window_length < 1) and edit_length(ref, alt) > window_length:
             reason[i], detail[i] = ("allele_longer_than_window",
                                     f"ref={ref[:20]}.. ({len(ref)} bp) alt {len(alt)} bp; window {window_length} bp")
             continue
         if pos < 1:
             reason[i], detail[i] = "position_out_of_range", f"pos {pos} < 1"
             continue
-        classes[i] = classify(ref, alt)
+        classes[i] = "snv" if snv else classify(ref, alt)
         if genome is None:
             continue
-        name = genome.resolve(chrom)
+        if chrom not in resolved:
+            resolved[chrom] = genome.resolve(chrom)
+        name = resolved[chrom]
         if name is None:
             reason[i], detail[i] = "contig_not_in_genome", f"contig {chrom} not in {genome.path.name}"
             continue
@@ -366,7 +378,10 @@ def check_rows(parsed: pd.DataFrame, genome: Genome | None,
             last = f"pos {pos}" if len(ref) == 1 else f"ref {pos}-{pos + len(ref) - 1}"
             reason[i], detail[i] = "position_out_of_range", f"{last} > length {size} of {name}"
             continue
-        span = genome.fetch(name, int(pos) - 1, int(pos) - 1 + max(len(ref), len(alt)))
+        pending.append((i, name, size, pos, ref, alt))
+    spans = genome.fetch_strings([p[1] for p in pending], [int(p[3]) - 1 for p in pending],
+                                 [max(len(p[4]), len(p[5])) for p in pending]) if pending else []
+    for (i, name, size, pos, ref, alt), span in zip(pending, spans):
         here = span[:len(ref)]
         if here == ref:
             compared[i] = True
@@ -382,14 +397,22 @@ def check_rows(parsed: pd.DataFrame, genome: Genome | None,
             reason[i], detail[i] = "ref_mismatch", f"genome bases {here} at {name}:{pos}, ref {ref}, alt {alt}"
             continue
         if classes[i] in LENGTH_CHANGING:
-            spans = window_spans(trim_alleles(pos, ref, alt), window_length)
-            if not spans_fit(spans, size):
+            windows = window_spans(trim_alleles(pos, ref, alt), window_length)
+            if not spans_fit(windows, size):
                 reason[i] = "window_beyond_contig"
                 detail[i] = (f"{classes[i]} at {name}:{pos}: its {window_length}-bp windows span "
-                             f"{min(spans.ref_start, spans.alt_start)}-{max(spans.ref_end, spans.alt_end)} "
+                             f"{min(windows.ref_start, windows.alt_start)}-{max(windows.ref_end, windows.alt_end)} "
                              f"(0-based), {name} has {size} bp")
     return pd.DataFrame({"reason": reason, "detail": detail, "chrom": chrom_out, "compared": compared,
                          "swapped": swapped, "variant_class": classes}, index=parsed.index)
+
+
+def _plain_ints(values: pd.Series) -> list[int]:
+    """A position column (nullable or plain integers) as Python ints, missing values as 0."""
+    array = values.array
+    if isinstance(array, pd.arrays.IntegerArray):
+        return array.to_numpy(dtype=np.int64, na_value=0).tolist()
+    return values.tolist()
 
 
 def signed_log10p(effect: np.ndarray, pvalue: np.ndarray) -> tuple[np.ndarray, int]:

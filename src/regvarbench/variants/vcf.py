@@ -59,10 +59,13 @@ def read_records(path: str | os.PathLike) -> pd.DataFrame:
             if len(fields) < 5:
                 entries.append(("", "", "", "", "", row, 1, 1, f"{len(fields)} fields, a VCF record needs at least 5"))
             else:
-                chrom, pos, vid, ref, alts = (f.strip() for f in fields[:5])
-                split = alts.split(",")
-                for k, alt in enumerate(split, start=1):
-                    entries.append((chrom, pos, vid, ref, alt, row, k, len(split), ""))
+                chrom, pos, vid, ref, alts = map(str.strip, fields[:5])
+                if "," not in alts:  # the common case: one ALT
+                    entries.append((chrom, pos, vid, ref, alts, row, 1, 1, ""))
+                else:
+                    split = alts.split(",")
+                    for k, alt in enumerate(split, start=1):
+                        entries.append((chrom, pos, vid, ref, alt, row, k, len(split), ""))
             row += 1
     if not header_seen:
         raise InputError(f"{path}: no '#CHROM' header line; not a VCF")
@@ -75,9 +78,10 @@ def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame
     raw = read_records(path)
     out = assemble(raw, path, chrom=raw["chrom"], pos_text=raw["pos"], ref=raw["ref"], alt=raw["alt"],
                    effect=None, pvalue_text=None)
-    symbolic = np.array([is_symbolic(a) for a in raw["alt"]], dtype=bool) & (out["skip_reason"] == "").to_numpy()
+    alts = raw["alt"].tolist()
+    symbolic = np.array([is_symbolic(a) for a in alts], dtype=bool) & (out["skip_reason"] == "").to_numpy()
     out["skip_reason"] = np.where(symbolic, SYMBOLIC, out["skip_reason"])
-    out["skip_detail"] = np.where(symbolic, [f"ALT {a!r} (allele {k})" for a, k in zip(raw["alt"], raw["allele_index"])],
+    out["skip_detail"] = np.where(symbolic, [f"ALT {a!r} (allele {k})" for a, k in zip(alts, raw["allele_index"].tolist())],
                                   out["skip_detail"])
     out["row"] = raw["row"].to_numpy(dtype=np.int64)
     out["allele_index"] = raw["allele_index"].to_numpy(dtype=np.int64)

@@ -16,7 +16,7 @@ workflow SCORE_VARIANTS {
     ch_chunks = MAKE_WINDOWS.out.windows
         .flatMap { meta, files ->
             (files instanceof List ? files : [files]).collect { f ->
-                def chunk = (f.name =~ /\.windows\.(\d+)\.tsv$/)[0][1]
+                def chunk = (f.name =~ /\.windows\.(\d+)\.tsv(\.gz)?$/)[0][1]
                 [meta.cell_line, meta + [chunk: chunk], f]
             }
         }
