@@ -11,6 +11,7 @@ import pandas as pd
 import pysam
 import pytest
 
+from ..conftest import PUBLISHED
 from regvarbench import cli, metrics, rank
 from regvarbench.genome import Genome
 from regvarbench.io import InputError, read_tsv, write_tsv
@@ -19,7 +20,7 @@ from regvarbench.variants import ensembl_ld, get_parser, ldlink_proxy
 from regvarbench.variants.ld_exports import LD_REASONS, LOCUS_COLUMNS, RegionVCF
 from regvarbench.variants.prepare import DatasetSpec, prepare_dataset
 
-REAL_LD = Path(__file__).resolve().parents[3] / "shared" / "data" / "published" / "ld_exports"  # never copied here
+REAL_LD = PUBLISHED / "ld_exports"  # never copied here; $REGVARBENCH_PUBLISHED or ../shared/data/published
 ENSEMBL_HEADER = "Variation ID\tLocation\tDistance from {lead}\tConsequence Type\tr2\tD'\tPhenotypes\tGWAS_Trait_Category\tSource\n"
 LDLINK_HEADER = ("RS_Number\tCoord\tAlleles\tMAF\tDistance\tDprime\tR2\tCorrelated_Alleles\tFORGEdb\tRegulomeDB\t"
                  "Function\n")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ..conftest import PUBLISHED
 from regvarbench.cli import main
 from regvarbench.genome import Genome
 from regvarbench.io import InputError, read_tsv
@@ -21,7 +22,7 @@ from regvarbench.variants.ld_exports import LD_R2, LD_WINDOW
 from regvarbench.variants.prepare import (MAX_MISMATCH_RATE, MAX_SWAP_RATE, VARIANT_COLUMNS, DatasetSpec, accounting_table,
                                           prepare_dataset, read_samplesheet, signed_log10p)
 
-EXPERIMENTAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "published" / "experimental"
+EXPERIMENTAL = PUBLISHED / "experimental"  # $REGVARBENCH_PUBLISHED or ../shared/data/published (tests/conftest.py)
 SURE_HEADER = ("chr\tSNP_ID\tSNPabspos\tref.element.count\talt.element.count\t{c}.ref.mean\t{c}.alt.mean\t"
                "{c}.wilcox.p.value\t{c}.wilcox.p.value.random\tref\talt")
 SORT1_HEADER = "Chromosome,Position,Ref,Alt,Tags,DNA,RNA,VariantExpressionEffect (log2),P-value,Element"
