@@ -53,7 +53,17 @@ class Spans(NamedTuple):
 
 
 def is_acgt(allele: str) -> bool:
-    """True for a non-empty allele of A, C, G and T only."""
+    """True for a non-empty allele of A, C, G and T only.
+
+    Parameters
+    ----------
+    allele : str
+        An allele (upper case).
+
+    Returns
+    -------
+    bool
+    """
     if len(allele) == 1:  # most alleles: one base
         return allele in _ACGT
     return bool(allele) and set(allele) <= _ACGT
@@ -85,7 +95,19 @@ def trim_alleles(pos: int, ref: str, alt: str) -> Edit:
 
 
 def classify(ref: str, alt: str) -> str:
-    """The variant class of a REF/ALT pair (one of ``VARIANT_CLASSES``; '' when they are equal)."""
+    """The variant class of a REF/ALT pair (one of ``VARIANT_CLASSES``; '' when they are equal).
+
+    Parameters
+    ----------
+    ref, alt : str
+        The alleles (A/C/G/T).
+
+    Returns
+    -------
+    str
+        ``snv``, ``mnv``, ``insertion``, ``deletion``, ``delins`` or ``""``, after trimming shared
+        bases (``trim_alleles``).
+    """
     edit = trim_alleles(1, ref, alt)
     r, a = len(edit.ref), len(edit.alt)
     if r == a:
@@ -94,7 +116,18 @@ def classify(ref: str, alt: str) -> str:
 
 
 def edit_length(ref: str, alt: str) -> int:
-    """The longer of the two edited alleles (bases), which must fit in a window."""
+    """The longer of the two edited alleles (bases), which must fit in a window.
+
+    Parameters
+    ----------
+    ref, alt : str
+        The alleles.
+
+    Returns
+    -------
+    int
+        ``max(len(edit.ref), len(edit.alt))`` of the trimmed edit (``trim_alleles``).
+    """
     edit = trim_alleles(1, ref, alt)
     return max(len(edit.ref), len(edit.alt))
 
@@ -125,5 +158,17 @@ def window_spans(edit: Edit, length: int) -> Spans:
 
 
 def spans_fit(spans: Spans, size: int) -> bool:
-    """True when both windows lie within a contig of ``size`` bases."""
+    """True when both windows lie within a contig of ``size`` bases.
+
+    Parameters
+    ----------
+    spans : Spans
+        The windows' genome spans (``window_spans``).
+    size : int
+        Contig length (bases).
+
+    Returns
+    -------
+    bool
+    """
     return min(spans.ref_start, spans.alt_start) >= 0 and max(spans.ref_end, spans.alt_end) <= size

@@ -66,7 +66,25 @@ def read_catalogue(path: str | os.PathLike) -> dict[str, dict[str, str]]:
 
 
 def catalogue_row(path: str | os.PathLike, model: str) -> dict[str, str]:
-    """The row of ``model``; an InputError listing the catalogue's models when it has none."""
+    """The row of ``model``; an InputError listing the catalogue's models when it has none.
+
+    Parameters
+    ----------
+    path : path-like
+        The catalogue (``read_catalogue``).
+    model : str
+        Model name.
+
+    Returns
+    -------
+    dict of str to str
+        The row's cells by column.
+
+    Raises
+    ------
+    InputError
+        When the catalogue has no such model.
+    """
     rows = read_catalogue(path)
     if model not in rows:
         raise InputError(f"{path}: no model {model!r} in the catalogue (has: {', '.join(rows)})")
@@ -74,7 +92,26 @@ def catalogue_row(path: str | os.PathLike, model: str) -> dict[str, str]:
 
 
 def fill_placeholders(text: str, cell_line: str | None, where: str) -> str:
-    """``text`` with ``{cell_line}`` and ``{biosample}`` replaced for ``cell_line``."""
+    """``text`` with ``{cell_line}`` and ``{biosample}`` replaced for ``cell_line``.
+
+    Parameters
+    ----------
+    text : str
+        A catalogue cell.
+    cell_line : str or None
+        The cell line.
+    where : str
+        The cell's place, for messages.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InputError
+        For ``{biosample}`` with a cell line the study has no biosample for, or ``{cell_line}`` without one.
+    """
     if "{biosample}" in text:
         if cell_line not in STUDY_BIOSAMPLES:
             raise InputError(f"{where}: '{{biosample}}' names the study's biosample of a cell line; the study has "

@@ -39,6 +39,18 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand: parse its options, run it, and turn an InputError into a message.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The command line without the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 after an InputError, ``PAUSED_EXIT`` when training paused.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     # Parse in two steps: find the subcommand, then let its module define the options.
     parser = argparse.ArgumentParser(prog="regvarbench", description=__doc__.splitlines()[0],

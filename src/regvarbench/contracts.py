@@ -77,7 +77,23 @@ _WINDOWS_NAME = re.compile(r"^(?P<dataset>.+)\.windows\.(?P<chunk>[^.]+)\.tsv(?:
 
 
 def parse_windows_name(path: str | Path) -> tuple[str, str]:
-    """(dataset, chunk) from a file named ``<dataset>.windows.<k>.tsv``."""
+    """(dataset, chunk) from a file named ``<dataset>.windows.<k>.tsv``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A windows file.
+
+    Returns
+    -------
+    tuple of str
+        ``(dataset, chunk)``, e.g. ``("sure_HepG2", "00000")``.
+
+    Raises
+    ------
+    InputError
+        When the file name does not have that form.
+    """
     match = _WINDOWS_NAME.match(Path(path).name)
     if not match:
         raise InputError(f"{path}: windows file name must look like <dataset>.windows.<k>.tsv")
@@ -86,7 +102,21 @@ def parse_windows_name(path: str | Path) -> tuple[str, str]:
 
 def windows_file_name(dataset: str, chunk: str, loci: bool = False) -> str:
     """``<dataset>.windows.<chunk>.tsv``: one chunk of a dataset's variant windows (``parse_windows_name`` reads it);
-    ``<dataset>.windows.<chunk>.tsv.gz`` for a coordinate-only chunk (``loci``, ``WINDOW_LOCI_COLUMNS``)."""
+    ``<dataset>.windows.<chunk>.tsv.gz`` for a coordinate-only chunk (``loci``, ``WINDOW_LOCI_COLUMNS``).
+
+    Parameters
+    ----------
+    dataset : str
+        Dataset name.
+    chunk : str
+        Chunk number, e.g. ``00000``.
+    loci : bool
+        Whether the chunk is coordinate-only.
+
+    Returns
+    -------
+    str
+    """
     return f"{dataset}.windows.{chunk}.tsv" + (".gz" if loci else "")
 
 
@@ -107,12 +137,45 @@ def windows_chunk_pattern(dataset: str) -> re.Pattern:
 
 
 def scores_file_name(model: str, dataset: str, chunk: str) -> str:
-    """``<model>.<dataset>.<chunk>.scores.tsv``: the score table of one model on one windows file."""
+    """``<model>.<dataset>.<chunk>.scores.tsv``: the score table of one model on one windows file.
+
+    Parameters
+    ----------
+    model : str
+        Model name.
+    dataset : str
+        Dataset name.
+    chunk : str
+        Chunk of the windows file (``parse_windows_name``).
+
+    Returns
+    -------
+    str
+    """
     return f"{model}.{dataset}.{chunk}.scores.tsv"
 
 
 def validate_split_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Checked copy of a split table: one cell line, 0/1 labels, known splits, equal lengths."""
+    """Checked copy of a split table: one cell line, 0/1 labels, known splits, equal lengths.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A split table, with the columns of ``SPLIT_COLUMNS``.
+    source : str
+        Where it came from, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``sequence`` upper-cased and ``label`` as int.
+
+    Raises
+    ------
+    InputError
+        For a missing column, an empty sequence, a label other than 0/1, an unknown split, several
+        cell lines, sequences of several lengths, or a train or valid split without both labels.
+    """
     require_columns(table, SPLIT_COLUMNS, source)
     df = table.copy()
     if df["sequence"].isna().any():

@@ -23,6 +23,16 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 
     Not ``score_kinds.sigmoid`` (exp of the log-sigmoid): the two formulas differ in the last
     bits, and each keeps the tables it has always written byte-identical.
+
+    Parameters
+    ----------
+    logits : array_like of float
+        Logits, any shape.
+
+    Returns
+    -------
+    numpy.ndarray of float64, same shape as ``logits``
+        Probabilities in [0, 1].
     """
     logits = np.asarray(logits, dtype=np.float64)
     return np.where(logits >= 0, 1 / (1 + np.exp(-np.abs(logits))),
@@ -30,7 +40,21 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 
 
 def detection_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, float]:
-    """auROC, auPRC (average precision) and F1 at probability 0.5; NaN where undefined."""
+    """auROC, auPRC (average precision) and F1 at probability 0.5; NaN where undefined.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (n,)
+        0/1 labels (1 = enhancer).
+    probs : array_like of float, shape (n,)
+        Predicted probabilities of being an enhancer.
+
+    Returns
+    -------
+    dict of str -> float
+        ``auroc``, ``auprc`` and ``f1``; all NaN when ``labels`` is empty, auROC and auPRC NaN when
+        only one class is present.
+    """
     from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
     labels = np.asarray(labels)
@@ -46,7 +70,20 @@ def detection_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, float]
 
 
 def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
-    """The score cut-off (predict positive at >=) with the highest F1; the lowest on ties."""
+    """The score cut-off (predict positive at >=) with the highest F1; the lowest on ties.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray of int, shape (n,)
+        0/1 labels.
+    scores : numpy.ndarray of float, shape (n,)
+        Model outputs on any scale.
+
+    Returns
+    -------
+    float
+        One of the values of ``scores``; NaN when ``scores`` is empty.
+    """
     order = np.argsort(-scores, kind="stable")
     y, s = labels[order], scores[order]
     tp = np.cumsum(y)
@@ -57,7 +94,22 @@ def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def f1_at(labels: np.ndarray, scores: np.ndarray, threshold: float) -> float:
-    """F1 of predicting an enhancer where ``scores >= threshold``."""
+    """F1 of predicting an enhancer where ``scores >= threshold``.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray of int, shape (n,)
+        0/1 labels.
+    scores : numpy.ndarray of float, shape (n,)
+        Model outputs on any scale.
+    threshold : float
+        The cut-off, e.g. from ``best_f1_threshold``.
+
+    Returns
+    -------
+    float
+        F1 (0 where it is undefined).
+    """
     from sklearn.metrics import f1_score
 
     return float(f1_score(labels, scores >= threshold, zero_division=0))
@@ -92,7 +144,15 @@ def detection_table(model: str, cell_line: str, labels: dict[str, np.ndarray], s
 
 
 def log_detection(table: pd.DataFrame, note: str = "") -> None:
-    """One log line per row of a detection table (``note`` follows the split, e.g. " (as published)")."""
+    """One log line per row of a detection table (``note`` follows the split, e.g. " (as published)").
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``contracts.DETECTION_COLUMNS``, as from ``detection_table``.
+    note : str, optional
+        Text logged after each split name.
+    """
     for row in table.to_dict("records"):
         log.info("%s %s%s: auROC %.4f auPRC %.4f F1 %.4f (n=%d)", row["model"], row["split"], note,
                  row["auroc"], row["auprc"], row["f1"], row["n"])

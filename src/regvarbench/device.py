@@ -52,6 +52,17 @@ def cpu_native_bf16(capability: str | None = None, features: Iterable[str] | Non
     ``capability`` is torch.backends.cpu.get_cpu_capability() ("AVX2", "AVX512", ...) and
     ``features`` CPU feature names; both are detected when not given (tests inject them).
     ``ATEN_CPU_CAPABILITY=avx2`` makes torch (and so this check) behave as on an AVX2 CPU.
+
+    Parameters
+    ----------
+    capability : str or None
+        ATen CPU capability; detected when None.
+    features : iterable of str or None
+        CPU feature flags (any case); detected when None.
+
+    Returns
+    -------
+    bool
     """
     if capability is None:
         import torch
@@ -62,7 +73,22 @@ def cpu_native_bf16(capability: str | None = None, features: Iterable[str] | Non
 
 
 def resolve_device(device: str = "auto") -> str:
-    """``cpu`` or ``cuda``; ``auto`` picks cuda when a GPU is visible."""
+    """``cpu`` or ``cuda``; ``auto`` picks cuda when a GPU is visible.
+
+    Parameters
+    ----------
+    device : str
+        One of ``DEVICES``: ``auto``, ``cpu`` or ``cuda``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InputError
+        For an unknown device, or ``cuda`` without a visible GPU.
+    """
     if device not in DEVICES:
         raise InputError(f"--device must be one of {', '.join(DEVICES)}, not {device!r}")
     if device == "cpu":

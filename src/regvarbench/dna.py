@@ -15,12 +15,33 @@ _CODES = _LOOKUP.astype(np.uint8)
 
 
 def reverse_complement(seq: str) -> str:
-    """Reverse complement of a DNA string (case kept, N stays N)."""
+    """Reverse complement of a DNA string (case kept, N stays N).
+
+    Parameters
+    ----------
+    seq : str
+        DNA sequence.
+
+    Returns
+    -------
+    str
+    """
     return seq.translate(_COMPLEMENT)[::-1]
 
 
 def gc_content(seq: str) -> float:
-    """Fraction of G/C among A/C/G/T bases (NaN for a sequence without any)."""
+    """Fraction of G/C among A/C/G/T bases (NaN for a sequence without any).
+
+    Parameters
+    ----------
+    seq : str
+        DNA sequence (any case).
+
+    Returns
+    -------
+    float
+        In [0, 1], or NaN.
+    """
     s = seq.upper()
     acgt = sum(s.count(b) for b in ALPHABET)
     return (s.count("G") + s.count("C")) / acgt if acgt else float("nan")
@@ -30,6 +51,21 @@ def base_codes(seqs: list[str] | str) -> np.ndarray:
     """Equal-length sequences as uint8 codes (n, length): A, C, G, T = 0-3, anything else 4.
 
     One table lookup over the joined bytes; the compact form one_hot and the scorer build on.
+
+    Parameters
+    ----------
+    seqs : list of str, or str
+        Sequences of one length (a single string is one sequence).
+
+    Returns
+    -------
+    numpy.ndarray of uint8, shape (n, length)
+        ``(0, 0)`` for an empty list.
+
+    Raises
+    ------
+    ValueError
+        When the sequences differ in length.
     """
     if isinstance(seqs, str):
         seqs = [seqs]
@@ -60,6 +96,18 @@ def fit_length(seq: str, length: int) -> str:
     """Centre-crop or N-pad a sequence to ``length`` keeping base ``len(seq)//2`` at ``length//2``.
 
     Variant windows put the variant at index len//2; this keeps it there for any model length.
+
+    Parameters
+    ----------
+    seq : str
+        Sequence.
+    length : int
+        Target length.
+
+    Returns
+    -------
+    str
+        ``length`` bases.
     """
     n = len(seq)
     if n == length:

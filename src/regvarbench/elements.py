@@ -72,7 +72,25 @@ def run(args: argparse.Namespace) -> None:
 
 
 def read_reference_bases(paths: list[str]) -> pd.DataFrame:
-    """dataset, chrom, pos, ref of every row of the variants tables (InputError for unusable rows)."""
+    """dataset, chrom, pos, ref of every row of the variants tables (InputError for unusable rows).
+
+    Parameters
+    ----------
+    paths : list of str
+        Variants tables (prepare-variants output) with at least the columns dataset, chrom, pos, ref.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``dataset``, ``chrom`` (str), ``pos`` (int64, 1-based) and ``ref`` (one upper-case base
+        of ACGTN), the tables' rows concatenated in order.
+
+    Raises
+    ------
+    InputError
+        If a table is missing, lacks a column, has an empty value or a reference allele that is not
+        a single base.
+    """
     frames = []
     for path in paths:
         if not Path(path).is_file():
@@ -93,7 +111,20 @@ def read_reference_bases(paths: list[str]) -> pd.DataFrame:
 
 
 def group_positions(positions: np.ndarray, max_gap: int) -> list[np.ndarray]:
-    """Sorted unique positions split where more than max_gap positions in a row are missing."""
+    """Sorted unique positions split where more than max_gap positions in a row are missing.
+
+    Parameters
+    ----------
+    positions : numpy.ndarray of int, shape (n,)
+        Sorted unique positions.
+    max_gap : int
+        Most consecutive missing positions still inside one group.
+
+    Returns
+    -------
+    list of numpy.ndarray of int
+        The groups, in order; empty for no positions.
+    """
     if positions.size == 0:
         return []
     breaks = np.flatnonzero(np.diff(positions) - 1 > max_gap) + 1
@@ -101,7 +132,23 @@ def group_positions(positions: np.ndarray, max_gap: int) -> list[np.ndarray]:
 
 
 def rebuild_elements(table: pd.DataFrame, genome: Genome | None, flank: int = 0, max_gap: int = 50) -> list[Element]:
-    """All elements of the table, ordered by dataset, chromosome and start."""
+    """All elements of the table, ordered by dataset, chromosome and start.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns ``dataset``, ``chrom``, ``pos``, ``ref``, as from ``read_reference_bases``.
+    genome : Genome or None
+        Reference for the flanks and the mismatch check; without one, flanks are N.
+    flank : int, optional
+        Bases added on each side.
+    max_gap : int, optional
+        Most consecutive missing positions still inside one element.
+
+    Returns
+    -------
+    list of Element
+    """
     elements = []
     for (dataset, chrom), sub in table.groupby(["dataset", "chrom"], sort=True):
         bases = sub.groupby("pos")["ref"].agg(lambda s: "".join(sorted(set(s))))
@@ -112,7 +159,31 @@ def rebuild_elements(table: pd.DataFrame, genome: Genome | None, flank: int = 0,
 
 
 def rebuild_one(dataset: str, chrom: str, bases: pd.Series, genome: Genome | None, flank: int) -> Element:
-    """One element from its listed positions (index) and reference base(s) per position (values)."""
+    """One element from its listed positions (index) and reference base(s) per position (values).
+
+    Parameters
+    ----------
+    dataset, chrom : str
+        The element's dataset and chromosome.
+    bases : pandas.Series of str
+        Indexed by sorted 1-based position; the reference base, or several sorted bases joined
+        where the table disagrees (written N).
+    genome : Genome or None
+        Reference for the flanks and ``n_mismatches``; without one, flanks are N and
+        ``n_mismatches`` is NA.
+    flank : int
+        Bases added on each side.
+
+    Returns
+    -------
+    Element
+        Its row (the columns of ``ELEMENT_COLUMNS``) and sequence, flanks included.
+
+    Raises
+    ------
+    InputError
+        If ``chrom`` is not a contig of ``genome``.
+    """
     first, last = int(bases.index[0]), int(bases.index[-1])
     seq = np.full(last - first + 1, "N", dtype="<U1")
     conflicts = bases.str.len() > 1
@@ -140,7 +211,15 @@ def rebuild_one(dataset: str, chrom: str, bases: pd.Series, genome: Genome | Non
 
 
 def write_elements(elements: list[Element], outdir: Path) -> None:
-    """elements.fa (60 bases a line) and elements.tsv."""
+    """elements.fa (60 bases a line) and elements.tsv.
+
+    Parameters
+    ----------
+    elements : list of Element
+        As from ``rebuild_elements``.
+    outdir : pathlib.Path
+        Output folder; created if missing.
+    """
     outdir.mkdir(parents=True, exist_ok=True)
     with open(outdir / "elements.fa", "w") as fh:
         for e in elements:

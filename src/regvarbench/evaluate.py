@@ -70,6 +70,25 @@ def read_variants(paths) -> tuple[pd.DataFrame, list[str]]:
     """Concatenate variants tables; returns (variants, names of LD-block datasets).
 
     A table is an LD-block dataset when it carries block_id and is_causal columns.
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+        Variants tables from prepare-variants, with at least the columns of ``VARIANT_COLUMNS``.
+
+    Returns
+    -------
+    variants : pandas.DataFrame
+        All rows, ``effect_log2`` and ``pvalue`` as float, sorted by dataset and variant_id; LD-block
+        tables add ``block_id`` (str) and ``is_causal`` (bool).
+    ld_datasets : list of str
+        The LD-block datasets, sorted.
+
+    Raises
+    ------
+    InputError
+        If a column is missing or unreadable, ``is_causal`` is not boolean, or a variant_id occurs
+        in more than one row.
     """
     frames, ld_datasets = [], []
     for path in paths:
@@ -92,7 +111,23 @@ def read_variants(paths) -> tuple[pd.DataFrame, list[str]]:
 
 
 def read_scores(paths) -> pd.DataFrame:
-    """Concatenate score tables (chunks of one model x dataset simply stack)."""
+    """Concatenate score tables (chunks of one model x dataset simply stack).
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+        Score tables with at least the columns of ``contracts.EVALUATED_SCORE_COLUMNS``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every row, in input order, ``score`` as float.
+
+    Raises
+    ------
+    InputError
+        If a column is missing or unreadable, or a model scored a variant twice.
+    """
     frames = []
     for path in paths:
         df = read_tsv(path, dtype={"variant_id": str, "dataset": str, "model": str})
@@ -108,7 +143,18 @@ def read_scores(paths) -> pd.DataFrame:
 
 
 def read_training(paths) -> pd.DataFrame:
-    """Concatenate enhancer-detection tables from train (empty table if none)."""
+    """Concatenate enhancer-detection tables from train (empty table if none).
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+        ``enhancer_detection.tsv`` files.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``contracts.DETECTION_COLUMNS``, sorted by model, cell_line and split.
+    """
     frames = []
     for path in paths:
         df = read_tsv(path, dtype={"model": str, "cell_line": str, "split": str})
@@ -290,7 +336,26 @@ class CorrelationCache:
 
 def table_correlations(scored: pd.DataFrame, level: str, n_boot: int, seed: int,
                        replicates: BootstrapCache | None = None) -> pd.DataFrame:
-    """Correlation of score with effect per model and group at one level (dataset, cell_line, overall)."""
+    """Correlation of score with effect per model and group at one level (dataset, cell_line, overall).
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        One row per model x variant with a measured effect (columns of ``SCORED_COLUMNS``).
+    level : str
+        A key of ``LEVELS``: ``dataset``, ``cell_line`` or ``overall`` (group ``all``).
+    n_boot : int
+        Bootstrap resamples for the intervals (0 = none).
+    seed : int
+        Bootstrap seed.
+    replicates : BootstrapCache or None, optional
+        Shared bootstrap replicates (see ``BootstrapCache``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model``, ``group`` and ``metrics.CORRELATION_COLUMNS``, one row per model x group.
+    """
     key = LEVELS[level]
     rows = []
     groups = scored.groupby(["model", key] if key else ["model"], sort=True)
@@ -330,7 +395,20 @@ def table_direction(scored: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_significance(scored: pd.DataFrame) -> pd.DataFrame:
-    """Agreement at rising certainty, per dataset, per cell line and overall (column ``level``)."""
+    """Agreement at rising certainty, per dataset, per cell line and overall (column ``level``).
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        One row per model x variant with a measured effect (columns of ``SCORED_COLUMNS``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns model, group, pvalue_max, n, pearson_r, spearman_r, frac_up_predicted_up,
+        frac_down_predicted_down and level: rows of ``metrics.significance_rows`` per model x group;
+        groups without a finite p-value are left out.
+    """
     rows = []
     for level, key in LEVELS.items():
         for name, g in scored.groupby(["model", key] if key else ["model"], sort=True):
@@ -344,7 +422,21 @@ def table_significance(scored: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_ld_topk(scored: pd.DataFrame, ld_datasets) -> pd.DataFrame:
-    """Causal-SNP top-k retrieval per model, LD dataset and ranking."""
+    """Causal-SNP top-k retrieval per model, LD dataset and ranking.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        ``SCORED_COLUMNS`` plus ``block_id`` and ``is_causal`` (present when LD datasets were read).
+    ld_datasets : iterable of str
+        The LD-block datasets (``read_variants``); rows of other datasets are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns model, group (the dataset), ranking, n_blocks, ``top<k>`` and ``random_top<k>`` for k in
+        ``metrics.TOPK``; one row per model x dataset x ranking of ``metrics.LD_RANKINGS``.
+    """
     cols = ["model", "group", "ranking", "n_blocks", *(f"top{k}" for k in metrics.TOPK),
             *(f"random_top{k}" for k in metrics.TOPK)]
     ld = scored[scored["dataset"].isin(ld_datasets)]
@@ -370,6 +462,23 @@ def table_model_comparison(scored: pd.DataFrame, n_boot: int, seed: int,
 
     The bootstrap replicates of one (score, effect) vector pair are computed once and shared by all
     pairs that use the same variants (same seed and n -> same resamples, see metrics).
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        One row per model x variant with a measured effect (columns of ``SCORED_COLUMNS``).
+    n_boot : int
+        Bootstrap resamples.
+    seed : int
+        Bootstrap seed.
+    replicates : BootstrapCache or None, optional
+        Shared bootstrap replicates; a new cache without one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``MODEL_COMPARISON_COLUMNS``, one row per model pair (``model_a`` < ``model_b``) x group x level
+        where both scored at least one common variant.
     """
     replicates = replicates or BootstrapCache(n_boot, seed)
     correlations = CorrelationCache()
@@ -398,7 +507,25 @@ def table_model_comparison(scored: pd.DataFrame, n_boot: int, seed: int,
 
 def read_pairs(path, models) -> list[tuple[str, str]]:
     """(one-shot, fine-tuned) model pairs: ``<model>_oneshot`` with ``<model>`` when both were
-    scored, plus the catalogue's optional ``pair_of`` column (one-shot model -> fine-tuned one)."""
+    scored, plus the catalogue's optional ``pair_of`` column (one-shot model -> fine-tuned one).
+
+    Parameters
+    ----------
+    path : path-like or None
+        Catalogue CSV (optional column ``pair_of``), or None.
+    models : iterable of str
+        The scored model names.
+
+    Returns
+    -------
+    list of (str, str)
+        Sorted (one-shot, fine-tuned) pairs, without duplicates.
+
+    Raises
+    ------
+    InputError
+        If ``pair_of`` names a model that is not in the catalogue.
+    """
     scored = set(models)
     automatic = [(m, m[:-len(ONESHOT_SUFFIX)]) for m in sorted(scored)
                  if m.endswith(ONESHOT_SUFFIX) and m[:-len(ONESHOT_SUFFIX)] in scored]
@@ -424,6 +551,23 @@ def table_finetuned_vs_oneshot(pairs, correlations: dict[str, pd.DataFrame], tra
 
     F1 is enhancer detection on the test split (valid where there is no test row) of the group's
     cell line; for a dataset, its cell line; overall, the mean over the model's cell lines.
+
+    Parameters
+    ----------
+    pairs : list of (str, str)
+        (one-shot, fine-tuned) model pairs, as from ``read_pairs``.
+    correlations : dict of str -> pandas.DataFrame
+        Per level of ``LEVELS``, the correlation table (``model``, ``group``, n, pearson_r, spearman_r, ...).
+    training : pandas.DataFrame
+        Enhancer-detection rows (``contracts.DETECTION_COLUMNS``).
+    dataset_cells : dict of str -> str
+        Dataset -> its cell line.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``FINETUNED_COLUMNS`` (``n_oneshot`` and ``n_finetuned`` as Int64); one row per pair, level and
+        group where either model has a correlation.
     """
     if not pairs:
         return pd.DataFrame(columns=FINETUNED_COLUMNS)
@@ -465,6 +609,33 @@ def evaluate(variant_paths, score_paths, training_paths=(), catalogue=None,
 
     ``inputs`` (files the run read) and ``model_dirs`` (the model directories scored with) make the
     ``provenance`` table (regvarbench.provenance): sha256 of every file, each model's revision.
+
+    Parameters
+    ----------
+    variant_paths : iterable of path-like
+        Variants tables (``read_variants``).
+    score_paths : iterable of path-like
+        Score tables (``read_scores``).
+    training_paths : iterable of path-like, optional
+        ``enhancer_detection.tsv`` files (``read_training``).
+    catalogue : path-like or None, optional
+        Model catalogue CSV (``read_catalogue``, ``read_pairs``).
+    n_boot : int, optional
+        Bootstrap resamples.
+    seed : int, optional
+        Bootstrap seed.
+    inputs : iterable of path-like, optional
+        Other files the run read.
+    model_dirs : iterable of path-like, optional
+        Model directories scored with.
+
+    Returns
+    -------
+    dict
+        Table name (correlation_by_dataset, correlation_by_cell_line, correlation_overall, direction,
+        significance_bins, ld_topk, enhancer_detection, model_comparison, finetuned_vs_oneshot,
+        unscored, scored_variants, models, provenance) -> pandas.DataFrame, and ``evaluation`` -> dict
+        (the run record for evaluation.json).
     """
     variants, ld_datasets = read_variants(variant_paths)
     scores = read_scores(score_paths)
@@ -525,7 +696,16 @@ def evaluate(variant_paths, score_paths, training_paths=(), catalogue=None,
 
 
 def write_evaluation(tables: dict, outdir: Path) -> None:
-    """Write every table as TSV and the run record as evaluation.json under outdir."""
+    """Write every table as TSV and the run record as evaluation.json under outdir.
+
+    Parameters
+    ----------
+    tables : dict
+        As from ``evaluate``: name -> pandas.DataFrame (written to ``<name>.tsv``) and ``evaluation``
+        -> dict.
+    outdir : pathlib.Path
+        Output folder; created if missing.
+    """
     outdir.mkdir(parents=True, exist_ok=True)
     for name, value in tables.items():
         if name == "evaluation":

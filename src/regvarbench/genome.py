@@ -45,7 +45,17 @@ class Genome:
         self._map: np.ndarray | None = None
 
     def resolve(self, chrom: str) -> str | None:
-        """The genome's name for a contig written either way, or None when absent."""
+        """The genome's name for a contig written either way, or None when absent.
+
+        Parameters
+        ----------
+        chrom : str
+            Contig name, with or without ``chr`` (``M`` and ``MT`` interchangeable).
+
+        Returns
+        -------
+        str or None
+        """
         chrom = str(chrom)
         if chrom in self.sizes:
             return chrom
@@ -56,7 +66,20 @@ class Genome:
         return None
 
     def fetch(self, chrom: str, start: int, end: int) -> str:
-        """Sequence of the 0-based half-open interval [start, end), N-padded outside the contig."""
+        """Sequence of the 0-based half-open interval [start, end), N-padded outside the contig.
+
+        Parameters
+        ----------
+        chrom : str
+            Contig, named either way (``resolve``).
+        start, end : int
+            0-based start and end; may lie outside the contig.
+
+        Returns
+        -------
+        str
+            ``max(0, end - start)`` upper-case bases.
+        """
         name = self.resolve(chrom)
         if name is None:
             raise KeyError(f"contig {chrom!r} not in genome {self.path}")
@@ -171,7 +194,20 @@ class Genome:
         return self._map
 
     def base(self, chrom: str, pos: int) -> str:
-        """The base at a 1-based position."""
+        """The base at a 1-based position.
+
+        Parameters
+        ----------
+        chrom : str
+            Contig, named either way (``resolve``).
+        pos : int
+            1-based position.
+
+        Returns
+        -------
+        str
+            One base (N outside the contig).
+        """
         return self.fetch(chrom, pos - 1, pos)
 
     def close(self) -> None:

@@ -158,6 +158,18 @@ class _TextReader(io.TextIOBase):
         return True
 
     def read(self, size: int | None = -1) -> str:
+        """Read up to ``size`` characters, decoding more of the file as needed.
+
+        Parameters
+        ----------
+        size : int or None
+            Characters to read; None or negative reads to the end of the file.
+
+        Returns
+        -------
+        str
+            The characters read; ``""`` at the end of the file.
+        """
         self._checkClosed()
         parts, wanted = [], -1 if size is None or size < 0 else size
         while True:
@@ -174,6 +186,18 @@ class _TextReader(io.TextIOBase):
         return "".join(parts)
 
     def readline(self, size: int | None = -1) -> str:
+        """Read one line, up to and including its ``\\n``, or at most ``size`` characters of it.
+
+        Parameters
+        ----------
+        size : int or None
+            Most characters to read; None or negative reads the whole line.
+
+        Returns
+        -------
+        str
+            The line (the last one of the file may lack its ``\\n``); ``""`` at the end of the file.
+        """
         self._checkClosed()
         parts, wanted = [], -1 if size is None or size < 0 else size
         while True:
@@ -269,6 +293,18 @@ def write_tsv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a table as TSV with a header; floats keep full precision so reruns are bit-identical.
 
     A name ending in ``.gz`` is gzip-compressed, with a zero time stamp so that reruns give the same bytes.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    path : path-like
+        Output file; its folder is created when missing.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -132,7 +132,20 @@ def bootstrap_correlations(x, y, n_boot: int, seed: int) -> tuple[np.ndarray, np
 
 
 def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval, ignoring NaN replicates; (NaN, NaN) if none are finite."""
+    """Percentile bootstrap interval, ignoring NaN replicates; (NaN, NaN) if none are finite.
+
+    Parameters
+    ----------
+    samples : array_like of float
+        Bootstrap replicates of a statistic.
+    level : float
+        Coverage, e.g. 0.95.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``, the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles.
+    """
     samples = np.asarray(samples, dtype=float)
     samples = samples[np.isfinite(samples)]
     if samples.size == 0:
@@ -249,6 +262,18 @@ def rank_in_block(keys: np.ndarray, target: int) -> int:
 
     Ties are resolved against the target: it is placed after every item with an equal key,
     so a model that cannot tell the SNPs of a block apart earns no credit for it.
+
+    Parameters
+    ----------
+    keys : array_like of float, shape (n,)
+        Ranking key of each item of the block (``ranking_key``).
+    target : int
+        Index of the item ranked (the causal variant).
+
+    Returns
+    -------
+    int
+        In 1..n.
     """
     keys = np.asarray(keys, dtype=float)
     return int((keys >= keys[target]).sum())
@@ -313,7 +338,22 @@ def ranking_key(score, ranking: str) -> np.ndarray:
 
 
 def parse_bool(values) -> np.ndarray:
-    """Read an is_causal-style column (1/0, true/false, yes/no; any case) as booleans."""
+    """Read an is_causal-style column (1/0, true/false, yes/no; any case) as booleans.
+
+    Parameters
+    ----------
+    values : array_like
+        The column's cells (empty and NaN read as false).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        For a cell that is none of these values.
+    """
     text = pd.Series(values).astype(str).str.strip().str.lower()
     truth = text.isin(["1", "1.0", "true", "t", "yes", "y"])
     falsity = text.isin(["0", "0.0", "false", "f", "no", "n", "", "nan"])
@@ -413,7 +453,18 @@ def compare_correlations(score_a, score_b, effect, n_boot: int = 1000, seed: int
 
 
 def adjust_pvalues(p) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (scipy's false_discovery_control); NaN stays NaN."""
+    """Benjamini-Hochberg adjusted p-values (scipy's false_discovery_control); NaN stays NaN.
+
+    Parameters
+    ----------
+    p : array_like of float
+        P-values.
+
+    Returns
+    -------
+    numpy.ndarray of float, same shape as ``p``
+        Adjusted over the finite p-values only.
+    """
     p = np.asarray(p, dtype=float)
     out = np.full(p.shape, np.nan)
     finite = np.isfinite(p)

@@ -81,7 +81,23 @@ def run(args: argparse.Namespace) -> None:
 
 
 def parse_dataset_map(pairs) -> dict[str, str]:
-    """``OLD=NEW`` strings -> dict; InputError for a malformed or repeated OLD."""
+    """``OLD=NEW`` strings -> dict; InputError for a malformed or repeated OLD.
+
+    Parameters
+    ----------
+    pairs : iterable of str
+        The --dataset-map values.
+
+    Returns
+    -------
+    dict of str to str
+        OLD -> NEW, both stripped.
+
+    Raises
+    ------
+    InputError
+        For a pair without ``=`` or with an empty side, or an OLD given twice.
+    """
     out: dict[str, str] = {}
     for pair in pairs:
         old, sep, new = pair.partition("=")
@@ -94,12 +110,38 @@ def parse_dataset_map(pairs) -> dict[str, str]:
 
 
 def chrom_key(chrom: pd.Series) -> pd.Series:
-    """Contig name without a ``chr`` prefix (any case), so chr1 and 1 compare equal."""
+    """Contig name without a ``chr`` prefix (any case), so chr1 and 1 compare equal.
+
+    Parameters
+    ----------
+    chrom : pandas.Series
+        Contig names.
+
+    Returns
+    -------
+    pandas.Series of str
+    """
     return chrom.astype(str).str.strip().str.replace(r"^chr", "", case=False, regex=True)
 
 
 def read_variants(paths) -> pd.DataFrame:
-    """Concatenated variants tables with a harmonised contig key."""
+    """Concatenated variants tables with a harmonised contig key.
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+        Prepared variants tables.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``VARIANT_COLUMNS`` (``pos`` and ``row`` int64) plus ``chrom_key`` (``chrom_key``).
+
+    Raises
+    ------
+    InputError
+        For a missing column or a ``variant_id`` in more than one row.
+    """
     frames = []
     for path in paths:
         df = read_tsv(path, dtype={"variant_id": str, "dataset": str, "chrom": str, "ref": str, "alt": str})

@@ -118,7 +118,22 @@ def _parse_int(text: str) -> int:
 
 
 def map_to_genome(bed: pd.DataFrame, genome: Genome) -> tuple[pd.DataFrame, int]:
-    """Rename contigs to the genome's spelling; drop (and count) intervals on absent contigs."""
+    """Rename contigs to the genome's spelling; drop (and count) intervals on absent contigs.
+
+    Parameters
+    ----------
+    bed : pandas.DataFrame
+        Intervals with a ``chrom`` column (e.g. from ``read_bed``).
+    genome : Genome
+        The reference whose contig names are used (``Genome.resolve``).
+
+    Returns
+    -------
+    intervals : pandas.DataFrame
+        The rows of ``bed`` on the genome's contigs, ``chrom`` renamed, fresh index.
+    n_dropped : int
+        How many rows lay on contigs absent from the genome.
+    """
     names = {c: genome.resolve(c) for c in bed["chrom"].unique()}
     resolved = bed["chrom"].map(names)
     on_genome = resolved.notna()
@@ -131,7 +146,20 @@ def map_to_genome(bed: pd.DataFrame, genome: Genome) -> tuple[pd.DataFrame, int]
 
 
 def promoters_from_tss(tss: pd.DataFrame, flank: int) -> pd.DataFrame:
-    """TSS +/- flank: the 5' base by strand when strand is +/-, else the whole interval, padded."""
+    """TSS +/- flank: the 5' base by strand when strand is +/-, else the whole interval, padded.
+
+    Parameters
+    ----------
+    tss : pandas.DataFrame
+        Columns ``chrom``, ``start``, ``end``, ``strand`` (``.`` when unknown).
+    flank : int
+        bp added on each side.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``chrom``, ``start`` (clipped at 0), ``end``; one row per TSS.
+    """
     plus, minus = tss["strand"] == "+", tss["strand"] == "-"
     first = np.where(minus, tss["end"] - 1, tss["start"])
     last = np.where(plus, tss["start"] + 1, tss["end"])
@@ -147,6 +175,17 @@ def overlap_bp(peaks: pd.DataFrame, marks: pd.DataFrame) -> np.ndarray:
 
     bioframe replaced bedtools merge + intersect -wo here: same numbers, about 4x faster on the
     real HepG2 peaks (docs/performance.md).
+
+    Parameters
+    ----------
+    peaks : pandas.DataFrame
+        Intervals (``chrom``, ``start``, ``end``).
+    marks : pandas.DataFrame
+        Intervals (``chrom``, ``start``, ``end``), merged before the overlap.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (len(peaks),)
     """
     if peaks.empty or marks.empty:
         return np.zeros(len(peaks), dtype=np.int64)
@@ -163,7 +202,19 @@ def overlap_bp(peaks: pd.DataFrame, marks: pd.DataFrame) -> np.ndarray:
 
 def overlaps_any(windows: pd.DataFrame, exclusions: pd.DataFrame) -> np.ndarray:
     """Boolean per window: does it overlap any exclusion interval by >= 1 bp (bioframe overlap;
-    was bedtools intersect -u, same result, about 9x slower on real-scale exon sets)."""
+    was bedtools intersect -u, same result, about 9x slower on real-scale exon sets).
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        Intervals (``chrom``, ``start``, ``end``); negative starts are clipped at 0 for the test.
+    exclusions : pandas.DataFrame
+        Intervals (``chrom``, ``start``, ``end``).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (len(windows),)
+    """
     hit = np.zeros(len(windows), dtype=bool)
     if windows.empty or exclusions.empty:
         return hit
@@ -191,7 +242,20 @@ def _intervals(frame: pd.DataFrame) -> pd.DataFrame:
 
 def free_intervals(exclusions: pd.DataFrame, sizes: dict[str, int]) -> pd.DataFrame:
     """Genome minus the exclusions (bioframe merge + complement; was bedtools merge + complement,
-    same intervals, 2-4x slower), in genome contig order, then by start."""
+    same intervals, 2-4x slower), in genome contig order, then by start.
+
+    Parameters
+    ----------
+    exclusions : pandas.DataFrame
+        Intervals (``chrom``, ``start``, ``end``) on the genome's contigs; clipped to the contigs.
+    sizes : dict of str -> int
+        Contig lengths, in genome order (``Genome.sizes``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``chrom``, ``start``, ``end``: the non-empty free intervals.
+    """
     order = {name: i for i, name in enumerate(sizes)}
     size = exclusions["chrom"].map(sizes)
     clipped = exclusions.assign(start=exclusions["start"].clip(lower=0),
@@ -213,7 +277,21 @@ def free_intervals(exclusions: pd.DataFrame, sizes: dict[str, int]) -> pd.DataFr
 # --------------------------------------------------------------------------- positives
 
 def centre_windows(peaks: pd.DataFrame, length: int) -> pd.DataFrame:
-    """Resize peaks to `length` around the summit (if valid) or the midpoint."""
+    """Resize peaks to `length` around the summit (if valid) or the midpoint.
+
+    Parameters
+    ----------
+    peaks : pandas.DataFrame
+        Columns ``chrom``, ``start``, ``end``, ``summit`` (offset from start, -1 if absent) and ``signal``.
+    length : int
+        Window length in bp.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``chrom``, ``start``, ``end`` (``start + length``) and ``signal``, one row per peak; windows
+        may run off a contig end (``start`` may be negative).
+    """
     width = peaks["end"] - peaks["start"]
     use_summit = (peaks["summit"] >= 0) & (peaks["summit"] < width)
     centre = np.where(use_summit, peaks["start"] + peaks["summit"], (peaks["start"] + peaks["end"]) // 2)
@@ -250,7 +328,22 @@ def select_non_overlapping(windows: pd.DataFrame) -> np.ndarray:
 # --------------------------------------------------------------------------- controls
 
 def tile_free(free: pd.DataFrame, length: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Non-overlapping windows filling each free interval, with a random phase per interval."""
+    """Non-overlapping windows filling each free interval, with a random phase per interval.
+
+    Parameters
+    ----------
+    free : pandas.DataFrame
+        Free intervals (``chrom``, ``start``, ``end``), as from ``free_intervals``.
+    length : int
+        Window length in bp.
+    rng : numpy.random.Generator
+        Draws the phase of each interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``chrom``, ``start``, ``end``, in the order of ``free``, then by start.
+    """
     span = (free["end"] - free["start"]).to_numpy()
     n_tiles = span // length
     keep = n_tiles > 0
@@ -265,7 +358,26 @@ def tile_free(free: pd.DataFrame, length: int, rng: np.random.Generator) -> pd.D
 
 def collect_pool(tiles: pd.DataFrame, genome: Genome, target: int,
                  rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
-    """Visit tiles in random order and keep the first `target` that are free of N; with GC."""
+    """Visit tiles in random order and keep the first `target` that are free of N; with GC.
+
+    Parameters
+    ----------
+    tiles : pandas.DataFrame
+        Candidate windows (``chrom``, ``start``, ``end``), as from ``tile_free``.
+    genome : Genome
+        The reference the sequences are fetched from.
+    target : int
+        How many windows to keep at most.
+    rng : numpy.random.Generator
+        Draws the visiting order.
+
+    Returns
+    -------
+    pool : pandas.DataFrame
+        The kept tiles (at most ``target``), in visiting order, fresh index.
+    gc : numpy.ndarray of float, shape (len(pool),)
+        Their GC fractions.
+    """
     picked, gcs = [], []
     chroms, starts, ends = tiles["chrom"].to_numpy(), tiles["start"].to_numpy(), tiles["end"].to_numpy()
     with tqdm(total=target, desc="control candidates", unit="window", disable=None, leave=False) as bar:
@@ -282,7 +394,17 @@ def collect_pool(tiles: pd.DataFrame, genome: Genome, target: int,
 
 
 def gc_bins(gc: np.ndarray) -> np.ndarray:
-    """Bin index of each GC fraction (bins of GC_BIN_WIDTH, the last one closed at 1.0)."""
+    """Bin index of each GC fraction (bins of GC_BIN_WIDTH, the last one closed at 1.0).
+
+    Parameters
+    ----------
+    gc : numpy.ndarray of float
+        GC fractions in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray of int64, same shape as ``gc``
+    """
     n_bins = int(round(1 / GC_BIN_WIDTH))
     return np.minimum(np.floor(gc / GC_BIN_WIDTH + 1e-9).astype(np.int64), n_bins - 1)
 
@@ -292,6 +414,20 @@ def match_gc(target_gc: np.ndarray, pool_gc: np.ndarray, n: int) -> np.ndarray:
 
     Per bin the first pool entries in that bin are taken; a bin short of entries is filled with the
     remaining entries nearest to the bin centre; targets without GC (all N) take any remaining.
+
+    Parameters
+    ----------
+    target_gc : numpy.ndarray of float, shape (m,)
+        GC fractions of the positives (NaN for a sequence without GC).
+    pool_gc : numpy.ndarray of float, shape (k,)
+        GC fractions of the pool, in random order.
+    n : int
+        How many positions to pick.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Sorted positions into the pool (``n`` of them when the pool is large enough).
     """
     n_bins = int(round(1 / GC_BIN_WIDTH))
     valid = target_gc[~np.isnan(target_gc)]
@@ -327,7 +463,43 @@ def build_regions(cell_line: str, dnase: str | Path, h3k27ac: str | Path, genome
                   blacklist: str | Path | None = None, region_length: int = 1000,
                   promoter_flank: int = 2000, min_overlap: int = 1, control_matching: str = "gc",
                   seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Positive and control regions of one cell line, and the tidy summary of every step."""
+    """Positive and control regions of one cell line, and the tidy summary of every step.
+
+    Parameters
+    ----------
+    cell_line : str
+        Cell line name (letters, digits and ``_ . + -``), used in region ids.
+    dnase, h3k27ac : str or pathlib.Path
+        DNase and H3K27ac peaks (BED3/BED6/narrowPeak, may be gzipped).
+    genome : Genome
+        The reference genome.
+    exons, tss, blacklist : str or pathlib.Path or None, optional
+        BED files of exons, transcription start sites and blacklisted intervals to exclude.
+    region_length : int, optional
+        Region length in bp.
+    promoter_flank : int, optional
+        A promoter is TSS +/- this many bp.
+    min_overlap : int, optional
+        Least DNase/H3K27ac overlap in bp for a positive.
+    control_matching : str, optional
+        ``gc`` (match the positives' GC histogram) or ``none``.
+    seed : int, optional
+        Seed of the controls' random draws.
+
+    Returns
+    -------
+    regions : pandas.DataFrame
+        ``contracts.REGION_COLUMNS``; positives (label 1) first, then controls (label 0), each by chrom
+        and start.
+    summary : pandas.DataFrame
+        ``contracts.STEP_SUMMARY_COLUMNS``, one row per step in processing order, ``count`` as float.
+
+    Raises
+    ------
+    InputError
+        For bad parameters or peak files, when no positive region is left, or when too few control
+        windows are found.
+    """
     _check_parameters(cell_line, region_length, promoter_flank, min_overlap, control_matching)
     rng = np.random.default_rng(seed)
     steps: list[tuple[str, float]] = []

@@ -63,7 +63,18 @@ class Runtime:
         return bool(self.accelerator.is_main_process)
 
     def out_of_time(self, epoch_seconds: float) -> bool:
-        """True when another epoch as long as the last one would pass the time limit."""
+        """True when another epoch as long as the last one would pass the time limit.
+
+        Parameters
+        ----------
+        epoch_seconds : float
+            How long the last epoch took, in seconds.
+
+        Returns
+        -------
+        bool
+            False when there is no time limit.
+        """
         if self.time_limit is None:
             return False
         return time.monotonic() - self.started + epoch_seconds > self.time_limit
@@ -74,7 +85,27 @@ class Runtime:
 
 
 def make_runtime(device: str = "auto", precision: str = "auto", time_limit: float | None = None) -> Runtime:
-    """The Runtime of this process (a DDP rank when launched with several processes)."""
+    """The Runtime of this process (a DDP rank when launched with several processes).
+
+    Parameters
+    ----------
+    device : str, optional
+        ``auto`` or a device name, resolved by ``device.resolve_device``.
+    precision : str, optional
+        ``auto``, ``fp32``, ``bf16`` or ``fp16``, resolved by ``device.resolve_precision`` for training.
+    time_limit : float or None, optional
+        Seconds from now after which training stops at an epoch's end (``--time-limit``).
+
+    Returns
+    -------
+    Runtime
+        With a new ``accelerate.Accelerator``.
+
+    Raises
+    ------
+    InputError
+        If ``time_limit`` is negative.
+    """
     from accelerate import Accelerator
 
     if time_limit is not None and time_limit < 0:
@@ -89,7 +120,13 @@ def make_runtime(device: str = "auto", precision: str = "auto", time_limit: floa
 
 
 def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch global RNGs (the model's initial weights come from torch's)."""
+    """Seed python, numpy and torch global RNGs (the model's initial weights come from torch's).
+
+    Parameters
+    ----------
+    seed : int
+        The seed for all three.
+    """
     import numpy as np
     import torch
 
@@ -103,6 +140,15 @@ def deterministic_algorithms(device: str = "cpu") -> Iterator[None]:
     """Ask torch for deterministic kernels while training, then restore the caller's setting.
 
     On CUDA, kernels without a deterministic version warn instead of failing the run.
+
+    Parameters
+    ----------
+    device : str, optional
+        The device trained on (``cuda`` makes it warn-only).
+
+    Yields
+    ------
+    None
     """
     import torch
 
@@ -126,6 +172,22 @@ def launch(fn: Callable[[Any], None], args: Any, processes: int) -> None:
     loopback port); with CUDA each uses the GPU of its local rank. The exit of any process ends
     the run: status 75 (paused at the time limit) becomes TrainingPaused here, status 2 (bad
     input, message printed by the process) an InputError.
+
+    Parameters
+    ----------
+    fn : callable
+        Run in each process as ``fn(args)``.
+    args : Any
+        Its argument (picklable, e.g. the parsed command line).
+    processes : int
+        How many processes to start.
+
+    Raises
+    ------
+    InputError
+        If ``processes`` is below 1 or more than the visible GPUs, or a process stopped on bad input.
+    TrainingPaused
+        If a process stopped at the time limit.
     """
     import torch
     import torch.multiprocessing as mp

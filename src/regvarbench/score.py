@@ -110,7 +110,18 @@ def read_windows(path: str | Path, genome: Genome | None = None) -> pd.DataFrame
 
 
 def has_loci(windows: pd.DataFrame) -> bool:
-    """Whether a windows table says where each window lies (``chrom``, ``window_start``)."""
+    """Whether a windows table says where each window lies (``chrom``, ``window_start``).
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        A windows table.
+
+    Returns
+    -------
+    bool
+        True when both ``WINDOW_LOCUS_COLUMNS`` are present and filled on every row.
+    """
     return all(c in windows.columns for c in WINDOW_LOCUS_COLUMNS) and not windows[WINDOW_LOCUS_COLUMNS].isna().any().any()
 
 
@@ -128,6 +139,30 @@ def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256
     receptive-field reuse (models/cone.py); in genome flanks too where the adapter has
     ``predict_variants_in_context`` (``sei``). ``cone=False`` forces full passes for every
     distinct sequence (input).
+
+    Parameters
+    ----------
+    adapter : Adapter
+        The model (``models.load_model``).
+    windows : pandas.DataFrame
+        A windows table in the full layout (``WINDOW_COLUMNS``; loci, ``variant_class`` and ``strand``
+        where present).
+    batch_size : int
+        Sequences per model call.
+    cone : bool
+        Whether adapters with ``supports_cone`` may reuse the reference pass.
+    genome : Genome or None
+        The genome, for adapters that predict in genome context.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``SCORE_COLUMNS``, one row per variant (``average_strands``).
+
+    Raises
+    ------
+    InputError
+        For an unknown ``score_kind`` in the adapter spec.
     """
     try:
         kind = resolve_score_kind(str(adapter.spec.get("score_kind", DEFAULT_SCORE_KIND)))
@@ -153,7 +188,22 @@ def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256
 def average_strands(scores: pd.DataFrame, windows: pd.DataFrame, kind: str = DEFAULT_SCORE_KIND) -> pd.DataFrame:
     """One row per variant for windows with a ``strand`` column (make-windows --reverse-complement):
     ref and alt outputs averaged over the variant's rows (forward and reverse complement), the
-    score recomputed from the averages; first-appearance order kept. Other tables pass through."""
+    score recomputed from the averages; first-appearance order kept. Other tables pass through.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Per-window scores (``SCORE_COLUMNS``), row for row with ``windows``.
+    windows : pandas.DataFrame
+        The windows they were computed from.
+    kind : str
+        The score kind (a name of ``regvarbench.score_kinds``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``SCORE_COLUMNS``.
+    """
     if STRAND not in windows.columns or not len(scores):
         return scores
     mean = scores.groupby("variant_id", sort=False).agg(
@@ -305,6 +355,20 @@ def set_precision(adapter: Adapter, precision: str, device: str = "cpu") -> str:
     """Make ``adapter`` compute in ``precision`` (``auto`` resolved for ``device``); the concrete one.
 
     Adapters without a ``set_precision`` (Hugging Face, motif, tracks) keep their own arithmetic.
+
+    Parameters
+    ----------
+    adapter : Adapter
+        The model.
+    precision : str
+        One of ``PRECISIONS`` (``resolve_precision``), e.g. ``auto``, ``fp32`` or ``bf16``.
+    device : str
+        The resolved device (``cpu`` or ``cuda[:n]``).
+
+    Returns
+    -------
+    str
+        The precision the adapter computes in, or ``model default`` for adapters without ``set_precision``.
     """
     concrete = resolve_precision(precision, device)
     if concrete == "fp32":
@@ -374,7 +438,24 @@ def run(args: argparse.Namespace) -> None:
 def skip_scoring(model_dir: str | os.PathLike, window_paths: list[str], outdir: str | os.PathLike,
                  prefix: str | None = None) -> bool:
     """For a marker directory (artifacts.write_marker): write a header-only score table per windows
-    file (named by ``prefix`` when given) and return True; False for a usable model."""
+    file (named by ``prefix`` when given) and return True; False for a usable model.
+
+    Parameters
+    ----------
+    model_dir : path-like
+        The model directory.
+    window_paths : list of str
+        The windows files (``<dataset>.windows.<k>.tsv``).
+    outdir : path-like
+        Output folder of the score tables.
+    prefix : str or None
+        Score file name prefix instead of the model name.
+
+    Returns
+    -------
+    bool
+        Whether ``model_dir`` is a marker (and the empty tables were written).
+    """
     spec = marker_spec(model_dir)
     if spec is None:
         return False

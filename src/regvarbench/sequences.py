@@ -24,7 +24,24 @@ _NON_ACGT = re.compile(r"[^ACGT]")
 
 
 def single_cell_line(frame: pd.DataFrame, source: str | Path) -> str:
-    """The one cell line a table belongs to (file names derive from it)."""
+    """The one cell line a table belongs to (file names derive from it).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A table with a ``cell_line`` column.
+    source : str or pathlib.Path
+        Where it came from, for messages.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InputError
+        When the table holds no cell line or several.
+    """
     names = frame["cell_line"].dropna().astype(str).unique()
     if len(names) != 1:
         raise InputError(f"{source}: expected exactly one cell_line, found {len(names)}: "
@@ -34,7 +51,29 @@ def single_cell_line(frame: pd.DataFrame, source: str | Path) -> str:
 
 def extract_sequences(regions: pd.DataFrame, genome: Genome,
                       source: str | Path = "regions") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Add an uppercase `sequence` column; drop regions with non-ACGT bases; count each step."""
+    """Add an uppercase `sequence` column; drop regions with non-ACGT bases; count each step.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        A regions table (``REGION_COLUMNS``) of one cell line; 0-based half-open ``start``/``end``.
+    genome : Genome
+        The reference genome.
+    source : str or pathlib.Path
+        Where the table came from, for messages.
+
+    Returns
+    -------
+    sequences : pandas.DataFrame
+        The regions kept: ``SEQUENCE_COLUMNS`` then the other columns of ``regions``.
+    summary : pandas.DataFrame
+        The columns of ``STEP_SUMMARY_COLUMNS``: steps ``regions_in``, ``dropped_with_n``, ``regions_out``.
+
+    Raises
+    ------
+    InputError
+        For a missing column, several cell lines or a contig not in the genome.
+    """
     require_columns(regions, REGION_COLUMNS, source)
     cell_line = single_cell_line(regions, source)
     missing = sorted({str(c) for c in regions["chrom"].unique() if genome.resolve(str(c)) is None})
@@ -56,7 +95,23 @@ def extract_sequences(regions: pd.DataFrame, genome: Genome,
 
 
 def read_regions(path: str | Path) -> pd.DataFrame:
-    """Read a regions table with ids and contigs as strings and integer coordinates."""
+    """Read a regions table with ids and contigs as strings and integer coordinates.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A regions table (TSV).
+
+    Returns
+    -------
+    pandas.DataFrame
+        With at least the columns of ``REGION_COLUMNS``.
+
+    Raises
+    ------
+    InputError
+        For a missing column or a non-integer ``start``, ``end`` or ``label``.
+    """
     frame = read_tsv(path, dtype={"region_id": str, "chrom": str, "cell_line": str})
     require_columns(frame, REGION_COLUMNS, path)
     for col in ("start", "end", "label"):

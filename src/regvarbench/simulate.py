@@ -120,7 +120,17 @@ THRESHOLDS = {m: round(THRESHOLD_FRACTION * float(np.log2(p / BASE_PROBS).max(ax
 
 
 def encode(seq: str) -> np.ndarray:
-    """Integer codes of a DNA string: A, C, G, T = 0..3, anything else 4."""
+    """Integer codes of a DNA string: A, C, G, T = 0..3, anything else 4.
+
+    Parameters
+    ----------
+    seq : str
+        ASCII DNA string, any case.
+
+    Returns
+    -------
+    numpy.ndarray of uint8, shape (len(seq),)
+    """
     return _CODES[np.frombuffer(seq.encode("ascii"), dtype=np.uint8)]
 
 
@@ -168,6 +178,27 @@ def true_effect(seq: str, index: int, alt: str, cell_line: str) -> float:
     Sum over the cell line's motifs of weight x change in clipped best log-odds, scanning every
     motif-long window that covers the variant. Only the bases within a motif length of the
     variant matter, so a short context suffices.
+
+    Parameters
+    ----------
+    seq : str
+        DNA context around the variant.
+    index : int
+        0-based position of the variant in ``seq``.
+    alt : str
+        The alternative base (A, C, G or T, any case).
+    cell_line : str
+        A simulated cell line (a key of ``MOTIFS``).
+
+    Returns
+    -------
+    float
+        The true log2 effect.
+
+    Raises
+    ------
+    InputError
+        If ``cell_line`` is not simulated.
     """
     if cell_line not in MOTIFS:
         raise InputError(f"unknown cell line {cell_line!r}; simulated ones: {', '.join(MOTIFS)}")
@@ -194,6 +225,19 @@ class _Layout:
         """A random (chrom, centre) where each (mask, half) pair is clear over centre +/- half.
 
         margin keeps the centre that far from the contig ends.
+
+        Parameters
+        ----------
+        checks : list of (dict, int)
+            Pairs of a mask (contig -> numpy.ndarray of bool, shape (contig length,)) and a half-width in bp.
+        margin : int, optional
+            Least distance of the centre from either contig end.
+
+        Returns
+        -------
+        chrom : str
+        centre : int
+            0-based position.
         """
         names = list(CONTIG_SIZES)
         for _ in range(200_000):
@@ -204,6 +248,17 @@ class _Layout:
         raise RuntimeError("simulate: genome too crowded to place another feature")
 
     def sequence(self, chrom: str) -> str:
+        """The contig's sequence as a string (A, C, G, T and N for code 4).
+
+        Parameters
+        ----------
+        chrom : str
+            A contig of ``CONTIG_SIZES``.
+
+        Returns
+        -------
+        str
+        """
         return np.frombuffer(b"ACGTN", dtype=np.uint8)[self.codes[chrom]].tobytes().decode("ascii")
 
 
@@ -420,17 +475,81 @@ class _Variants:
             self.in_motif[chrom][s:e] = True
 
     def ref(self, chrom: str, pos0: int) -> int:
+        """The reference base code at a position.
+
+        Parameters
+        ----------
+        chrom : str
+            Contig.
+        pos0 : int
+            0-based position.
+
+        Returns
+        -------
+        int
+            Base code (A, C, G, T = 0..3, N = 4).
+        """
         return int(self.lay.codes[chrom][pos0])
 
     def effect(self, chrom: str, pos0: int, alt: int, cell: str) -> float:
+        """True log2 effect of ``alt`` at a genome position (see ``true_effect``), rounded to 6 decimals.
+
+        Parameters
+        ----------
+        chrom : str
+            Contig.
+        pos0 : int
+            0-based position.
+        alt : int
+            Base code of the alternative allele (0..3).
+        cell : str
+            Simulated cell line.
+
+        Returns
+        -------
+        float
+        """
         codes = self.lay.codes[chrom]
         lo = max(0, pos0 - 20)
         return round(_effect_codes(codes[lo:pos0 + 20], pos0 - lo, alt, cell), 6)
 
     def random_alt(self, ref: int) -> int:
+        """A random base code other than ``ref``.
+
+        Parameters
+        ----------
+        ref : int
+            Base code of the reference allele (0..3).
+
+        Returns
+        -------
+        int
+            One of the other three codes.
+        """
         return int((ref + self.rng.integers(1, 4)) % 4)
 
     def row(self, dataset: str, cell: str, chrom: str, pos0: int, alt: int | None = None) -> dict:
+        """One SNV as a row: its alleles, true effect and whether it lies in an enhancer and a motif.
+
+        Parameters
+        ----------
+        dataset : str
+            Dataset name.
+        cell : str
+            Simulated cell line.
+        chrom : str
+            Contig.
+        pos0 : int
+            0-based position.
+        alt : int or None, optional
+            Base code of the alternative allele; drawn with ``random_alt`` when None.
+
+        Returns
+        -------
+        dict
+            Keys dataset, cell_line, chrom, pos (1-based), ref, alt, effect_true, in_enhancer and
+            in_motif (0/1).
+        """
         ref = self.ref(chrom, pos0)
         alt = self.random_alt(ref) if alt is None else alt
         return {"dataset": dataset, "cell_line": cell, "chrom": chrom, "pos": pos0 + 1,
@@ -438,7 +557,22 @@ class _Variants:
                 "in_enhancer": int(self.in_enhancer[chrom][pos0]), "in_motif": int(self.in_motif[chrom][pos0])}
 
     def background_position(self, lo: int = 0, hi: int | None = None, chrom: str | None = None) -> tuple[str, int]:
-        """A non-N position outside every enhancer window (optionally within [lo, hi) of chrom)."""
+        """A non-N position outside every enhancer window (optionally within [lo, hi) of chrom).
+
+        Parameters
+        ----------
+        lo, hi : int, optional
+            Bounds of the 0-based position on ``chrom`` (kept 50 bp from the contig ends); used only with
+            ``chrom``.
+        chrom : str or None, optional
+            Contig; anywhere in the genome when None.
+
+        Returns
+        -------
+        chrom : str
+        pos0 : int
+            0-based position.
+        """
         for _ in range(10_000):
             if chrom is None:
                 c, p = self.lay.sample_free([(self.lay.gap, 1)], margin=1000)
@@ -449,7 +583,19 @@ class _Variants:
         raise RuntimeError("simulate: no background position found")
 
     def raqtl(self, cell: str) -> pd.DataFrame:
-        """~70% in the cell line's enhancers (half of those on motif bases), the rest background."""
+        """~70% in the cell line's enhancers (half of those on motif bases), the rest background.
+
+        Parameters
+        ----------
+        cell : str
+            Simulated cell line.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``N_RAQTL`` distinct SNVs of dataset ``sim_raqtl_<cell>``, columns dataset, cell_line, chrom,
+            pos (1-based), ref, alt, effect_true, in_enhancer, in_motif.
+        """
         enh = self.enhancers[self.enhancers["cell_line"] == cell].reset_index(drop=True)
         mot = self.motifs[self.motifs["cell_line"] == cell].reset_index(drop=True)
         n_enh = round(0.7 * N_RAQTL)
@@ -472,7 +618,21 @@ class _Variants:
         return pd.DataFrame(rows)
 
     def satmut(self, cell: str = "HepG2") -> tuple[pd.DataFrame, str]:
-        """Every alternative at every base of a 200 bp window over the motif-richest enhancer."""
+        """Every alternative at every base of a 200 bp window over the motif-richest enhancer.
+
+        Parameters
+        ----------
+        cell : str, optional
+            Simulated cell line.
+
+        Returns
+        -------
+        variants : pandas.DataFrame
+            3 x ``SATMUT_LENGTH`` SNVs of dataset ``sim_satmut_<cell>``, columns dataset, cell_line, chrom,
+            pos (1-based), ref, alt, effect_true, in_enhancer, in_motif.
+        enhancer_id : str
+            The enhancer mutated.
+        """
         enh = self.enhancers[(self.enhancers["cell_line"] == cell) & (self.enhancers["shared"] == 0)]
         best = enh.sort_values(["n_motifs", "enhancer_id"], ascending=[False, True]).iloc[0]
         mot = self.motifs[self.motifs["enhancer_id"] == best["enhancer_id"]]
@@ -487,7 +647,20 @@ class _Variants:
         return pd.DataFrame(rows), str(best["enhancer_id"])
 
     def ld_blocks(self, cell: str) -> pd.DataFrame:
-        """Blocks of one motif-destroying causal SNV and 3-7 near-neutral partners within 50 kb."""
+        """Blocks of one motif-destroying causal SNV and 3-7 near-neutral partners within 50 kb.
+
+        Parameters
+        ----------
+        cell : str
+            Simulated cell line.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Up to ``N_LD_BLOCKS`` blocks of dataset ``sim_ld_blocks_<cell>``, columns dataset, cell_line,
+            chrom, pos (1-based), ref, alt, effect_true, in_enhancer, in_motif, is_causal (0/1) and
+            block_id; members of a block in random order.
+        """
         mot = self.motifs[self.motifs["cell_line"] == cell]
         strongest = mot.sort_values(["score", "enhancer_id"], ascending=[False, True]).drop_duplicates("enhancer_id")
         picks = strongest.iloc[self.rng.permutation(len(strongest))]
@@ -529,6 +702,17 @@ class _Variants:
         of it with |true effect| < 0.05: ``LOCUS_PARTNERS`` with r2 >= ``LD_R2`` and
         ``LOCUS_WEAK`` below. The lead is the causal SNV in ``N_LEAD_IS_CAUSAL`` loci (drawn),
         else a partner with r2 >= ``LD_R2``. Rows: the lead first, then by r2 (highest first).
+
+        Parameters
+        ----------
+        cell : str, optional
+            Simulated cell line.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``N_LOCI`` loci (dataset ``sim_locus_<cell>_<k>``), the columns of ``row`` plus is_causal, r2,
+            is_lead, snp_id (synthetic rsID) and locus_id (the lead's snp_id).
         """
         mot = self.motifs[self.motifs["cell_line"] == cell]
         # the only instance of its motif in its enhancer: a gain there raises the motif's best match
@@ -580,6 +764,17 @@ class _Variants:
         Alleles as VCF writes them (indels with their left anchor base): 8 SNVs (4 on motif
         bases), insertions of 1 and 6 bp, deletions of 1 and 10 bp and of a whole planted motif
         instance (anchor base kept), and a 2-bp MNV; sorted by position, no measured effects.
+
+        Parameters
+        ----------
+        cell : str, optional
+            Simulated cell line.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns dataset (``sim_vcf_<cell>``), cell_line, chrom, pos (1-based), ref, alt,
+            variant_class, in_motif and enhancer_id; 14 rows.
         """
         enh = self.enhancers[(self.enhancers["cell_line"] == cell) & (self.enhancers["shared"] == 0)
                              & (self.enhancers["n_motifs"] >= 3)]
@@ -625,7 +820,18 @@ class _Variants:
                              "enhancer_id": e["enhancer_id"]})
 
     def measure(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Add effect_measured = effect_true + N(0, NOISE_SIGMA)."""
+        """Add effect_measured = effect_true + N(0, NOISE_SIGMA).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Variants with an ``effect_true`` column.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of ``df`` with ``effect_measured`` (float) added.
+        """
         return df.assign(effect_measured=df["effect_true"] + self.rng.normal(0, NOISE_SIGMA, len(df)))
 
 

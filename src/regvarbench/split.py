@@ -27,7 +27,18 @@ log = logging.getLogger(__name__)
 
 
 def normalise_chrom(name: str) -> str:
-    """Naming-independent contig key: no 'chr' prefix, upper case, mitochondrion as 'M'."""
+    """Naming-independent contig key: no 'chr' prefix, upper case, mitochondrion as 'M'.
+
+    Parameters
+    ----------
+    name : str
+        Contig name, e.g. ``chr1``, ``1`` or ``chrMT``.
+
+    Returns
+    -------
+    str
+        E.g. ``1``, ``X`` or ``M``.
+    """
     bare = str(name).strip()
     bare = bare[3:] if bare.lower().startswith("chr") else bare
     bare = bare.upper()
@@ -37,7 +48,33 @@ def normalise_chrom(name: str) -> str:
 def split_regions(frame: pd.DataFrame, *, method: str = "chrom", valid_chroms: Sequence[str] = ("chr2",),
                   test_chroms: Sequence[str] = ("chr3",), valid_fraction: float = 0.1,
                   test_fraction: float = 0.1, seed: int = 0, source: str | Path = "sequences") -> pd.DataFrame:
-    """A copy of `frame` with a `split` column (train, valid or test)."""
+    """A copy of `frame` with a `split` column (train, valid or test).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A sequences table (at least ``region_id``, ``chrom`` and ``label``).
+    method : str
+        ``chrom`` (whole contigs to valid and test) or ``random`` (fractions of the rows).
+    valid_chroms, test_chroms : sequence of str
+        Contigs of the valid and test splits (``method="chrom"``), named either way.
+    valid_fraction, test_fraction : float
+        Fractions of the rows for valid and test (``method="random"``).
+    seed : int
+        Random seed (``method="random"``).
+    source : str or pathlib.Path
+        Where the table came from, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``SEQUENCE_COLUMNS`` present, then ``split``, then the other columns of ``frame``.
+
+    Raises
+    ------
+    InputError
+        For a missing column, a repeated ``region_id``, an unknown method or an empty split.
+    """
     require_columns(frame, ["region_id", "chrom", "label"], source)
     duplicated = frame["region_id"][frame["region_id"].duplicated()]
     if len(duplicated):
@@ -95,7 +132,20 @@ def _split_random(frame: pd.DataFrame, valid_fraction: float, test_fraction: flo
 
 
 def summarise_split(frame: pd.DataFrame, cell_line: str) -> pd.DataFrame:
-    """Rows per (split, label), every combination listed (zero included), splits in fixed order."""
+    """Rows per (split, label), every combination listed (zero included), splits in fixed order.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A split table (``split`` and ``label`` columns).
+    cell_line : str
+        Its cell line.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``SPLIT_SUMMARY_COLUMNS``.
+    """
     labels = sorted(pd.unique(frame["label"]))
     grid = pd.MultiIndex.from_product([list(SPLITS), labels], names=["split", "label"])
     counts = frame.groupby(["split", "label"]).size().reindex(grid, fill_value=0)

@@ -72,7 +72,27 @@ MODEL_STEPS = {"train": "", "oneshot": ONESHOT_SUFFIX}  # their folder: <model><
 
 def stub_outputs(step: str, prefix: str | None = None, model_name: str | None = None,
                  cell_line: str | None = None) -> dict[str, Content]:
-    """The files the stub of ``step`` writes (relative paths) and what each holds."""
+    """The files the stub of ``step`` writes (relative paths) and what each holds.
+
+    Parameters
+    ----------
+    step : str
+        A subcommand (a key of ``OUTPUTS``).
+    prefix : str or None
+        Stem or folder of the outputs (steps other than ``MODEL_STEPS``).
+    model_name, cell_line : str or None
+        The model folder's model and cell line (``MODEL_STEPS``).
+
+    Returns
+    -------
+    dict of str to Content
+        Relative path -> column list (header-only table), text, or None (empty file).
+
+    Raises
+    ------
+    InputError
+        When the arguments the step needs are missing.
+    """
     if step in MODEL_STEPS:
         if not (model_name and cell_line):
             raise InputError(f"stub {step}: give --model-name and --cell-line (its model folder)")
@@ -84,7 +104,21 @@ def stub_outputs(step: str, prefix: str | None = None, model_name: str | None = 
 
 def write_stub(step: str, outdir: str | Path, prefix: str | None = None, model_name: str | None = None,
                cell_line: str | None = None) -> list[Path]:
-    """Write the stub outputs of ``step`` under ``outdir``; returns their paths."""
+    """Write the stub outputs of ``step`` under ``outdir``; returns their paths.
+
+    Parameters
+    ----------
+    step : str
+        A subcommand (a key of ``OUTPUTS``).
+    outdir : str or pathlib.Path
+        Output folder.
+    prefix, model_name, cell_line : str or None
+        As for ``stub_outputs``.
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
     written = []
     for name, content in stub_outputs(step, prefix, model_name, cell_line).items():
         path = Path(outdir) / name

@@ -77,7 +77,19 @@ class TrainResult:
 
 
 def bce_with_logits(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Mean binary cross-entropy from logits, in float64 and stable for large |logit|."""
+    """Mean binary cross-entropy from logits, in float64 and stable for large |logit|.
+
+    Parameters
+    ----------
+    logits : array_like of float
+        Logits, any shape.
+    labels : array_like of float
+        0/1 labels, the shape of ``logits``.
+
+    Returns
+    -------
+    float
+    """
     z = np.asarray(logits, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
     return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
@@ -107,6 +119,41 @@ def train_model(table: pd.DataFrame, config: TrainConfig, source: str = "<table>
     retries of a pipeline task). ``runtime``: device, precision, processes and time limit
     (default: this process, the visible GPU if any, else the CPU). ``on_epoch_end(phase, epoch)``
     runs after each checkpoint.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A split table of one cell line (the columns of ``contracts.SPLIT_COLUMNS``).
+    config : TrainConfig
+        Model name, architecture, hyper-parameters and optimisation settings.
+    source : str, optional
+        Where ``table`` came from, for messages and the spec.
+    phase1_tables : list of (str, pandas.DataFrame) or None, optional
+        trednet only: (source, split table) of other cell lines for phase one.
+    phase1_weights : str or pathlib.Path or None, optional
+        trednet only: a trained trednet model directory to take phase one from.
+    checkpoint : str or pathlib.Path or None, optional
+        Checkpoint file.
+    checkpoint_dir : str or pathlib.Path or None, optional
+        Folder of checkpoints keyed by fingerprint (not with ``checkpoint``).
+    resume : bool, optional
+        Continue from an existing checkpoint of the same data and settings.
+    runtime : Runtime or None, optional
+        Where training runs; ``make_runtime()`` when None.
+    on_epoch_end : callable or None, optional
+        Called as ``on_epoch_end(phase, epoch)`` after each epoch's checkpoint.
+
+    Returns
+    -------
+    TrainResult
+        The model with its best weights (in eval mode), spec, training curve, detection rows for the
+        valid and test splits (``contracts.DETECTION_COLUMNS``), extra tables and the checkpoint path.
+
+    Raises
+    ------
+    InputError
+        For a bad model name, epochs, patience or batch size below 1, phase-one options without
+        trednet or given both ways, both ``checkpoint`` and ``checkpoint_dir``, or an invalid table.
     """
     check_model_name(config.model_name)
     if config.epochs < 1 or config.patience < 1 or config.batch_size < 1:
@@ -261,7 +308,13 @@ class _Checkpoint:
 
     def save(self, state: dict[str, Any]) -> None:
         """Write the state under a temporary name beside the checkpoint, then rename it onto it:
-        a reader (or a rerun after a kill) sees the previous checkpoint or this one, whole."""
+        a reader (or a rerun after a kill) sees the previous checkpoint or this one, whole.
+
+        Parameters
+        ----------
+        state : dict of str -> Any
+            The training state (saved with the fingerprint and torch's thread count added).
+        """
         with atomic_path(self.path) as tmp:
             torch.save({**state, "fingerprint": self.fingerprint, "threads": torch.get_num_threads()}, tmp)
 
@@ -430,7 +483,22 @@ def _cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def write_outputs(result: TrainResult, outdir: str | Path) -> Path:
-    """DIR/<model>__<cell>/ with model.pt, spec.json, training_curve.tsv, enhancer_detection.tsv."""
+    """DIR/<model>__<cell>/ with model.pt, spec.json, training_curve.tsv, enhancer_detection.tsv.
+
+    Each table of ``result.extra`` is written as ``<name>.tsv`` there too.
+
+    Parameters
+    ----------
+    result : TrainResult
+        As from ``train_model``.
+    outdir : str or pathlib.Path
+        The output directory ``DIR``.
+
+    Returns
+    -------
+    pathlib.Path
+        The model directory.
+    """
     target = model_dir(outdir, result.spec["model_name"], result.spec["cell_line"])
     cnn.save_model(target, result.model, result.spec)
     write_tsv(result.curve, target / "training_curve.tsv")
@@ -702,7 +770,23 @@ def _remove_checkpoint(folder: Path, keyed_root: Path | None) -> None:
 
 
 def run_hf(args: argparse.Namespace, path: Path, shared: dict[str, Any]) -> None:
-    """``--family hf``: fine-tune a Hugging Face checkpoint (regvarbench.models.hf)."""
+    """``--family hf``: fine-tune a Hugging Face checkpoint (regvarbench.models.hf).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``train`` command line.
+    path : pathlib.Path
+        The split table (``--data``).
+    shared : dict of str -> Any
+        The shared options (epochs, patience, batch_size, lr, weight_decay): given values, else the
+        hf family's ``FAMILY_DEFAULTS``.
+
+    Raises
+    ------
+    InputError
+        Without ``--source``.
+    """
     # by the family registry, as models.load_model does: importing transformers costs every other
     # family's training task seconds (a downward import all the same; tests/unit/test_layering.py)
     hf = importlib.import_module(FAMILIES["hf"])

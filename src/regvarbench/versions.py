@@ -31,7 +31,18 @@ def add_arguments(parser) -> None:
 
 
 def versions_block(process: str) -> str:
-    """The versions.yml block of one task (no final newline): its process name, then each tool's version."""
+    """The versions.yml block of one task (no final newline): its process name, then each tool's version.
+
+    Parameters
+    ----------
+    process : str
+        The task's process name.
+
+    Returns
+    -------
+    str
+        YAML text.
+    """
     return "\n".join([f'"{process}":'] + [f"    {k}: {v}" for k, v in collect_versions().items()])
 
 

@@ -115,7 +115,24 @@ def run(args: argparse.Namespace) -> None:
 
 
 def read_variants(path: str | Path) -> pd.DataFrame:
-    """The variants table, with the columns windows need and integer positions."""
+    """The variants table, with the columns windows need and integer positions.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A prepared variants table (``<dataset>.variants.tsv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table as read (text columns as str), with at least ``variant_id``, ``dataset``, ``cell_line``,
+        ``chrom``, ``pos`` (int64), ``ref`` and ``alt``.
+
+    Raises
+    ------
+    InputError
+        For a missing file, a missing or empty needed column, or a non-integer ``pos``.
+    """
     if not Path(path).is_file():
         raise InputError(f"variants table not found: {path}")
     variants = read_tsv(path, dtype=_TEXT)
@@ -131,7 +148,18 @@ def read_variants(path: str | Path) -> pd.DataFrame:
 
 
 def dataset_from_filename(path: str | Path) -> str:
-    """Dataset name of an empty table, from its ``<dataset>.variants.tsv`` file name."""
+    """Dataset name of an empty table, from its ``<dataset>.variants.tsv`` file name.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The variants table, e.g. ``sure_HepG2.variants.tsv`` (or ``.tsv.gz``).
+
+    Returns
+    -------
+    str
+        The file name without ``.variants.tsv`` / ``.variants.tsv.gz``.
+    """
     return re.sub(r"\.variants\.tsv(\.gz)?$", "", Path(path).name)
 
 
@@ -301,6 +329,23 @@ def write_chunks(windows: pd.DataFrame, dataset: str, outdir: Path, chunk_size: 
     chunk. Each chunk stores each distinct reference window once (``compact_windows``). Chunks left
     by an earlier run of the same dataset are removed first, so the folder always matches this run.
     An empty dataset still gets one header-only chunk, so downstream steps see it.
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        The dataset's windows (``WINDOW_COLUMNS`` and the rest of the full layout; ``strand`` last with
+        --reverse-complement).
+    dataset : str
+        File name prefix of the chunks.
+    outdir : pathlib.Path
+        Output folder.
+    chunk_size : int
+        Variants per chunk.
+
+    Returns
+    -------
+    int
+        Number of chunks written (at least 1).
     """
     remove_stale_chunks(dataset, outdir)
     rows = chunk_size * (2 if STRAND in windows.columns else 1)
@@ -415,7 +460,18 @@ def windows_from_loci(chunk: pd.DataFrame, genome: Genome, source: str | Path = 
 
 def compact_windows(windows: pd.DataFrame) -> pd.DataFrame:
     """The chunk layout: ``ref_seq`` kept only on the first row of each distinct reference window,
-    ``ref_row`` (after ``n_padded``) pointing every row at that first row."""
+    ``ref_row`` (after ``n_padded``) pointing every row at that first row.
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        Windows in the full layout (every row with its ``ref_seq``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same rows, index reset, ``ref_seq`` emptied on repeats, plus an int64 ``ref_row`` column.
+    """
     codes, _ = pd.factorize(windows["ref_seq"], sort=False)
     _, first_of_code = np.unique(codes, return_index=True)  # codes number references by first appearance
     first = first_of_code[codes] if len(codes) else codes
@@ -427,7 +483,25 @@ def compact_windows(windows: pd.DataFrame) -> pd.DataFrame:
 
 def expand_windows(windows: pd.DataFrame, source: str | Path = "windows") -> pd.DataFrame:
     """A chunk read back (``compact_windows`` layout) with every ``ref_seq`` filled in again;
-    tables without ``ref_row`` (the full layout) are returned as they are."""
+    tables without ``ref_row`` (the full layout) are returned as they are.
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        A windows chunk as read.
+    source : str or pathlib.Path
+        Where it came from, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows with every ``ref_seq`` filled and without ``ref_row``.
+
+    Raises
+    ------
+    InputError
+        When ``ref_row`` is not a row number of the table or points at a row without ``ref_seq``.
+    """
     if REF_ROW not in windows.columns:
         return windows
     ref_row = pd.to_numeric(windows[REF_ROW], errors="coerce")

@@ -31,7 +31,22 @@ class Adapter(Protocol):
     name: str
     spec: dict[str, Any]
 
-    def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray: ...
+    def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
+        """The model's output for each sequence (the quantity the spec's ``score_kind`` reads).
+
+        Parameters
+        ----------
+        seqs : list of str, length n
+            DNA sequences (A, C, G, T, N), of the model's input length or fitted to it.
+        batch_size : int, optional
+            Sequences per forward pass; the adapter's default when None.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (n,)
+            Enhancer probabilities in [0, 1] (motif log-odds, track sums: see ``score_kind``).
+        """
+        ...
 
 
 def load_model(path_or_spec: str | os.PathLike | dict[str, Any], device: str = "cpu") -> Adapter:
@@ -40,6 +55,25 @@ def load_model(path_or_spec: str | os.PathLike | dict[str, Any], device: str = "
     A spec dict may name its weights file under ``"weights"``; without one the network gets
     fresh weights seeded from ``spec["seed"]`` (an untrained baseline, or for tests); an ``hf``
     spec dict loads its ``"source"`` checkpoint (hub id or directory) instead.
+
+    Parameters
+    ----------
+    path_or_spec : str, PathLike or dict
+        A trained model directory, the path of its ``spec.json``, or a spec dict (its ``"family"``
+        picks the module in ``FAMILIES``, default ``cnn``; a ``"probe"`` entry wraps the network in a
+        ``ProbeAdapter``).
+    device : str
+        Torch device the network runs on, default ``cpu``.
+
+    Returns
+    -------
+    Adapter
+        The family's adapter (``.name``, ``.spec``, ``.predict``).
+
+    Raises
+    ------
+    InputError
+        The spec names an unknown family.
     """
     if isinstance(path_or_spec, dict):
         spec = dict(path_or_spec)

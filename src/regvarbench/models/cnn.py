@@ -78,6 +78,18 @@ class CNNSmall(nn.Module):
                                   nn.Linear(dense, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Enhancer logits of a one-hot batch (any length: the pooling is global).
+
+        Parameters
+        ----------
+        x : torch.Tensor, float32 or float64, shape (batch, 4, length)
+            One-hot DNA (channels A, C, G, T), in the dtype of the weights.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch,)
+            One enhancer logit per sequence.
+        """
         h = self.features(x)
         pooled = {"max": lambda: h.amax(dim=2), "avg": lambda: h.mean(dim=2),
                   "max+avg": lambda: torch.cat([h.amax(dim=2), h.mean(dim=2)], dim=1)}[self.global_pool]()
@@ -107,6 +119,18 @@ class DeepSEALike(nn.Module):
                                   nn.Linear(dense, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Enhancer logits of a one-hot batch of the network's ``input_length``.
+
+        Parameters
+        ----------
+        x : torch.Tensor, float32 or float64, shape (batch, 4, length)
+            One-hot DNA (channels A, C, G, T), in the dtype of the weights.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch,)
+            One enhancer logit per sequence.
+        """
         return self.head(self.features(x)).squeeze(1)
 
 
@@ -119,6 +143,18 @@ class MotifScan(nn.Module):
         self.linear = nn.Linear(filters, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Enhancer logits of a one-hot batch (any length of at least ``kernel_size``).
+
+        Parameters
+        ----------
+        x : torch.Tensor, float32 or float64, shape (batch, 4, length)
+            One-hot DNA (channels A, C, G, T), in the dtype of the weights.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch,)
+            One enhancer logit per sequence.
+        """
         return self.linear(torch.relu(self.conv(x)).amax(dim=2)).squeeze(1)
 
 
@@ -127,7 +163,25 @@ def architecture_names() -> list[str]:
 
 
 def resolve_hyperparameters(architecture: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Defaults of an architecture updated with the given values (unknown keys are an error)."""
+    """Defaults of an architecture updated with the given values (unknown keys are an error).
+
+    Parameters
+    ----------
+    architecture : str
+        A key of ``DEFAULTS`` (``cnn_small``, ``deepsea_like``, ``motif_scan``, ``sei_like``, ``trednet``).
+    overrides : dict, optional
+        Hyper-parameters replacing the defaults, key by key.
+
+    Returns
+    -------
+    dict
+        The architecture's full set of hyper-parameters (a new dict).
+
+    Raises
+    ------
+    InputError
+        The architecture is unknown, or ``overrides`` names a key it does not have.
+    """
     if architecture not in DEFAULTS:
         raise InputError(f"unknown CNN architecture {architecture!r}; choose from {', '.join(architecture_names())}")
     params = dict(DEFAULTS[architecture])
@@ -139,7 +193,24 @@ def resolve_hyperparameters(architecture: str, overrides: dict[str, Any] | None 
 
 
 def build_model(spec: dict[str, Any]) -> nn.Module:
-    """The untrained network a spec describes (weights from the current torch RNG state)."""
+    """The untrained network a spec describes (weights from the current torch RNG state).
+
+    Parameters
+    ----------
+    spec : dict
+        Model spec: ``architecture`` (default ``cnn_small``), optional ``hyperparameters`` and, for
+        ``deepsea_like``, ``input_length``.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``CNNSmall``, ``DeepSEALike``, ``sei.SeiLike``, ``trednet.TREDNetLike`` or ``MotifScan``.
+
+    Raises
+    ------
+    InputError
+        Unknown architecture or hyper-parameter, or a ``deepsea_like`` spec without ``input_length``.
+    """
     architecture = spec.get("architecture", "cnn_small")
     params = resolve_hyperparameters(architecture, spec.get("hyperparameters"))
     if architecture == "cnn_small":
@@ -156,7 +227,19 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
 
 
 def encode(seqs: list[str], length: int | None = None) -> torch.Tensor:
-    """One-hot uint8 tensor (n, 4, L); sequences are fitted to ``length`` when it is given."""
+    """One-hot uint8 tensor (n, 4, L); sequences are fitted to ``length`` when it is given.
+
+    Parameters
+    ----------
+    seqs : list of str
+        DNA sequences (all of one length unless ``length`` is given).
+    length : int, optional
+        Length each sequence is fitted to (``dna.fit_length``).
+
+    Returns
+    -------
+    torch.Tensor, uint8, shape (n, 4, length)
+    """
     if length is not None:
         seqs = [fit_length(s, length) for s in seqs]
     return torch.from_numpy(one_hot(list(seqs), dtype=np.uint8))
@@ -173,6 +256,27 @@ def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 256,
     is then computed the same way wherever it sits (tests/unit/test_score.py). ``precision`` is
     fp64 (default, what training and evaluation use), fp32, or bf16/fp16 (autocast over fp32
     weights; see models/precision.py).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network mapping (batch, 4, length) one-hot input to (batch,) logits; it is moved to
+        ``device`` and, for the call, to the compute dtype, then given back its dtype and training mode.
+    x : torch.Tensor, uint8, shape (n, 4, length)
+        One-hot sequences (``encode``).
+    batch_size : int
+        Rows per forward pass.
+    device : str or torch.device
+        Device the passes run on.
+    progress : bool
+        Show a tqdm progress bar.
+    precision : str
+        ``fp64``, ``fp32``, ``bf16`` or ``fp16`` (not ``auto``).
+
+    Returns
+    -------
+    numpy.ndarray, float64, shape (n,)
+        One logit per sequence.
     """
     was_training = model.training
     model.eval()
@@ -218,7 +322,18 @@ class CNNAdapter:
         self.last_variant_counts: dict[str, int] = {}
 
     def set_precision(self, precision: str) -> str:
-        """Use ``precision`` (``auto`` resolved for this device) from now on; returns the concrete one."""
+        """Use ``precision`` (``auto`` resolved for this device) from now on; returns the concrete one.
+
+        Parameters
+        ----------
+        precision : str
+            ``auto``, ``fp32``, ``fp64``, ``bf16`` or ``fp16``.
+
+        Returns
+        -------
+        str
+            The resolved precision (also stored as ``self.precision``).
+        """
         self.precision = resolve_precision(precision, self.device)
         # converted once here, so predictions need not convert on every call
         self.model.to(dtype=compute_dtype(self.precision))
@@ -231,7 +346,24 @@ class CNNAdapter:
         return [fit_length(s, int(length)) for s in seqs] if length else list(seqs)
 
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        """Enhancer probabilities in [0, 1], float64, shape (n,)."""
+        """Enhancer probabilities in [0, 1], float64, shape (n,).
+
+        Parameters
+        ----------
+        seqs : list of str
+            DNA sequences, fitted to the spec's ``input_length`` (without one they must share a length).
+        batch_size : int, optional
+            Rows per forward pass; default ``self.batch_size``.
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n,)
+
+        Raises
+        ------
+        InputError
+            Sequences differ in length and the spec has no ``input_length``.
+        """
         if len(seqs) == 0:
             return np.zeros(0, dtype=np.float64)
         seqs = self._fitted(seqs)
@@ -248,6 +380,29 @@ class CNNAdapter:
 
         ``ref_index[i]`` is the position in ``ref_seqs`` of the reference that ``alt_seqs[i]``
         mutates. Agrees with ``predict`` within ~1e-7 on logits in fp32, ~1e-15 in fp64 (models/cone.py).
+
+        Parameters
+        ----------
+        ref_seqs : list of str
+            Reference sequences, shape (n_ref,).
+        ref_index : numpy.ndarray of int, shape (n_alt,)
+            Index into ``ref_seqs`` of each alternative's reference.
+        alt_seqs : list of str
+            Alternative sequences, shape (n_alt,); one differing from its reference at one base is
+            scored by cone reuse, one equal to it takes its logit, others get full passes.
+        batch_size : int, optional
+            Rows per forward pass; default ``self.batch_size``.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Reference probabilities, float64, shape (n_ref,), and alternative probabilities, float64,
+            shape (n_alt,). The path counts are left in ``self.last_variant_counts``.
+
+        Raises
+        ------
+        InputError
+            The architecture has no cone plan, or sequences differ in length without an ``input_length``.
         """
         if self.cone_plan is None:
             raise InputError(f"model {self.name}: architecture has no cone implementation; use predict")
@@ -262,7 +417,22 @@ class CNNAdapter:
 
 
 def save_model(outdir: str | os.PathLike, model: nn.Module, spec: dict[str, Any]) -> Path:
-    """Write model.pt (state dict) and spec.json (sorted keys, so reruns are byte-identical)."""
+    """Write model.pt (state dict) and spec.json (sorted keys, so reruns are byte-identical).
+
+    Parameters
+    ----------
+    outdir : str or PathLike
+        Model directory (created if missing).
+    model : torch.nn.Module
+        The trained network.
+    spec : dict
+        Its spec; ``family`` is set to ``cnn`` in the written copy.
+
+    Returns
+    -------
+    pathlib.Path
+        ``outdir``.
+    """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     spec = {**spec, "family": FAMILY}
@@ -272,7 +442,26 @@ def save_model(outdir: str | os.PathLike, model: nn.Module, spec: dict[str, Any]
 
 
 def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None, device: str = "cpu") -> CNNAdapter:
-    """Rebuild the network from its spec and load its weights (fresh seeded weights if none)."""
+    """Rebuild the network from its spec and load its weights (fresh seeded weights if none).
+
+    Parameters
+    ----------
+    spec : dict
+        Model spec (``build_model``); ``seed`` seeds fresh weights.
+    weights : str, PathLike or None
+        The ``model.pt`` state dict; None builds fresh weights.
+    device : str
+        Torch device the adapter predicts on.
+
+    Returns
+    -------
+    CNNAdapter
+
+    Raises
+    ------
+    InputError
+        The weights file is missing or cannot be loaded into the spec's network.
+    """
     if weights is None:
         with torch.random.fork_rng(devices=[]):  # leave the caller's RNG stream untouched
             torch.manual_seed(int(spec.get("seed", 0)))

@@ -70,7 +70,19 @@ class Folded:
 
 
 def build_cone_plan(model: nn.Module) -> list[Stage] | None:
-    """The model's stages if its layout is one cone reuse supports, else None."""
+    """The model's stages if its layout is one cone reuse supports, else None.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A network with ``features`` (an ``nn.Sequential``), ``head`` and a ``global_pool`` of
+        ``GLOBAL_POOLS`` (``CNNSmall``); anything else gives None.
+
+    Returns
+    -------
+    list of Stage or None
+        One ``Stage`` per convolution, in order; None for an unsupported layout.
+    """
     features, head = getattr(model, "features", None), getattr(model, "head", None)
     if (not isinstance(features, nn.Sequential) or head is None
             or getattr(model, "global_pool", None) not in GLOBAL_POOLS):
@@ -115,6 +127,20 @@ def fold(stages: list[Stage], dtype: torch.dtype, device: str | torch.device = "
     """Stages with eval-mode batch norm folded into the convolution, in float64 then cast.
 
     Computed on every call (a few small tensors), so weights changed in place are picked up.
+
+    Parameters
+    ----------
+    stages : list of Stage
+        From :func:`build_cone_plan`.
+    dtype : torch.dtype
+        dtype of the folded weights and biases.
+    device : str or torch.device
+        Device they are put on.
+
+    Returns
+    -------
+    list of Folded
+        Per stage: weight (out, in, 1, k) channels-last, bias (out,), padding, pool, ceil_mode.
     """
     folded = []
     with torch.no_grad():
@@ -162,6 +188,18 @@ def one_hot_batch(codes: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """Base codes (B, L) (dna.base_codes: 0-3, 4 = N) -> one-hot (B, 4, 1, L) channels-last.
 
     A table lookup writes the (B, L, 4) memory layout channels-last needs, with no transpose.
+
+    Parameters
+    ----------
+    codes : torch.Tensor of integers, shape (B, L)
+        Base codes, 0-3 for A, C, G, T and 4 for N.
+    dtype : torch.dtype
+        dtype of the one-hot values.
+
+    Returns
+    -------
+    torch.Tensor, dtype ``dtype``, shape (B, 4, 1, L)
+        One-hot, channels-last memory layout; N is an all-zero column.
     """
     table = torch.cat([torch.eye(4, dtype=dtype, device=codes.device), torch.zeros((1, 4), dtype=dtype, device=codes.device)])
     return table[codes.long()].permute(0, 2, 1).unsqueeze(2)
@@ -174,6 +212,16 @@ def trimer_table(f: Folded) -> torch.Tensor:
     are grouped in threes (5^3 = 125 rows per group, N contributing zero) and the last row is the
     bias: ceil(k/3) + 1 row lookups and adds per position instead of 4k multiply-adds
     (``F.embedding_bag``), ~1.5x faster than the convolution on CPU.
+
+    Parameters
+    ----------
+    f : Folded
+        The first stage (weight (C, 4, 1, k), bias (C,)).
+
+    Returns
+    -------
+    torch.Tensor, shape (125 * ceil(k / 3) + 1, C)
+        Weight rows of every 3-mer of each tap group, then the bias row; dtype of ``f.weight``.
     """
     w = f.weight[:, :, 0, :]  # (C, 4, k)
     c, _, k = w.shape
@@ -208,6 +256,25 @@ def reference_pass(model: nn.Module, folded: list[Folded], x: torch.Tensor, code
 
     ``x`` is a one-hot batch from :func:`one_hot_batch`; with its ``codes`` and the first stage's
     :func:`trimer_table` the first stage runs as 3-mer lookups instead of a convolution.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The ``CNNSmall`` the stages came from (its ``global_pool`` and ``head`` are used).
+    folded : list of Folded
+        Its stages, from :func:`fold`.
+    x : torch.Tensor, shape (B, 4, 1, L)
+        One-hot batch, channels-last, in the folded dtype.
+    codes : torch.Tensor of integers, shape (B, L), optional
+        The batch's base codes; needed with ``table``.
+    table : torch.Tensor, optional
+        :func:`trimer_table` of ``folded[0]``; without it the first stage is a convolution.
+
+    Returns
+    -------
+    tuple
+        ``acts``: list of torch.Tensor, the input and each stage's output as (B, L_s, C_s) views;
+        ``pooled``: torch.Tensor, shape (B, C) or (B, 2C) for max+avg; ``logits``: torch.Tensor, shape (B,).
     """
     h = x
     acts = [_blc(h)]
@@ -219,7 +286,19 @@ def reference_pass(model: nn.Module, folded: list[Folded], x: torch.Tensor, code
 
 
 def global_pool(last: torch.Tensor, kind: str) -> torch.Tensor:
-    """CNNSmall's global pooling of a (B, L, C) stage output: (B, C), or (B, 2C) for max+avg."""
+    """CNNSmall's global pooling of a (B, L, C) stage output: (B, C), or (B, 2C) for max+avg.
+
+    Parameters
+    ----------
+    last : torch.Tensor, shape (B, L, C)
+        The last stage's output.
+    kind : str
+        ``avg``, ``max`` or ``max+avg`` (max then mean, concatenated).
+
+    Returns
+    -------
+    torch.Tensor, shape (B, C), or (B, 2C) for ``max+avg``
+    """
     if kind == "avg":
         return last.mean(dim=1)
     if kind == "max":
@@ -229,7 +308,19 @@ def global_pool(last: torch.Tensor, kind: str) -> torch.Tensor:
 
 def running_maxima(last: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Maxima of a (B, L, C) stage output over positions [0, i] and [i, L), each (B, L + 1, C)
-    with an -inf row at the open end, for the max outside a cone's slice."""
+    with an -inf row at the open end, for the max outside a cone's slice.
+
+    Parameters
+    ----------
+    last : torch.Tensor, shape (B, L, C)
+        The last stage's output.
+
+    Returns
+    -------
+    tuple of torch.Tensor, each shape (B, L + 1, C)
+        ``from_left[:, i]``, the max over positions [0, i) (row 0 is -inf), and ``from_right[:, i]``,
+        the max over [i, L) (row L is -inf).
+    """
     pad = torch.full_like(last[:, :1], float("-inf"))
     from_left = torch.cat([pad, torch.cummax(last, dim=1).values], dim=1)  # [:, i] = max over [0, i)
     from_right = torch.cat([torch.cummax(last.flip(1), dim=1).values.flip(1), pad], dim=1)  # [:, i] = max over [i, L)
@@ -244,6 +335,30 @@ def cone_logits(model: nn.Module, folded: list[Folded], acts: list[torch.Tensor]
     ``alt_column`` (B, 1, 4) is the alternative base's one-hot column. The slice [lo, lo + w) of
     each stage's input holds every position that can differ from the reference. ``maxima``
     (:func:`running_maxima` of ``acts[-1]``) is needed for a global max.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The ``CNNSmall`` (its ``global_pool`` and ``head`` are used).
+    folded : list of Folded
+        Its stages, from :func:`fold`.
+    acts : list of torch.Tensor
+        Stage inputs and outputs of the reference batch, (R, L_s, C_s) each (:func:`reference_pass`).
+    pooled_ref : torch.Tensor, shape (R, C) or (R, 2C)
+        The reference batch's pooled vectors.
+    rows : torch.Tensor, int64, shape (B,)
+        Reference row of each variant.
+    pos : torch.Tensor, int64, shape (B,)
+        Position of each variant's changed base.
+    alt_column : torch.Tensor, shape (B, 1, 4)
+        One-hot column of each alternative base.
+    maxima : tuple of torch.Tensor, optional
+        ``running_maxima(acts[-1])``; required when ``global_pool`` is ``max`` or ``max+avg``.
+
+    Returns
+    -------
+    torch.Tensor, shape (B,)
+        One alternative logit per variant.
     """
     device = pos.device
     lo, w, new = pos, 1, alt_column
@@ -303,6 +418,25 @@ def plan_logits(model: nn.Module, stages: list[Stage], codes: np.ndarray, batch_
     """Full-pass logits (float64 array) of base codes (n, L) (dna.base_codes) through the folded plan.
 
     The model (its head) must already be in ``compute_dtype(precision)`` and in eval mode.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The ``CNNSmall`` the plan came from.
+    stages : list of Stage
+        From :func:`build_cone_plan`.
+    codes : numpy.ndarray of integers, shape (n, L)
+        Base codes (0-3, 4 = N).
+    batch_size : int
+        Rows per pass, capped at ``BLOCK``; the last batch is padded with N rows.
+    device : str or torch.device
+        Device the passes run on.
+    precision : str
+        ``fp64``, ``fp32``, ``bf16`` or ``fp16``.
+
+    Returns
+    -------
+    numpy.ndarray, float64, shape (n,)
     """
     dtype = compute_dtype(precision)
     batch_size = min(batch_size, BLOCK)
@@ -496,7 +630,25 @@ def pool_patch(pool: nn.MaxPool1d, ref_in: torch.Tensor, rows: torch.Tensor, pat
 
 
 def pointwise_patch(layer: nn.Module, patch: Patch) -> Patch:
-    """A position-wise layer (ReLU; dropout, identity, batch norm in eval mode) applied to a patch."""
+    """A position-wise layer (ReLU; dropout, identity, batch norm in eval mode) applied to a patch.
+
+    Parameters
+    ----------
+    layer : torch.nn.Module
+        One of ``POINTWISE``; batch norm and dropout must be in eval mode.
+    patch : Patch
+        Of the layer's input, values (B, C, w).
+
+    Returns
+    -------
+    Patch
+        Same ``lo``, values ``layer(patch.vals)``.
+
+    Raises
+    ------
+    ValueError
+        The layer is not position-wise (or is batch norm or dropout in training mode).
+    """
     if not isinstance(layer, POINTWISE) or (layer.training and not isinstance(layer, (nn.ReLU, nn.Identity))):
         raise ValueError(f"cone reuse: {layer} is not position-wise (batch norm and dropout need eval mode)")
     return Patch(patch.lo, layer(patch.vals))
@@ -525,7 +677,22 @@ def add_patches(a: Patch, ref_a: torch.Tensor, b: Patch, ref_b: torch.Tensor, ro
 
 
 def paste(ref: torch.Tensor, rows: torch.Tensor, patch: Patch) -> torch.Tensor:
-    """Whole alternative rows: reference rows ``ref[rows]`` (B, C, L) with the patch written in."""
+    """Whole alternative rows: reference rows ``ref[rows]`` (B, C, L) with the patch written in.
+
+    Parameters
+    ----------
+    ref : torch.Tensor, shape (R, C, L)
+        Reference activation.
+    rows : torch.Tensor, int64, shape (B,)
+        Row of ``ref`` of each patch row.
+    patch : Patch
+        Values (B, C, w) at ``[lo, lo + w)`` (inside [0, L)).
+
+    Returns
+    -------
+    torch.Tensor, shape (B, C, L)
+        A copy, dtype of ``ref``.
+    """
     out = ref[rows].clone()
     idx = patch.lo[:, None] + torch.arange(patch.w, device=ref.device)
     out.scatter_(2, idx[:, None, :].expand(-1, out.shape[1], -1), patch.vals.to(out.dtype))
@@ -534,7 +701,22 @@ def paste(ref: torch.Tensor, rows: torch.Tensor, patch: Patch) -> torch.Tensor:
 
 def sequential_reference(block: nn.Sequential, x: torch.Tensor, cache: dict) -> torch.Tensor:
     """``block(x)``, caching the input of each Conv1d and MaxPool1d (keyed by the layer) for
-    :func:`sequential_patch`."""
+    :func:`sequential_patch`.
+
+    Parameters
+    ----------
+    block : torch.nn.Sequential
+        The block to run.
+    x : torch.Tensor, shape (R, C, L)
+        Its input (reference rows).
+    cache : dict
+        Filled in place: layer -> its input tensor.
+
+    Returns
+    -------
+    torch.Tensor
+        ``block(x)``.
+    """
     for layer in block:
         if isinstance(layer, (nn.Conv1d, nn.MaxPool1d)):
             cache[layer] = x

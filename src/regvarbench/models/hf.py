@@ -367,7 +367,17 @@ class KmerTokenizer:
 
     def core(self, seq: str) -> np.ndarray | None:
         """Token ids of one sequence without special tokens, int64, shape (n_tokens,); None if it
-        holds a character other than A, C, G, T, N."""
+        holds a character other than A, C, G, T, N.
+
+        Parameters
+        ----------
+        seq : str
+            One DNA sequence (upper-case A, C, G, T, N; anything else gives None).
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (n_tokens,), or None
+        """
         try:
             codes = _DNA_CODES[np.frombuffer(seq.encode("ascii"), dtype=np.uint8)]
         except UnicodeEncodeError:
@@ -398,6 +408,16 @@ class KmerTokenizer:
 
         Sequences of A, C, G, T only are tokenised together, one array operation per length;
         the others one by one (``core``).
+
+        Parameters
+        ----------
+        seqs : list of str
+            DNA sequences.
+
+        Returns
+        -------
+        list of (numpy.ndarray of int64, shape (n_tokens_i,), or None)
+            One entry per sequence, in order.
         """
         out: list[np.ndarray | None] = [None] * len(seqs)
         plain: dict[int, list[int]] = {}
@@ -614,7 +634,18 @@ class HFAdapter:
         return enc
 
     def encode(self, seqs: list[str]) -> dict[str, torch.Tensor]:
-        """Token tensors padded to max_tokens, after fitting to input_length and centre-cropping."""
+        """Token tensors padded to max_tokens, after fitting to input_length and centre-cropping.
+
+        Parameters
+        ----------
+        seqs : list of str
+            DNA sequences (any case).
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            The tokenizer's keys (``input_ids``, ``attention_mask``, ...), each int64, shape (n, max_tokens).
+        """
         enc = self.token_ids(seqs)
         # padding an existing encoding is what we mean here; transformers' advice to fast tokenizers
         # (tokenise and pad in one call) would mean tokenising twice
@@ -681,7 +712,25 @@ class HFAdapter:
         return out
 
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        """Enhancer probabilities in [0, 1], float64, shape (n,)."""
+        """Enhancer probabilities in [0, 1], float64, shape (n,).
+
+        Parameters
+        ----------
+        seqs : list of str
+            DNA sequences.
+        batch_size : int, optional
+            Rows of every forward pass (default: the adapter's ``batch_size``).
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n,)
+            sigmoid(logit_1 - logit_0) per sequence.
+
+        Raises
+        ------
+        InputError
+            The model's head does not have 2 outputs.
+        """
         if len(seqs) == 0:
             return np.zeros(0, dtype=np.float64)
         return sigmoid(self.logit_differences(list(seqs), batch_size))
@@ -693,6 +742,28 @@ def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None, device
     A hub or local checkpoint without a trained head gets one seeded from ``spec["seed"]``. A
     spec whose ``checkpoint`` is None (a model scored as published, ``train --published``) loads
     ``spec["source"]`` even from a model directory.
+
+    Parameters
+    ----------
+    spec : dict
+        Model spec (``source``, ``tokenizer``, ``checkpoint``, ``trust_remote_code``, ``revision``,
+        ``seed``, ``max_tokens``, ``input_length``, ...).
+    weights : str, PathLike or None
+        A file in the model directory (its ``spec.json``); the checkpoint is the ``spec["checkpoint"]``
+        folder beside it. None loads ``spec["source"]``.
+    device : str
+        Torch device the adapter predicts on.
+
+    Returns
+    -------
+    HFAdapter
+
+    Raises
+    ------
+    InputError
+        The fine-tuned checkpoint folder is missing, or a spec without weights has no ``source``.
+    ModelUnavailableError
+        The checkpoint or its tokenizer cannot be loaded (``load_pretrained``).
     """
     spec = dict(spec)
     if "checkpoint" in spec and spec["checkpoint"] is None:
@@ -754,6 +825,39 @@ def train_hf(table: pd.DataFrame, config: HFTrainConfig, source_label: str = "<t
     ``callbacks``: extra TrainerCallbacks (tests interrupt a run with one). ``runtime``
     (regvarbench.runtime.Runtime): device, precision and time limit; default: this process, the
     visible GPU if any. At the time limit the run stops after an epoch's checkpoint (TrainingPaused).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Split table (``contracts.validate_split_table``): ``sequence``, ``label``, ``split``
+        (train/valid/test), ``cell_line``, ...
+    config : HFTrainConfig
+        Checkpoint and fine-tuning settings.
+    source_label : str
+        Name of the table in error messages.
+    trainer_dir : str or PathLike, optional
+        The Trainer's checkpoint folder (see above).
+    resume : bool
+        Continue from the last checkpoint in the Trainer's folder.
+    callbacks : tuple of transformers.TrainerCallback
+        Extra callbacks.
+    runtime : regvarbench.runtime.Runtime, optional
+        Device, precision, processes and time limit; default ``make_runtime()``.
+    checkpoint_dir : str or PathLike, optional
+        Parent of per-fingerprint Trainer folders (see above); not with ``trainer_dir``.
+
+    Returns
+    -------
+    tuple
+        ``(adapter, spec, curve, detection)``: the ``HFAdapter`` with the best epoch's weights, its spec
+        dict, the training curve (``pandas.DataFrame``: epoch, train_loss, valid_loss, valid_auroc,
+        one row per epoch) and the enhancer-detection table (``pandas.DataFrame``, valid and test rows).
+
+    Raises
+    ------
+    InputError
+        A setting below 1, both ``trainer_dir`` and ``checkpoint_dir``, or a checkpoint to resume
+        written for other data or settings (and the table's own checks).
     """
     import transformers
 
@@ -893,6 +997,25 @@ class _CurveRecorder(TrainerCallback):
         self.barrier = barrier or (lambda: None)  # waits for every data-parallel process
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs) -> None:
+        """Append the curve row of the epoch just evaluated (mean train loss since the last one).
+
+        Parameters
+        ----------
+        args : transformers.TrainingArguments
+            The Trainer's arguments.
+        state : transformers.TrainerState
+            The Trainer's state (``epoch``).
+        control : transformers.TrainerControl
+            The Trainer's control flags.
+        metrics : dict, optional
+            Evaluation metrics; ``eval_loss`` is required, ``eval_auroc`` optional.
+        **kwargs
+            Further objects the Trainer passes (model, tokenizer, ...); unused.
+
+        Returns
+        -------
+        None
+        """
         metrics = metrics or {}
         self.records.append({"epoch": int(round(state.epoch or 0)),
                              "train_loss": float(np.mean(self.losses)) if self.losses else float("nan"),
@@ -906,6 +1029,21 @@ class _CurveRecorder(TrainerCallback):
 
         It also marks the checkpoint complete (_last_checkpoint takes only marked ones): written
         atomically, and only after every process has written its share (its RNG state).
+
+        Parameters
+        ----------
+        args : transformers.TrainingArguments
+            The Trainer's arguments (``output_dir``).
+        state : transformers.TrainerState
+            The Trainer's state (``global_step``, ``is_world_process_zero``).
+        control : transformers.TrainerControl
+            The Trainer's control flags.
+        **kwargs
+            Further objects the Trainer passes (model, tokenizer, ...); unused.
+
+        Returns
+        -------
+        None
         """
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         self.barrier()
@@ -913,6 +1051,25 @@ class _CurveRecorder(TrainerCallback):
             write_text_atomic(folder / CURVE_FILE, json.dumps(self.records))
 
     def on_log(self, args, state, control, logs=None, **kwargs) -> None:
+        """Log the training loss of a logging step.
+
+        Parameters
+        ----------
+        args : transformers.TrainingArguments
+            The Trainer's arguments.
+        state : transformers.TrainerState
+            The Trainer's state (``global_step``, ``max_steps``).
+        control : transformers.TrainerControl
+            The Trainer's control flags.
+        logs : dict, optional
+            The logged values; only a ``loss`` entry is logged.
+        **kwargs
+            Further objects the Trainer passes (model, tokenizer, ...); unused.
+
+        Returns
+        -------
+        None
+        """
         if logs and "loss" in logs:
             log.info("step %d/%d: loss %.4f", state.global_step, state.max_steps, logs["loss"])
 
@@ -925,9 +1082,43 @@ class _TimeLimit(TrainerCallback):
         self.epoch_started = time.monotonic()
 
     def on_epoch_begin(self, args, state, control, **kwargs) -> None:
+        """Start the clock of the epoch.
+
+        Parameters
+        ----------
+        args : transformers.TrainingArguments
+            The Trainer's arguments.
+        state : transformers.TrainerState
+            The Trainer's state.
+        control : transformers.TrainerControl
+            The Trainer's control flags.
+        **kwargs
+            Further objects the Trainer passes (model, tokenizer, ...); unused.
+
+        Returns
+        -------
+        None
+        """
         self.epoch_started = time.monotonic()
 
     def on_save(self, args, state, control, **kwargs) -> None:
+        """Stop the run (``TrainingPaused``) after this checkpoint if one more epoch would pass the time limit.
+
+        Parameters
+        ----------
+        args : transformers.TrainingArguments
+            The Trainer's arguments (``num_train_epochs``, ``output_dir``).
+        state : transformers.TrainerState
+            The Trainer's state (``epoch``).
+        control : transformers.TrainerControl
+            The Trainer's control flags (``should_training_stop``).
+        **kwargs
+            Further objects the Trainer passes (model, tokenizer, ...); unused.
+
+        Returns
+        -------
+        None
+        """
         from accelerate.utils import broadcast_object_list
 
         last = state.epoch is not None and state.epoch >= args.num_train_epochs
@@ -943,7 +1134,26 @@ class _TimeLimit(TrainerCallback):
 
 def save_outputs(outdir: str | os.PathLike, adapter: HFAdapter, spec: dict[str, Any], curve: pd.DataFrame,
                  detection: pd.DataFrame) -> Path:
-    """DIR/<model>__<cell>/ with checkpoint/, spec.json, training_curve.tsv, enhancer_detection.tsv."""
+    """DIR/<model>__<cell>/ with checkpoint/, spec.json, training_curve.tsv, enhancer_detection.tsv.
+
+    Parameters
+    ----------
+    outdir : str or PathLike
+        Output directory; the model's folder is ``artifacts.model_dir(outdir, model_name, cell_line)``.
+    adapter : HFAdapter
+        The trained adapter (its model and tokenizer are saved).
+    spec : dict
+        Its spec (``model_name`` and ``cell_line`` required); ``family`` is set to ``hf`` in the written copy.
+    curve : pandas.DataFrame
+        Training curve.
+    detection : pandas.DataFrame
+        Enhancer-detection table.
+
+    Returns
+    -------
+    pathlib.Path
+        The model directory.
+    """
     target = model_dir(outdir, spec["model_name"], spec["cell_line"])
     target.mkdir(parents=True, exist_ok=True)
     adapter.model.save_pretrained(target / CHECKPOINT_DIR)

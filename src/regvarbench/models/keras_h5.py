@@ -66,6 +66,18 @@ class KerasModel(nn.Module):
         self.source = source
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The Keras model's output for input in Keras' layout.
+
+        Parameters
+        ----------
+        x : torch.Tensor, float32 (or the dtype the module was cast to), shape (n, length, channels) or (n, features)
+            Input in Keras' (channels-last) layout.
+
+        Returns
+        -------
+        torch.Tensor
+            Keras' output in Keras' layout: (n, outputs), or (n, length, channels) for a 3-d output.
+        """
         if x.dim() == 3:
             x = x.transpose(1, 2)  # channels-last -> channels-first
         x = self.layers(x)
@@ -80,6 +92,16 @@ class _Conv1D(nn.Module):
         self.conv, self.padding, self.activation = conv, padding, activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pad as TensorFlow does, convolve, apply the activation.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (n, C_in, L)
+
+        Returns
+        -------
+        torch.Tensor, shape (n, C_out, L_out)
+        """
         k, s, d = self.conv.kernel_size[0], self.conv.stride[0], self.conv.dilation[0]
         if self.padding == "same":
             x = F.pad(x, _same_pads(x.shape[-1], (k - 1) * d + 1, s))
@@ -96,6 +118,16 @@ class _MaxPool1D(nn.Module):
         self.pool, self.stride, self.padding = pool, stride, padding
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pad as TensorFlow does (with -inf), max-pool.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (n, C, L)
+
+        Returns
+        -------
+        torch.Tensor, shape (n, C, L_out)
+        """
         if self.padding == "same":
             x = F.pad(x, _same_pads(x.shape[-1], self.pool, self.stride), value=-math.inf)
         return F.max_pool1d(x, self.pool, self.stride)
@@ -105,6 +137,16 @@ class _FlattenChannelsLast(nn.Module):
     """Keras Flatten: (n, C, L) -> (n, L * C) in (length, channel) order; (n, F) unchanged."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Flatten in Keras' (length, channel) order.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (n, C, L) or (n, F)
+
+        Returns
+        -------
+        torch.Tensor, shape (n, L * C), or ``x`` itself when it is 2-d
+        """
         return x.transpose(1, 2).flatten(1) if x.dim() == 3 else x
 
 
@@ -116,6 +158,16 @@ class _Dense(nn.Module):
         self.linear, self.activation = linear, activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The dense layer and its activation, over the channels.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (n, C_in, L) or (n, C_in)
+
+        Returns
+        -------
+        torch.Tensor, shape (n, units, L) or (n, units)
+        """
         if x.dim() == 3:
             return self.activation(self.linear(x.transpose(1, 2)).transpose(1, 2))
         return self.activation(self.linear(x))

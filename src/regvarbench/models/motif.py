@@ -90,7 +90,26 @@ def _base_number(base_id: str) -> int:
 
 
 def resolve_motifs(names: list[str], release: str = DEFAULT_RELEASE) -> list[Motif]:
-    """JASPAR matrices for motif names or matrix IDs (rule in the module docstring)."""
+    """JASPAR matrices for motif names or matrix IDs (rule in the module docstring).
+
+    Parameters
+    ----------
+    names : list of str
+        TF names (``HNF4A``, ``FOS::JUN``) or matrix IDs (``MA0114.5``).
+    release : str
+        pyjaspar release, e.g. ``JASPAR2026``.
+
+    Returns
+    -------
+    list of Motif
+        One per name, in order; a name keeps the name asked for, a matrix ID gets JASPAR's name.
+
+    Raises
+    ------
+    InputError
+        pyjaspar or the release is missing, a matrix ID is not in the release, or no CORE human
+        matrix has the name.
+    """
     db = _jaspar(release)
     pool = None
     out = []
@@ -115,7 +134,27 @@ def resolve_motifs(names: list[str], release: str = DEFAULT_RELEASE) -> list[Mot
 
 
 def log_odds(counts: np.ndarray, background: np.ndarray, pseudocount: str | float = DEFAULT_PSEUDOCOUNT) -> np.ndarray:
-    """(L, 4) log2-odds of a count (or probability) matrix, rounded to the QUANTUM grid."""
+    """(L, 4) log2-odds of a count (or probability) matrix, rounded to the QUANTUM grid.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray of float, shape (L, 4)
+        A/C/G/T counts (or probabilities) per position.
+    background : numpy.ndarray of float, shape (4,)
+        A/C/G/T background probabilities.
+    pseudocount : str or float
+        ``sqrt_n`` (the square root of each row's total) or a fixed number.
+
+    Returns
+    -------
+    numpy.ndarray, float64, shape (L, 4)
+        log2(p / background), multiples of ``QUANTUM``.
+
+    Raises
+    ------
+    InputError
+        A probability is zero (a zero count with a zero pseudocount).
+    """
     counts = np.asarray(counts, dtype=np.float64)
     n = counts.sum(axis=1, keepdims=True)
     pseudo = np.sqrt(n) if pseudocount == "sqrt_n" else float(pseudocount)
@@ -154,7 +193,20 @@ class MotifAdapter:
         self.bank = bank.astype(np.float32)  # grid values: float32 holds them and their sums exactly
 
     def predict_per_motif(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        """(n, M) best log2-odds of each motif per sequence, both strands."""
+        """(n, M) best log2-odds of each motif per sequence, both strands.
+
+        Parameters
+        ----------
+        seqs : list of str
+            Upper-case DNA sequences (any lengths; grouped by length internally).
+        batch_size : int, optional
+            Sequences per block of matrix products; default ``BATCH_SIZE``.
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n, M)
+            M = number of motifs; a motif without a scorable window gets its lowest possible score.
+        """
         out = np.empty((len(seqs), len(self.motifs)), dtype=np.float64)
         by_length: dict[int, list[int]] = {}
         for i, s in enumerate(seqs):
@@ -189,7 +241,19 @@ class MotifAdapter:
         return best
 
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        """Sum of the motifs' best log2-odds per sequence, float64, shape (n,) (not a probability)."""
+        """Sum of the motifs' best log2-odds per sequence, float64, shape (n,) (not a probability).
+
+        Parameters
+        ----------
+        seqs : list of str
+            DNA sequences (any case).
+        batch_size : int, optional
+            Sequences per block of matrix products; default ``BATCH_SIZE``.
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n,)
+        """
         if len(seqs) == 0:
             return np.zeros(0, dtype=np.float64)
         return self.predict_per_motif([s.upper() for s in seqs], batch_size).sum(axis=1)
@@ -197,7 +261,29 @@ class MotifAdapter:
 
 def build_spec(cell_line: str | None, names: list[str] | None = None, release: str = DEFAULT_RELEASE,
                model_name: str = "motif_jaspar") -> dict[str, Any]:
-    """Spec of a motif model: resolved matrix IDs, release, background and score kind."""
+    """Spec of a motif model: resolved matrix IDs, release, background and score kind.
+
+    Parameters
+    ----------
+    cell_line : str or None
+        Cell line; with ``names`` None it picks the default set of ``CELL_LINE_MOTIFS``.
+    names : list of str, optional
+        Motif names or matrix IDs.
+    release : str
+        pyjaspar release.
+    model_name : str
+        The model's name.
+
+    Returns
+    -------
+    dict
+        The spec (JSON-able), ``motifs`` listing name, matrix_id and length of each resolved matrix.
+
+    Raises
+    ------
+    InputError
+        No names and no default set for the cell line, or a name that does not resolve.
+    """
     if names is None:
         if cell_line not in CELL_LINE_MOTIFS:
             raise InputError(f"no default motif set for cell line {cell_line!r} (known: "
@@ -242,7 +328,28 @@ def _motifs_of_spec(spec: dict[str, Any]) -> list[Motif]:
 
 
 def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None = None, device: str = "cpu") -> MotifAdapter:
-    """Adapter from a spec (weights and device are unused: PWMs are data, scanning runs on CPU)."""
+    """Adapter from a spec (weights and device are unused: PWMs are data, scanning runs on CPU).
+
+    Parameters
+    ----------
+    spec : dict
+        Motif spec: ``motifs`` (names, matrix IDs, or dicts with ``counts``; default the cell line's
+        set), ``jaspar_release``, ``background``, ``pseudocount``.
+    weights : str, PathLike or None
+        Unused.
+    device : str
+        Unused.
+
+    Returns
+    -------
+    MotifAdapter
+
+    Raises
+    ------
+    InputError
+        The spec has no motifs (nor a known cell line), bad counts or background, or a name that
+        does not resolve.
+    """
     spec = {**spec, "family": FAMILY}
     spec.setdefault("score_kind", SCORE_KIND)
     return MotifAdapter(_motifs_of_spec(spec), spec)

@@ -69,6 +69,16 @@ def exact_fp32(device: str | torch.device) -> None:
 
     TF32 (10-bit mantissa) is what PyTorch's cuDNN convolutions use by default on Ampere and
     newer cards; fp32 scoring turns it off so that ``fp32`` means fp32 on every device.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        Device scored on; only a ``cuda`` device changes anything (the global
+        ``torch.backends.cuda.matmul.allow_tf32`` and ``torch.backends.cudnn.allow_tf32`` flags).
+
+    Returns
+    -------
+    None
     """
     if torch.device(device).type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -76,13 +86,37 @@ def exact_fp32(device: str | torch.device) -> None:
 
 
 def compute_dtype(precision: str) -> torch.dtype:
-    """dtype of weights and inputs: fp64 or fp32 (bf16/fp16 run as fp32 under autocast)."""
+    """dtype of weights and inputs: fp64 or fp32 (bf16/fp16 run as fp32 under autocast).
+
+    Parameters
+    ----------
+    precision : str
+        One of ``PRECISIONS`` (``fp32``, ``fp64``, ``bf16``, ``fp16``).
+
+    Returns
+    -------
+    torch.dtype
+        ``torch.float64`` for ``fp64``, else ``torch.float32``.
+    """
     return torch.float64 if precision == "fp64" else torch.float32
 
 
 @contextlib.contextmanager
 def autocast(precision: str, device: str | torch.device = "cpu") -> Iterator[None]:
-    """torch.autocast to bf16/fp16 for those precisions; nothing for fp32/fp64."""
+    """torch.autocast to bf16/fp16 for those precisions; nothing for fp32/fp64.
+
+    Parameters
+    ----------
+    precision : str
+        One of ``PRECISIONS``; ``bf16`` and ``fp16`` autocast to that dtype.
+    device : str or torch.device
+        Device whose type (``cpu``, ``cuda``) the autocast applies to.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        A context manager yielding None.
+    """
     if precision in ("bf16", "fp16"):
         with torch.autocast(device_type=torch.device(device).type, dtype=DTYPES[precision]):
             yield

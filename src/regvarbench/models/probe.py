@@ -27,7 +27,22 @@ from .cnn import encode
 
 
 def last_linear(model: nn.Module) -> nn.Linear:
-    """The network's last ``nn.Linear`` in registration order (its output layer)."""
+    """The network's last ``nn.Linear`` in registration order (its output layer).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any network.
+
+    Returns
+    -------
+    torch.nn.Linear
+
+    Raises
+    ------
+    InputError
+        The network has no ``nn.Linear``.
+    """
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if not linears:
         raise InputError(f"{type(model).__name__} has no nn.Linear layer to read features from")
@@ -54,7 +69,23 @@ def _batches(adapter: Any, seqs: list[str], batch_size: int):
 
 
 def features(adapter: Any, seqs: list[str], batch_size: int = 64) -> np.ndarray:
-    """Input of the last linear layer for each sequence, float64, shape (n, d)."""
+    """Input of the last linear layer for each sequence, float64, shape (n, d).
+
+    Parameters
+    ----------
+    adapter : CNNAdapter or HFAdapter
+        An adapter with ``.model``, ``.spec`` and ``.device``; one with a ``.tokenizer`` (hf) is fed
+        its ``encode`` tensors, others one-hot sequences fitted to the spec's ``input_length``.
+    seqs : list of str
+        DNA sequences.
+    batch_size : int
+        Rows per forward pass (the last batch padded with copies of its first row).
+
+    Returns
+    -------
+    numpy.ndarray, float64, shape (n, d)
+        d = ``in_features`` of the last linear layer.
+    """
     layer = last_linear(adapter.model)
     if len(seqs) == 0:
         return np.zeros((0, layer.in_features))
@@ -79,7 +110,25 @@ def features(adapter: Any, seqs: list[str], batch_size: int = 64) -> np.ndarray:
 
 
 def fit_probe(x: np.ndarray, labels: np.ndarray, seed: int, c: float = 1.0) -> dict[str, Any]:
-    """Standardise the features and fit an L2 logistic regression; returns the probe as plain lists."""
+    """Standardise the features and fit an L2 logistic regression; returns the probe as plain lists.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of float, shape (n, d)
+        Features (``features``).
+    labels : numpy.ndarray of int, shape (n,)
+        0/1 enhancer labels.
+    seed : int
+        ``random_state`` of the logistic regression.
+    c : float
+        Inverse L2 regularisation strength (scikit-learn's ``C``).
+
+    Returns
+    -------
+    dict
+        ``mean``, ``scale`` and ``coef`` (lists of d floats; a zero scale is stored as 1),
+        ``intercept``, ``C`` and ``n_features``: JSON-able, for ``spec["probe"]``.
+    """
     from sklearn.linear_model import LogisticRegression
 
     mean = x.mean(axis=0)
@@ -92,7 +141,24 @@ def fit_probe(x: np.ndarray, labels: np.ndarray, seed: int, c: float = 1.0) -> d
 
 
 def probe_logits(probe: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    """Logits of the fitted probe for features ``x``."""
+    """Logits of the fitted probe for features ``x``.
+
+    Parameters
+    ----------
+    probe : dict
+        A probe from ``fit_probe``.
+    x : numpy.ndarray of float, shape (n, d)
+        Features.
+
+    Returns
+    -------
+    numpy.ndarray, float64, shape (n,)
+
+    Raises
+    ------
+    InputError
+        ``d`` differs from the probe's number of coefficients.
+    """
     mean, scale, coef = (np.asarray(probe[k], dtype=np.float64) for k in ("mean", "scale", "coef"))
     if x.shape[1] != coef.size:
         raise InputError(f"probe expects {coef.size} features, the network gives {x.shape[1]}")
@@ -112,6 +178,24 @@ class ProbeAdapter:
         self.batch_size = batch_size
 
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Enhancer probabilities in [0, 1], float64, shape (n,).
+
+        Parameters
+        ----------
+        seqs : list of str
+            DNA sequences.
+        batch_size : int, optional
+            Rows per forward pass; default ``self.batch_size``.
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n,)
+
+        Raises
+        ------
+        InputError
+            The network's features do not match the probe's size.
+        """
         if len(seqs) == 0:
             return np.zeros(0, dtype=np.float64)
         return sigmoid(probe_logits(self.probe, features(self.base, list(seqs), batch_size or self.batch_size)))

@@ -44,7 +44,26 @@ DEFAULTS = {"channels": [32, 48, 64], "kernel_size": 9, "dilations": [2, 4, 8, 1
 
 
 def bspline_basis(length: int, df: int, degree: int = 3) -> np.ndarray:
-    """(length, df) cubic B-spline design matrix over evenly spaced positions in [0, 1]."""
+    """(length, df) cubic B-spline design matrix over evenly spaced positions in [0, 1].
+
+    Parameters
+    ----------
+    length : int
+        Number of positions (1 puts the single position at 0).
+    df : int
+        Number of basis functions (at least ``degree + 1``).
+    degree : int
+        Spline degree; 3 is cubic.
+
+    Returns
+    -------
+    numpy.ndarray, float64, shape (length, df)
+
+    Raises
+    ------
+    InputError
+        ``df`` is below ``degree + 1``.
+    """
     from scipy.interpolate import BSpline
 
     if df < degree + 1:
@@ -63,6 +82,17 @@ class BSplineTransformation(nn.Module):
         self._cache: dict[int, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """B-spline pooling of the last axis.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (n, C, L)
+
+        Returns
+        -------
+        torch.Tensor, shape (n, C, df)
+            Same dtype and device as ``x``.
+        """
         length = x.shape[-1]
         if length not in self._cache:
             self._cache[length] = torch.from_numpy(bspline_basis(length, self.df))
@@ -116,7 +146,18 @@ class _SeiTrunk(nn.Module):
         self.spline_tr = nn.Sequential(nn.Dropout(spline_dropout), BSplineTransformation(spline_df))
 
     def tower(self, x: torch.Tensor) -> torch.Tensor:
-        """(n, C, L / pool²) output of the dilated tower for a (n, 4, L) one-hot tensor."""
+        """(n, C, L / pool²) output of the dilated tower for a (n, 4, L) one-hot tensor.
+
+        Parameters
+        ----------
+        x : torch.Tensor, float32 or float64, shape (n, 4, L)
+            One-hot DNA (A, C, G, T rows), in the dtype of the weights.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, C, L / pool²)
+            C = the third block's width; lengths are floored at each max-pool.
+        """
         lout1 = self.norm1(self.lconv1(x))
         out1 = self.conv1(lout1)
         lout2 = self.norm2(self.lconv2(out1 + lout1))
@@ -129,7 +170,17 @@ class _SeiTrunk(nn.Module):
         return self.norm4(out)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """(n, C * df) B-spline-pooled tower output, flattened channel-major as Sei's ``view``."""
+        """(n, C * df) B-spline-pooled tower output, flattened channel-major as Sei's ``view``.
+
+        Parameters
+        ----------
+        x : torch.Tensor, float32 or float64, shape (n, 4, L)
+            One-hot DNA (A, C, G, T rows), in the dtype of the weights.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, C * df)
+        """
         return self.spline_tr(self.tower(x)).flatten(1)
 
     def tower_reference(self, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
@@ -212,6 +263,17 @@ class SeiLike(_SeiTrunk):
         self.classifier = nn.Sequential(nn.Linear(channels[2] * spline_df, dense), nn.ReLU(), nn.Linear(dense, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """One enhancer logit per sequence.
+
+        Parameters
+        ----------
+        x : torch.Tensor, float32 or float64, shape (n, 4, L)
+            One-hot DNA (A, C, G, T rows), in the dtype of the weights.
+
+        Returns
+        -------
+        torch.Tensor, shape (n,)
+        """
         return self.classifier(self.features(x)).squeeze(1)
 
 
@@ -254,15 +316,50 @@ class Sei(_SeiTrunk):
                                         nn.Linear(hidden, self.n_outputs), nn.Sigmoid())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Profile probabilities: :meth:`head` of :meth:`tower`.
+
+        Parameters
+        ----------
+        x : torch.Tensor, float32 or float64, shape (n, 4, L)
+            One-hot DNA (A, C, G, T rows), in the dtype of the weights.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, n_outputs)
+            Sigmoid outputs in [0, 1].
+        """
         return self.head(self.tower(x))
 
     def head(self, tower: torch.Tensor) -> torch.Tensor:
-        """(n, n_outputs) probabilities from the (n, C, L') tower output: B-spline pooling, classifier."""
+        """(n, n_outputs) probabilities from the (n, C, L') tower output: B-spline pooling, classifier.
+
+        Parameters
+        ----------
+        tower : torch.Tensor, shape (n, C, L')
+            Output of :meth:`tower` (or a pasted cone patch of it).
+
+        Returns
+        -------
+        torch.Tensor, shape (n, n_outputs)
+        """
         return self.classifier(self.spline_tr(tower).flatten(1))
 
 
 def save_sei(model: Sei, path: str | Path) -> Path:
-    """Write ``model``'s state dict as the published ``sei.pth`` is laid out (keys ``module.model.*``)."""
+    """Write ``model``'s state dict as the published ``sei.pth`` is laid out (keys ``module.model.*``).
+
+    Parameters
+    ----------
+    model : Sei
+        The network.
+    path : str or Path
+        File to write (parent directories are created).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({SEI_PREFIX + k: v for k, v in model.state_dict().items()}, path)
@@ -314,7 +411,25 @@ def read_sei_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def sei_sizes(state: dict[str, torch.Tensor], source: str | Path = "state dict") -> dict[str, Any]:
-    """``Sei`` constructor arguments (widths, n_outputs, hidden, spline_df) read off a state dict's shapes."""
+    """``Sei`` constructor arguments (widths, n_outputs, hidden, spline_df) read off a state dict's shapes.
+
+    Parameters
+    ----------
+    state : dict of str to torch.Tensor
+        A Sei state dict, prefix removed (:func:`read_sei_state_dict`).
+    source : str or Path
+        Name of the state dict in error messages.
+
+    Returns
+    -------
+    dict
+        ``widths`` (list of 3 int), ``n_outputs``, ``hidden`` and ``spline_df`` (int each).
+
+    Raises
+    ------
+    InputError
+        A key Sei needs is missing, or the classifier's input size is not a multiple of the last width.
+    """
     keys = ("lconv1.0.weight", "lconv2.2.weight", "lconv3.2.weight", "classifier.0.weight", "classifier.2.weight")
     missing = [k for k in keys if k not in state or state[k].dim() < 2]
     if missing:

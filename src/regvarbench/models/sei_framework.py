@@ -143,7 +143,23 @@ def select_profiles(cell_line: str, names: tuple[str, ...] | list[str] | None = 
 
 
 def class_index(value: str | int) -> int:
-    """Row of the projection for a sequence class given by index (0-39), id (``E9``) or full name."""
+    """Row of the projection for a sequence class given by index (0-39), id (``E9``) or full name.
+
+    Parameters
+    ----------
+    value : str or int
+        An index 0-39 (int or digit string), a class id such as ``E9``, or a full ``"<id> <name>"``.
+
+    Returns
+    -------
+    int
+        In [0, 40).
+
+    Raises
+    ------
+    InputError
+        The value names no sequence class.
+    """
     names = sequence_class_names()
     if isinstance(value, int) or str(value).strip().isdigit():
         index = int(value)
@@ -186,7 +202,20 @@ def read_projection(path: str | os.PathLike, n_profiles: int) -> np.ndarray:
 
 
 def encode(seqs: list[str], dtype=np.float32) -> np.ndarray:
-    """(n, 4, L) one-hot of equal-length sequences, non-ACGT bases 0.25 in every channel (Selene's)."""
+    """(n, 4, L) one-hot of equal-length sequences, non-ACGT bases 0.25 in every channel (Selene's).
+
+    Parameters
+    ----------
+    seqs : list of str
+        DNA sequences, all of one length L.
+    dtype : numpy dtype
+        dtype of the result; default float32.
+
+    Returns
+    -------
+    numpy.ndarray, dtype ``dtype``, shape (n, 4, L)
+        A, C, G, T rows; a non-ACGT base is ``UNKNOWN_BASE`` in all four.
+    """
     x = one_hot(seqs, dtype=dtype)
     x[np.broadcast_to(x.sum(axis=1, keepdims=True) == 0, x.shape)] = UNKNOWN_BASE
     return x
@@ -221,13 +250,36 @@ class SeiAdapter:
         self.set_precision(precision)
 
     def set_precision(self, precision: str) -> str:
-        """Use ``precision`` (``auto`` resolved for this device) from now on; returns the concrete one."""
+        """Use ``precision`` (``auto`` resolved for this device) from now on; returns the concrete one.
+
+        Parameters
+        ----------
+        precision : str
+            ``auto``, ``fp32``, ``fp64``, ``bf16`` or ``fp16``.
+
+        Returns
+        -------
+        str
+            The resolved precision (also stored as ``self.precision``).
+        """
         self.precision = resolve_precision(precision, self.device)
         self.model.to(dtype=compute_dtype(self.precision))
         return self.precision
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(n, n_profiles) probabilities of a (n, 4, L) encoded batch, strand-averaged as the framework's."""
+        """(n, n_profiles) probabilities of a (n, 4, L) encoded batch, strand-averaged as the framework's.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (n, 4, L)
+            Encoded inputs (:func:`encode`), in the model's dtype and on its device.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, n_profiles)
+            The mean of the input's and its reverse complement's probabilities (or the input's alone
+            with ``strand_average`` off).
+        """
         if not self.strand_average:
             return self.model(x)
         n = x.shape[0]
@@ -235,23 +287,86 @@ class SeiAdapter:
         return (both[:n] + both[n:]) / 2
 
     def predict_profiles(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        """Chromatin-profile probabilities, float64, shape (n, n_profiles), of N-padded sequences."""
+        """Chromatin-profile probabilities, float64, shape (n, n_profiles), of N-padded sequences.
+
+        Parameters
+        ----------
+        seqs : list of str
+            DNA windows, N-padded around their centre (or centre-cropped) to ``input_length``.
+        batch_size : int, optional
+            Rows per forward pass (at most the spec's ``batch_size``).
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n, n_profiles)
+        """
         return self._profiles(input_maker(seqs, self.input_length), len(seqs), batch_size)
 
     def predict_classes(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        """Raw sequence-class scores (the framework's ``sc_projection``), float64, shape (n, 40)."""
+        """Raw sequence-class scores (the framework's ``sc_projection``), float64, shape (n, 40).
+
+        Parameters
+        ----------
+        seqs : list of str
+            DNA windows, N-padded around their centre (or centre-cropped) to ``input_length``.
+        batch_size : int, optional
+            Rows per forward pass (at most the spec's ``batch_size``).
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n, 40)
+
+        Raises
+        ------
+        InputError
+            The adapter has no projection.
+        """
         if self.projection is None:
             raise InputError(f"model {self.name}: sequence classes need the projection (spec 'projection')")
         return self.predict_profiles(seqs, batch_size) @ self.projection.T
 
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        """The spec's score per sequence, float64, shape (n,): profile mean in [0, 1] or a class score."""
+        """The spec's score per sequence, float64, shape (n,): profile mean in [0, 1] or a class score.
+
+        Parameters
+        ----------
+        seqs : list of str
+            DNA windows, N-padded around their centre (or centre-cropped) to ``input_length``.
+        batch_size : int, optional
+            Rows per forward pass (at most the spec's ``batch_size``).
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n,)
+        """
         return self._reduce(self.predict_profiles(seqs, batch_size))
 
     def predict_in_context(self, seqs: list[str], loci: list[tuple[str, int, str]], genome: Genome,
                            batch_size: int | None = None) -> np.ndarray:
         """As ``predict``, each window embedded in its genome flanks; ``loci`` holds each window's
-        (chrom, window_start, strand)."""
+        (chrom, window_start, strand).
+
+        Parameters
+        ----------
+        seqs : list of str
+            The windows as make-windows wrote them.
+        loci : list of tuple
+            (chrom, window_start, strand), or with a fourth item window_end, per window
+            (:func:`.tracks.input_maker`).
+        genome : Genome
+            Where the flanks come from.
+        batch_size : int, optional
+            Rows per forward pass (at most the spec's ``batch_size``).
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n,)
+
+        Raises
+        ------
+        ValueError
+            ``loci`` and ``seqs`` differ in length.
+        """
         return self._reduce(self._profiles(input_maker(seqs, self.input_length, loci, genome), len(seqs), batch_size))
 
     def predict_variants(self, ref_seqs: list[str], ref_index: np.ndarray, alt_seqs: list[str],
@@ -445,7 +560,21 @@ class _HeadBatches:
         self.dest: list[tuple[np.ndarray, int]] = []
 
     def add(self, tower: torch.Tensor, out: np.ndarray, index: int) -> None:
-        """Queue one input's (strands, C, L') tower output, its profiles to go to ``out[index]``."""
+        """Queue one input's (strands, C, L') tower output, its profiles to go to ``out[index]``.
+
+        Parameters
+        ----------
+        tower : torch.Tensor, shape (strands, C, L')
+            The input's tower output (both strands' rows adjacent when strand-averaging).
+        out : numpy.ndarray, float64, shape (m, n_profiles)
+            Where the profiles go.
+        index : int
+            Row of ``out``.
+
+        Returns
+        -------
+        None
+        """
         self.towers.append(tower)
         self.dest.append((out, int(index)))
         if len(self.towers) == self.size:
@@ -469,7 +598,32 @@ class _HeadBatches:
 def build_spec(model_name: str, cell_line: str, tracks: str | list[int] | None = None,
                sequence_class: str | int | None = None, **sources: str) -> dict[str, Any]:
     """The spec.json of a one-shot Sei model for one cell line (``sources``: sei_weights, projection,
-    weights_dir, their md5s; empty ones left out)."""
+    weights_dir, their md5s; empty ones left out).
+
+    Parameters
+    ----------
+    model_name : str
+        The model's name.
+    cell_line : str
+        Cell line the profiles are chosen for.
+    tracks : str or list of int, optional
+        Profile indices (``CELL:i,j;CELL:k``, ``i,j`` or a list; :func:`.tracks.parse_tracks`); used
+        when ``sequence_class`` is None.
+    sequence_class : str or int, optional
+        A sequence class (:func:`class_index`) to score instead of profiles.
+    **sources : str
+        ``sei_weights``, ``projection``, ``weights_dir``, ``sei_weights_md5``, ``projection_md5``.
+
+    Returns
+    -------
+    dict
+        The spec, with ``score_kind`` ``diff`` for a sequence class, else the track models'.
+
+    Raises
+    ------
+    InputError
+        Without ``sequence_class``: the tracks are missing, malformed or name none for the cell line.
+    """
     spec: dict[str, Any] = {"model_name": model_name, "family": FAMILY, "cell_line": cell_line,
                             "input_length": SEI_INPUT_LENGTH, "trainable": False}
     if sequence_class is not None:

@@ -69,7 +69,25 @@ TRACK_FAMILIES = {f.name: f for f in (ENFORMER, BORZOI)}
 
 
 def parse_tracks(text: str | list[int] | None, cell_line: str | None) -> list[int]:
-    """Track indices for a cell line from ``CELL:i,j;CELL:k`` (or a bare ``i,j`` for any cell line)."""
+    """Track indices for a cell line from ``CELL:i,j;CELL:k`` (or a bare ``i,j`` for any cell line).
+
+    Parameters
+    ----------
+    text : str, list of int or None
+        ``CELL:i,j;CELL:k`` groups, a bare ``i,j``, or a list of indices (returned as ints unchecked).
+    cell_line : str or None
+        The cell line whose group is read.
+
+    Returns
+    -------
+    list of int
+        Track indices, in the order given.
+
+    Raises
+    ------
+    InputError
+        Empty text, a malformed group or index, no group for the cell line, or no non-negative index.
+    """
     if isinstance(text, list):
         return [int(i) for i in text]
     if not text or not str(text).strip():
@@ -98,7 +116,33 @@ def parse_tracks(text: str | list[int] | None, cell_line: str | None) -> list[in
 
 def build_spec(family: str, model_name: str, cell_line: str, tracks: str | list[int], source: str | None = None,
                input_length: int | None = None) -> dict[str, Any]:
-    """The spec.json of a one-shot track model for one cell line."""
+    """The spec.json of a one-shot track model for one cell line.
+
+    Parameters
+    ----------
+    family : str
+        ``enformer`` or ``borzoi`` (a key of ``TRACK_FAMILIES``).
+    model_name : str
+        The model's name.
+    cell_line : str
+        Cell line whose tracks are summed.
+    tracks : str or list of int
+        Track indices (:func:`parse_tracks`).
+    source : str, optional
+        Hub id or local directory; default the family's published weights.
+    input_length : int, optional
+        Model input length in bp; default the family's.
+
+    Returns
+    -------
+    dict
+        The spec (``score_kind`` ``study``, ``trainable`` False).
+
+    Raises
+    ------
+    InputError
+        The tracks are missing, malformed or name none for the cell line.
+    """
     fam = TRACK_FAMILIES[family]
     return {"model_name": model_name, "family": family, "source": source or fam.source, "cell_line": cell_line,
             "tracks": parse_tracks(tracks, cell_line), "input_length": int(input_length or fam.input_length),
@@ -106,7 +150,27 @@ def build_spec(family: str, model_name: str, cell_line: str, tracks: str | list[
 
 
 def load_network(family: str, source: str, model_name: str) -> torch.nn.Module:
-    """The port's model from a hub id or a local directory; ModelUnavailableError when it cannot be had."""
+    """The port's model from a hub id or a local directory; ModelUnavailableError when it cannot be had.
+
+    Parameters
+    ----------
+    family : str
+        ``enformer`` (enformer-pytorch) or anything else for ``borzoi`` (borzoi-pytorch).
+    source : str
+        Hub id or local directory.
+    model_name : str
+        Name used in the error.
+
+    Returns
+    -------
+    torch.nn.Module
+        The port's model.
+
+    Raises
+    ------
+    ModelUnavailableError
+        The weights cannot be loaded (not found, offline, malformed hub id).
+    """
     try:
         if family == "enformer":
             from enformer_pytorch import from_pretrained  # sets TF-gamma positions for the official weights
@@ -157,6 +221,33 @@ def flanked_input(genome: Genome, seq: str, chrom: str, window_start: int, stran
     alt allele is seen in its flanks: the left flank ends at ``window_start``, the right one
     starts at ``window_end``. The input is reverse-complemented whole for a ``-`` row. A window at
     least ``length`` long is centre-cropped (no flanks needed).
+
+    Parameters
+    ----------
+    genome : Genome
+        Where the flanks come from.
+    seq : str
+        The window (any case).
+    chrom : str
+        Contig of the window.
+    window_start : int
+        0-based start of the window's forward span.
+    strand : str
+        ``+`` or ``-``.
+    length : int
+        The model's input length.
+    window_end : int, optional
+        End of the forward span on the genome.
+
+    Returns
+    -------
+    str
+        ``length`` upper-case bases (N beyond the contig ends).
+
+    Raises
+    ------
+    InputError
+        ``strand`` is neither ``+`` nor ``-``, or (when flanks are needed) ``chrom`` is not in the genome.
     """
     if strand not in ("+", "-"):
         raise InputError(f"strand must be '+' or '-', got {strand!r}")
@@ -201,26 +292,82 @@ class TrackAdapter:
                              f"(the model predicts {n_tracks} tracks)")
 
     def central_bins(self, n_bins: int, length: int) -> slice:
-        """Output bins (centred on the input centre) overlapping the central ``length`` bp."""
+        """Output bins (centred on the input centre) overlapping the central ``length`` bp.
+
+        Parameters
+        ----------
+        n_bins : int
+            Number of output bins of the model.
+        length : int
+            Length of the sequence in bp (capped at the input length).
+
+        Returns
+        -------
+        slice
+            Bins ``[first, last)``, clipped to ``[0, n_bins)``.
+        """
         half = min(length, self.input_length) / 2
         first = math.floor(n_bins / 2 - half / self.bin_size)
         last = math.ceil(n_bins / 2 + half / self.bin_size)
         return slice(max(first, 0), min(last, n_bins))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, tracks, bins) predictions for a (batch, 4, length) one-hot tensor."""
+        """(batch, tracks, bins) predictions for a (batch, 4, length) one-hot tensor.
+
+        Parameters
+        ----------
+        x : torch.Tensor, float32, shape (batch, 4, length)
+            One-hot inputs (A, C, G, T rows) of the model's input length.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch, tracks, bins)
+        """
         if self.family == "enformer":
             return self.model(x.transpose(1, 2), head=self.spec.get("head", "human")).transpose(1, 2)
         return self.model(x)
 
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        """Summed selected-track predictions (>= 0), float64, shape (n,), of N-padded sequences."""
+        """Summed selected-track predictions (>= 0), float64, shape (n,), of N-padded sequences.
+
+        Parameters
+        ----------
+        seqs : list of str
+            DNA windows, N-padded around their centre (or centre-cropped) to ``input_length``.
+        batch_size : int, optional
+            Rows per forward pass (at most the spec's ``batch_size``).
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n,)
+        """
         return self._predict(input_maker(seqs, self.input_length), [len(s) for s in seqs], batch_size)
 
     def predict_in_context(self, seqs: list[str], loci: list[tuple[str, int, str]], genome: Genome,
                            batch_size: int | None = None) -> np.ndarray:
         """As ``predict``, each window embedded in its genome flanks; ``loci`` holds each window's
-        (chrom, window_start, strand)."""
+        (chrom, window_start, strand).
+
+        Parameters
+        ----------
+        seqs : list of str
+            The windows as make-windows wrote them.
+        loci : list of tuple
+            (chrom, window_start, strand), or with a fourth item window_end, per window (:func:`input_maker`).
+        genome : Genome
+            Where the flanks come from.
+        batch_size : int, optional
+            Rows per forward pass (at most the spec's ``batch_size``).
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n,)
+
+        Raises
+        ------
+        ValueError
+            ``loci`` and ``seqs`` differ in length.
+        """
         return self._predict(input_maker(seqs, self.input_length, loci, genome), [len(s) for s in seqs], batch_size)
 
     def _predict(self, make_input, lengths: list[int], batch_size: int | None) -> np.ndarray:
@@ -266,7 +413,30 @@ def fixed_shape_batches(make_input: Callable[[int], str], n_seqs: int, size: int
 
 
 def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None = None, device: str = "cpu") -> TrackAdapter:
-    """Adapter from a spec; the network comes from ``spec["source"]`` (nothing is trained)."""
+    """Adapter from a spec; the network comes from ``spec["source"]`` (nothing is trained).
+
+    Parameters
+    ----------
+    spec : dict
+        Track spec: ``family`` (``enformer`` or ``borzoi``), ``source``, ``tracks``, ``cell_line``;
+        optionally ``input_length``, ``batch_size``, ``head``, ``model_name``.
+    weights : str, PathLike or None
+        Unused.
+    device : str
+        Torch device.
+
+    Returns
+    -------
+    TrackAdapter
+
+    Raises
+    ------
+    InputError
+        Not a track family, ``source`` or ``tracks`` missing, bad tracks, or a track index past the
+        model's outputs.
+    ModelUnavailableError
+        The network cannot be loaded.
+    """
     spec = dict(spec)
     family = spec.get("family")
     if family not in TRACK_FAMILIES:
@@ -289,6 +459,22 @@ def run_train(args: Any) -> None:
     valid and test rows: auROC/auPRC need no threshold; F1 uses the cut-off that maximises F1 on
     the valid rows (track sums have no natural cut-off, and predicting the train rows at 196-524 kb
     per sequence would cost more than the benchmark).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``family``, ``model_name``, ``data``, ``cell_line``, ``tracks``, ``source``, ``input_length``
+        and ``outdir`` of ``regvarbench train``.
+
+    Returns
+    -------
+    None
+        Writes ``enhancer_detection.tsv`` and ``spec.json`` into the model directory.
+
+    Raises
+    ------
+    InputError
+        ``--data`` does not exist or fails the split-table checks, or no cell line is given.
     """
     model_name = check_model_name(args.model_name or args.family)
     df = None

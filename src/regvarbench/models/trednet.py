@@ -57,6 +57,18 @@ class PhaseOne(nn.Module):
         self.out = nn.Linear(dense, n_tasks)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Task logits and the hidden layer they are read from.
+
+        Parameters
+        ----------
+        x : torch.Tensor, float32 or float64, shape (n, 4, L)
+            One-hot DNA (A, C, G, T rows), in the dtype of the weights.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            Logits, shape (n, tasks), and the hidden layer (after ReLU and dropout), shape (n, phase1_dense).
+        """
         hidden = self.hidden(self.trunk(x).amax(dim=2))
         return self.out(hidden), hidden
 
@@ -69,6 +81,17 @@ class PhaseOneTasks(nn.Module):
         self.phase1 = phase1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Phase one's task logits.
+
+        Parameters
+        ----------
+        x : torch.Tensor, float32 or float64, shape (n, 4, L)
+            One-hot DNA, in the dtype of the weights.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, tasks)
+        """
         return self.phase1(x)[0]
 
 
@@ -93,7 +116,18 @@ class TREDNetLike(nn.Module):
                                     nn.Linear(phase2_dense, 1))
 
     def train(self, mode: bool = True) -> "TREDNetLike":
-        """A frozen phase one stays in eval mode (fixed batch-norm statistics, no dropout)."""
+        """A frozen phase one stays in eval mode (fixed batch-norm statistics, no dropout).
+
+        Parameters
+        ----------
+        mode : bool
+            Training mode (True) or eval mode (False) for the module; phase one only when not frozen.
+
+        Returns
+        -------
+        TREDNetLike
+            ``self``.
+        """
         super().train(mode)
         if self.freeze_phase1:
             self.phase1.eval()
@@ -104,6 +138,17 @@ class TREDNetLike(nn.Module):
         self.phase1.requires_grad_(not self.freeze_phase1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """One enhancer logit per sequence: phase two on phase one's sigmoid predictions (and hidden layer).
+
+        Parameters
+        ----------
+        x : torch.Tensor, float32 or float64, shape (n, 4, L)
+            One-hot DNA, in the dtype of the weights.
+
+        Returns
+        -------
+        torch.Tensor, shape (n,)
+        """
         logits, hidden = self.phase1(x)
         features = torch.sigmoid(logits)
         if self.phase2_features == "predictions+hidden":
@@ -112,7 +157,23 @@ class TREDNetLike(nn.Module):
 
 
 def predict_task_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> np.ndarray:
-    """(n, tasks) float64 logits of a multi-task module on its own device, eval mode, no gradients."""
+    """(n, tasks) float64 logits of a multi-task module on its own device, eval mode, no gradients.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A float32 multi-task module (``PhaseOneTasks``) mapping (batch, 4, L) to (batch, tasks); its
+        training mode is restored afterwards.
+    x : torch.Tensor, shape (n, 4, L)
+        One-hot input of any dtype (uint8 from ``cnn.encode``), cast to float32 per batch.
+    batch_size : int
+        Rows per forward pass.
+
+    Returns
+    -------
+    numpy.ndarray, float64, shape (n, tasks)
+        Shape (0, 0) for an empty ``x``.
+    """
     was_training = model.training
     device = next(model.parameters()).device
     model.eval()
@@ -150,6 +211,26 @@ def phase1_dataset(target: pd.DataFrame, others: list[pd.DataFrame]) -> tuple[li
     once (the target's copy first). Train rows overlapping the target's valid or test rows, and
     valid rows overlapping its test rows, are dropped: phase one never sees phase two's held-out
     regions, whatever split the other tables used.
+
+    Parameters
+    ----------
+    target : pandas.DataFrame
+        Validated split table of the training cell line (``chrom``, ``start``, ``end``, ``sequence``,
+        ``label``, ``split``, ``cell_line``).
+    others : list of pandas.DataFrame
+        Validated split tables of other cell lines, one per cell line.
+
+    Returns
+    -------
+    tuple
+        The task names (list of str: the cell lines, the target's first) and a dict
+        ``{"train", "valid"} -> pandas.DataFrame``: the rows with their own columns plus one int64
+        0/1 column per task.
+
+    Raises
+    ------
+    InputError
+        Two tables of one cell line, or no train or valid rows left.
     """
     tables = [target, *others]
     tasks = [str(t["cell_line"].iloc[0]) for t in tables]

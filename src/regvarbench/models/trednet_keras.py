@@ -83,7 +83,18 @@ class TREDNetAdapter:
         self.set_precision(precision)
 
     def set_precision(self, precision: str) -> str:
-        """Use ``precision`` (``auto`` resolved for this device) from now on; returns the concrete one."""
+        """Use ``precision`` (``auto`` resolved for this device) from now on; returns the concrete one.
+
+        Parameters
+        ----------
+        precision : str
+            ``auto``, ``fp32``, ``fp64``, ``bf16`` or ``fp16``.
+
+        Returns
+        -------
+        str
+            The resolved precision (also stored as ``self.precision``).
+        """
         self.precision = resolve_precision(precision, self.device)
         dtype = compute_dtype(self.precision)
         self.phase_one.to(dtype=dtype)
@@ -91,18 +102,62 @@ class TREDNetAdapter:
         return self.precision
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Phase-two enhancer probabilities, shape (n,), of a (n, 4, length) one-hot tensor."""
+        """Phase-two enhancer probabilities, shape (n,), of a (n, 4, length) one-hot tensor.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (n, 4, length)
+            One-hot inputs (A, C, G, T rows) of the model's input length, in the phases' dtype.
+
+        Returns
+        -------
+        torch.Tensor, shape (n,)
+        """
         features = self.phase_one(x.transpose(1, 2))  # Keras reads (n, length, 4)
         return self.phase_two(features.unsqueeze(-1))[:, 0]
 
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        """Enhancer probabilities in [0, 1], float64, shape (n,), of N-padded (or centre-cropped) sequences."""
+        """Enhancer probabilities in [0, 1], float64, shape (n,), of N-padded (or centre-cropped) sequences.
+
+        Parameters
+        ----------
+        seqs : list of str
+            DNA windows, N-padded around their centre (or centre-cropped) to ``input_length``.
+        batch_size : int, optional
+            Rows per forward pass; default the spec's ``batch_size``.
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n,)
+        """
         return self._predict(input_maker(seqs, self.input_length), len(seqs), batch_size)
 
     def predict_in_context(self, seqs: list[str], loci: list[tuple[str, int, str]], genome: Genome,
                            batch_size: int | None = None) -> np.ndarray:
         """As ``predict``, each window embedded in its genome flanks; ``loci`` holds each window's
-        (chrom, window_start, strand)."""
+        (chrom, window_start, strand).
+
+        Parameters
+        ----------
+        seqs : list of str
+            The windows as make-windows wrote them.
+        loci : list of tuple
+            (chrom, window_start, strand), or with a fourth item window_end, per window
+            (:func:`.tracks.input_maker`).
+        genome : Genome
+            Where the flanks come from.
+        batch_size : int, optional
+            Rows per forward pass; default the spec's ``batch_size``.
+
+        Returns
+        -------
+        numpy.ndarray, float64, shape (n,)
+
+        Raises
+        ------
+        ValueError
+            ``loci`` and ``seqs`` differ in length.
+        """
         return self._predict(input_maker(seqs, self.input_length, loci, genome), len(seqs), batch_size)
 
     def _predict(self, make_input, n_seqs: int, batch_size: int | None) -> np.ndarray:
@@ -123,7 +178,23 @@ def _local(spec: dict[str, Any], name: str, source: str, md5_key: str):
 
 
 def phase_two_source(cell_line: str | None) -> str:
-    """The published phase-two URL of a cell line (HepG2, K562, islet)."""
+    """The published phase-two URL of a cell line (HepG2, K562, islet).
+
+    Parameters
+    ----------
+    cell_line : str or None
+        Cell line, matched case-insensitively against the cell-line keys of ``PUBLISHED``.
+
+    Returns
+    -------
+    str
+        The Zenodo URL.
+
+    Raises
+    ------
+    InputError
+        No published phase two for the cell line.
+    """
     cells = [k for k in PUBLISHED if not k.startswith("phase_one")]
     match = next((k for k in cells if cell_line and k.lower() == str(cell_line).lower()), None)
     if match is None:

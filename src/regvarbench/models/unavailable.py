@@ -26,6 +26,17 @@ class ModelUnavailableError(InputError):
 
 
 def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or the exception's type name when it has none.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception to describe.
+
+    Returns
+    -------
+    str
+    """
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
@@ -35,6 +46,22 @@ def run_skipping_unavailable(body, args, model_name: str | None, family: str) ->
 
     The marker's cell line is ``args.cell_line`` or the first row's of the ``args.data`` split
     table; without either the error stands.
+
+    Parameters
+    ----------
+    body : callable
+        ``body(args)``: the command to run (training, one-shot scoring).
+    args : argparse.Namespace
+        Command-line arguments; reads ``skip_unavailable``, ``outdir`` and, for the marker's cell
+        line, ``cell_line`` or ``data``.
+    model_name : str or None
+        Model name of the marker directory; None takes the name carried by the error.
+    family : str
+        Model family written into the marker's ``spec.json``.
+
+    Returns
+    -------
+    None
     """
     try:
         body(args)

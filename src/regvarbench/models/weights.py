@@ -39,7 +39,18 @@ class MissingWeightsError(ModelUnavailableError):
 
 def weights_folder(folder: str | os.PathLike | None = None) -> Path:
     """The directory of downloaded weights: ``folder``, else ``$REGVARBENCH_WEIGHTS``, else
-    ``~/.cache/regvarbench/weights``."""
+    ``~/.cache/regvarbench/weights``.
+
+    Parameters
+    ----------
+    folder : str or PathLike, optional
+        Directory to use; None (or empty) falls back to the environment, then to the cache.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory, ``~`` expanded (it need not exist).
+    """
     return Path(folder or os.environ.get(WEIGHTS_ENV) or Path.home() / ".cache" / "regvarbench" / "weights").expanduser()
 
 
@@ -91,7 +102,18 @@ def resolve_weights(model: str, source: str, md5: str | None = None,
 
 
 def file_md5(path: str | os.PathLike) -> str:
-    """md5 hex digest of a file, read in 4 MiB blocks."""
+    """md5 hex digest of a file, read in 4 MiB blocks.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file to hash.
+
+    Returns
+    -------
+    str
+        Lower-case md5 hex digest (32 characters).
+    """
     digest = hashlib.md5()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):

@@ -83,7 +83,23 @@ def run(args: argparse.Namespace) -> None:
 
 
 def resolve_tables_dir(path: Path) -> Path:
-    """Accept evaluate's outdir or its tables/ subdirectory."""
+    """Accept evaluate's outdir or its tables/ subdirectory.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        ``--evaluation``: evaluate's outdir or its ``tables/``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder holding ``evaluation.json`` (``path/tables`` preferred).
+
+    Raises
+    ------
+    InputError
+        If neither ``path/tables`` nor ``path`` holds ``evaluation.json``.
+    """
     for candidate in (path / "tables", path):
         if (candidate / "evaluation.json").is_file():
             return candidate
@@ -91,7 +107,19 @@ def resolve_tables_dir(path: Path) -> Path:
 
 
 def load_tables(tables_dir: Path) -> dict:
-    """Every known table that exists and has rows (others map to None), plus 'evaluation' (dict)."""
+    """Every known table that exists and has rows (others map to None), plus 'evaluation' (dict).
+
+    Parameters
+    ----------
+    tables_dir : pathlib.Path
+        evaluate's tables folder (as from ``resolve_tables_dir``).
+
+    Returns
+    -------
+    dict
+        ``TABLE_NAMES`` entry -> pandas.DataFrame (``<name>.tsv``) or None, and ``evaluation`` -> the
+        parsed ``evaluation.json``.
+    """
     tables = {}
     for name in TABLE_NAMES:
         path = tables_dir / f"{name}.tsv"
@@ -111,6 +139,32 @@ def build_report(tables_dir: Path, outdir: Path, title: str, pipeline_info: Path
     ``run_info`` (pipeline_info/run_info.json) and ``software_versions`` (versions.yml blocks) the
     run metadata, whose run records are linked below ``outdir_href`` (see
     :mod:`regvarbench.report.run_metadata`).
+
+    Parameters
+    ----------
+    tables_dir : pathlib.Path
+        evaluate's tables folder.
+    outdir : pathlib.Path
+        The report's folder; figures go to ``outdir/figures``.
+    title : str
+        Page title.
+    pipeline_info : pathlib.Path or None, optional
+        The pipeline_info directory, whose files are linked (``pipeline_links``).
+    variant_summary : pathlib.Path or None, optional
+        prepare-variants summary table.
+    ranked : list or None, optional
+        rank's output files or folders holding them.
+    run_info : pathlib.Path or None, optional
+        run_info.json.
+    software_versions : pathlib.Path or None, optional
+        Concatenated versions.yml blocks.
+    outdir_href : str, optional
+        The run's --outdir relative to the report's folder.
+
+    Returns
+    -------
+    str
+        The HTML page (not written; the caller writes ``index.html``).
     """
     # every input read (and a damaged one reported) before the first figure is drawn
     t = load_tables(tables_dir)
@@ -355,7 +409,23 @@ def provenance_tables(provenance: pd.DataFrame | None) -> dict[str, str | None]:
 
 
 def read_accounting(path: Path | None) -> pd.DataFrame | None:
-    """Per-dataset accounting (variants.prepare.accounting_table) of a summary table; None without one."""
+    """Per-dataset accounting (variants.prepare.accounting_table) of a summary table; None without one.
+
+    Parameters
+    ----------
+    path : pathlib.Path or None
+        ``--variant-summary``: a prepare-variants summary table.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``accounting_table`` of the summary; None without a path or for an empty table.
+
+    Raises
+    ------
+    InputError
+        If ``path`` is given but is not a file.
+    """
     if path is None:
         return None
     if not path.is_file():
@@ -365,7 +435,19 @@ def read_accounting(path: Path | None) -> pd.DataFrame | None:
 
 
 def with_classes(t: dict) -> pd.DataFrame:
-    """model -> family, architecture_class from models.tsv (or 'unknown')."""
+    """model -> family, architecture_class from models.tsv (or 'unknown').
+
+    Parameters
+    ----------
+    t : dict
+        The tables of ``load_tables``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model``, ``family``, ``architecture_class``; without models.tsv, every model of the
+        correlation_overall, direction, ld_topk and enhancer_detection tables (sorted), both 'unknown'.
+    """
     if t["models"] is not None:
         return t["models"][["model", "family", "architecture_class"]]
     names = sorted({m for name in ("correlation_overall", "direction", "ld_topk", "enhancer_detection")
@@ -374,7 +456,18 @@ def with_classes(t: dict) -> pd.DataFrame:
 
 
 def model_order(t: dict) -> list[str]:
-    """Models by overall Pearson r, best first (then by name); models without it follow by name."""
+    """Models by overall Pearson r, best first (then by name); models without it follow by name.
+
+    Parameters
+    ----------
+    t : dict
+        The tables of ``load_tables``.
+
+    Returns
+    -------
+    list of str
+        Every model once.
+    """
     overall = t["correlation_overall"]
     ranked = []
     if overall is not None:
@@ -474,7 +567,19 @@ def ranked_at(sig_overall: pd.DataFrame, pvalue_max: float, order: list[str]) ->
 
 
 def summarise(t: dict, order: list[str]) -> list[tuple[str, str]]:
-    """Key facts for the summary section as (label, value) pairs."""
+    """Key facts for the summary section as (label, value) pairs.
+
+    Parameters
+    ----------
+    t : dict
+        The tables of ``load_tables`` (its ``evaluation`` and ``correlation_overall``).
+    order : list of str
+        Models, best first (``model_order``); the first is reported as best overall.
+
+    Returns
+    -------
+    list of (str, str)
+    """
     ev = t["evaluation"]
     counts = ev.get("counts", {})
     missing = sum(p.get("no_score", 0) for p in counts.get("per_model_dataset", []))
@@ -492,7 +597,17 @@ def summarise(t: dict, order: list[str]) -> list[tuple[str, str]]:
 
 
 def fmt(value) -> str:
-    """Numbers to 3 significant digits for display; NaN as an en dash."""
+    """Numbers to 3 significant digits for display; NaN as an en dash.
+
+    Parameters
+    ----------
+    value : Any
+        A cell value; floats are formatted (scientific below 1e-3 or from 1e5), others shown with ``str``.
+
+    Returns
+    -------
+    str
+    """
     if isinstance(value, (float, np.floating)):
         if math.isnan(value):
             return "–"
@@ -503,7 +618,22 @@ def fmt(value) -> str:
 
 
 def html_table(df: pd.DataFrame | None, marks: pd.DataFrame | None = None) -> dict | None:
-    """Columns and cells ready for the template: each cell has display text, a sort key and a class."""
+    """Columns and cells ready for the template: each cell has display text, a sort key and a class.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame or None
+        The table to show.
+    marks : pandas.DataFrame or None, optional
+        Same shape as ``df``: per cell ``"best"``, ``"second"`` or ``""`` (a star is added and used as
+        the cell's class).
+
+    Returns
+    -------
+    dict or None
+        ``columns`` (list of str) and ``rows`` (list of lists of dicts with ``text``, ``sort`` and
+        ``cls``); None for a missing or empty table.
+    """
     if df is None or df.empty:
         return None
     rows = []
@@ -561,7 +691,20 @@ def per_cell_table(by_cell: pd.DataFrame | None, overall: pd.DataFrame | None,
 
 
 def pipeline_links(pipeline_info: Path | None, outdir: Path) -> list[tuple[str, str]]:
-    """(name, relative href) for each file of the pipeline_info directory, execution report first."""
+    """(name, relative href) for each file of the pipeline_info directory, execution report first.
+
+    Parameters
+    ----------
+    pipeline_info : pathlib.Path or None
+        The pipeline_info directory; a path that is not a directory is logged and gives no links.
+    outdir : pathlib.Path
+        The report's folder, which the hrefs are relative to.
+
+    Returns
+    -------
+    list of (str, str)
+        File name and POSIX relative path, execution report first, then by name.
+    """
     if pipeline_info is None or not pipeline_info.is_dir():
         if pipeline_info is not None:
             log.warning("--pipeline-info %s is not a directory; no links", pipeline_info)

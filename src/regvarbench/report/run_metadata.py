@@ -83,13 +83,35 @@ def read_software_versions(path: str | Path) -> pd.DataFrame:
 
 
 def run_table(info: dict) -> pd.DataFrame:
-    """The run's identity as (field, value) rows, in RUN_FIELDS order; fields the file lacks are left out."""
+    """The run's identity as (field, value) rows, in RUN_FIELDS order; fields the file lacks are left out.
+
+    Parameters
+    ----------
+    info : dict
+        run_info.json.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``field`` (the label of ``RUN_FIELDS``) and ``value`` (str); empty values are left out too.
+    """
     rows = [(label, _text(info[key])) for key, label in RUN_FIELDS if key in info and info[key] not in (None, "")]
     return pd.DataFrame(rows, columns=["field", "value"])
 
 
 def params_table(info: dict) -> pd.DataFrame:
-    """Every parameter of the run as (parameter, value) rows, sorted by name."""
+    """Every parameter of the run as (parameter, value) rows, sorted by name.
+
+    Parameters
+    ----------
+    info : dict
+        run_info.json (its ``params``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``parameter`` (``--<name>``) and ``value`` (str).
+    """
     params = info.get("params") or {}
     return pd.DataFrame([(f"--{k}", _text(v)) for k, v in sorted(params.items())], columns=["parameter", "value"])
 

@@ -42,7 +42,23 @@ _MISSING = {"", "na", "nan", "null", "none", "."}
 
 
 def get_parser(fmt: str) -> ModuleType:
-    """The parser module of a format name; InputError listing the known formats otherwise."""
+    """The parser module of a format name; InputError listing the known formats otherwise.
+
+    Parameters
+    ----------
+    fmt : str
+        A format name (a key of ``FORMATS``).
+
+    Returns
+    -------
+    types.ModuleType
+        The parser module, imported on demand; it exposes ``parse(path, cell_line=None)``.
+
+    Raises
+    ------
+    InputError
+        For a format name not in ``FORMATS``.
+    """
     if fmt not in FORMATS:
         raise InputError(f"unknown variant format {fmt!r}; known formats: {', '.join(sorted(FORMATS))}")
     return importlib.import_module(FORMATS[fmt])
@@ -54,6 +70,24 @@ def read_delimited(path: str | os.PathLike, sep: str | None = None) -> pd.DataFr
     ``sep=None`` picks tab when the header has one, comma otherwise. Empty trailing header cells
     (spreadsheet exports) are dropped with their (empty) fields. A row whose field count does not
     fit the header gets a ``_malformed`` text; all other rows have ``_malformed == ""``.
+
+    Parameters
+    ----------
+    path : path-like
+        The source file (plain or gzipped, ``open_text``).
+    sep : str or None
+        Field separator; None picks it from the header line.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column of stripped strings (dtype object) per header cell, then ``_malformed``
+        (``MALFORMED_COLUMN``); one row per non-blank data line.
+
+    Raises
+    ------
+    InputError
+        For an empty file, empty, duplicated or reserved column names, or unreadable CSV (an unclosed quote).
     """
     with open_text(path) as fh:
         lines = (line for line in fh if line.strip())  # pandas' skip_blank_lines: rows stay comparable
@@ -102,7 +136,20 @@ def _cells(values) -> list:
 
 
 def parse_float(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Floats from text; missing markers (empty, NA, NaN) give NaN, unreadable text sets ``bad``."""
+    """Floats from text; missing markers (empty, NA, NaN) give NaN, unreadable text sets ``bad``.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Cell texts.
+
+    Returns
+    -------
+    values : numpy.ndarray of float, shape (n,)
+        The floats, NaN where missing or unreadable.
+    bad : numpy.ndarray of bool, shape (n,)
+        True where a non-missing text could not be read as a float.
+    """
     out = np.full(len(values), np.nan)
     bad = np.zeros(len(values), dtype=bool)
     for i, v in enumerate(_cells(values)):
@@ -144,6 +191,29 @@ def assemble(raw: pd.DataFrame, path, *, chrom: pd.Series, pos_text: pd.Series, 
     ``effect`` is already numeric (NaN allowed); ``extra_bad`` maps a field name to a boolean mask
     of rows where the parser found that field unreadable. ``alleles_optional``: an empty ref or alt
     is not unreadable (LD exports, whose alleles prepare-variants fills in: ld_exports.py).
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The source rows as read (``read_delimited``), with the ``_malformed`` column.
+    path : path-like
+        The source file.
+    chrom, pos_text, ref, alt : pandas.Series
+        Contig, position text, REF and ALT of each row (``len(raw)`` entries).
+    effect : numpy.ndarray of float, shape (n,), or None
+        log2 effect per row; None gives NaN throughout.
+    pvalue_text : pandas.Series or None
+        P-value texts (values outside [0, 1] are unreadable); None gives NaN throughout.
+    extra_bad : dict of str to numpy.ndarray of bool, shape (n,), or None
+        Further unreadable fields, by name.
+    alleles_optional : bool
+        Whether an empty REF or ALT is allowed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per row of ``raw``, with the columns of ``PARSED_COLUMNS``: alleles upper-cased,
+        ``pos`` Int64, ``row`` 0..n-1, ``flag`` empty.
     """
     n = len(raw)
     pos, bad_pos = parse_position(pos_text)

@@ -28,7 +28,21 @@ EFFECT, P = "HeLa effect size", "HeLa P-Value"
 
 
 def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame:
-    """Parse a Birnbaum 2014 eExon table (``cell_line`` unused)."""
+    """Parse a Birnbaum 2014 eExon table (``cell_line`` unused).
+
+    Parameters
+    ----------
+    path : path-like
+        The eExon table (comma-separated, plain or gzipped).
+    cell_line : str or None
+        Unused.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row: the columns of ``PARSED_COLUMNS`` plus ``element`` (the ``Gene`` column, or empty); rows
+        that cannot be read are kept, with ``skip_reason`` / ``skip_detail`` filled.
+    """
     raw = read_delimited(path, sep=",")
     require_columns(raw, [CHROM, COORD, "Reference", "Substitution", EFFECT, P], path)
     effect, bad_effect = parse_float(raw[EFFECT])

@@ -23,7 +23,21 @@ P_COLUMN = "P-value"
 
 
 def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame:
-    """Parse a Kircher 2019 saturation mutagenesis table (``cell_line`` unused)."""
+    """Parse a Kircher 2019 saturation mutagenesis table (``cell_line`` unused).
+
+    Parameters
+    ----------
+    path : path-like
+        The saturation mutagenesis table (comma-separated, plain or gzipped).
+    cell_line : str or None
+        Unused.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row: the columns of ``PARSED_COLUMNS`` plus ``element`` (the ``Element`` column, or empty);
+        rows that cannot be read are kept, with ``skip_reason`` / ``skip_detail`` filled.
+    """
     raw = read_delimited(path, sep=",")
     require_columns(raw, ["Chromosome", "Position", "Ref", "Alt", EFFECT_COLUMN, P_COLUMN], path)
     effect, bad_effect = parse_float(raw[EFFECT_COLUMN])

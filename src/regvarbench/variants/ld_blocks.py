@@ -20,7 +20,22 @@ _TRUE, _FALSE = {"1", "true", "yes", "t", "y"}, {"0", "false", "no", "f", "n"}
 
 
 def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame:
-    """Parse an LD-block table; ``cell_line`` fills rows whose own ``cell_line`` is empty."""
+    """Parse an LD-block table; ``cell_line`` fills rows whose own ``cell_line`` is empty.
+
+    Parameters
+    ----------
+    path : path-like
+        The LD-block table (tab- or comma-separated, plain or gzipped).
+    cell_line : str or None
+        Cell line for rows with an empty ``cell_line`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row: the columns of ``PARSED_COLUMNS`` plus ``block_id``, ``is_causal`` (int64 0/1) and, when
+        the table has it, ``cell_line``; rows that cannot be read are kept, with ``skip_reason`` / ``skip_detail``
+        filled.
+    """
     raw = read_delimited(path)
     require_columns(raw, ["block_id", "chrom", "pos", "ref", "alt", "is_causal"], path)
     text = [str(v).strip().lower() for v in raw["is_causal"]]
@@ -43,7 +58,22 @@ def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame
 
 
 def check_one_causal(block_ids: pd.Series, causal: np.ndarray, path) -> None:
-    """InputError naming every block (up to 10) that has no causal variant or more than one."""
+    """InputError naming every block (up to 10) that has no causal variant or more than one.
+
+    Parameters
+    ----------
+    block_ids : pandas.Series of str
+        Block of each (readable) row.
+    causal : numpy.ndarray of bool, shape (n,)
+        Whether each row is its block's causal variant.
+    path : path-like
+        The source file, for the message.
+
+    Raises
+    ------
+    InputError
+        When a block has no causal variant or more than one.
+    """
     counts: dict[str, int] = {}
     for block, is_causal in zip(block_ids, causal):
         counts[block] = counts.get(block, 0) + int(is_causal)

@@ -43,7 +43,19 @@ def _acgt(allele: str) -> bool:
 
 
 def canonical_build(name: str | None) -> str | None:
-    """Lower-case build name with common synonyms merged (GRCh38 -> hg38); None when unspecified."""
+    """Lower-case build name with common synonyms merged (GRCh38 -> hg38); None when unspecified.
+
+    Parameters
+    ----------
+    name : str or None
+        A genome build name, e.g. ``GRCh38``, ``hg19`` or ``unspecified``.
+
+    Returns
+    -------
+    str or None
+        The canonical name (``hg19``, ``hg38``, or the lower-cased alphanumeric name), None for
+        an unspecified build.
+    """
     key = re.sub(r"[^a-z0-9]", "", str(name or "").lower())
     if key in UNSPECIFIED:
         return None
@@ -51,7 +63,17 @@ def canonical_build(name: str | None) -> str | None:
 
 
 def needs_liftover(source_build: str | None, target_build: str | None) -> bool:
-    """True when both builds are given and differ (after merging synonyms)."""
+    """True when both builds are given and differ (after merging synonyms).
+
+    Parameters
+    ----------
+    source_build, target_build : str or None
+        The dataset's and the genome's build names.
+
+    Returns
+    -------
+    bool
+    """
     source, target = canonical_build(source_build), canonical_build(target_build)
     return source is not None and target is not None and source != target
 
@@ -74,7 +96,18 @@ class ChainLifter:
             raise InputError(f"chain file {self.path} holds no chains")
 
     def resolve(self, chrom: str) -> str | None:
-        """The chain's source name for a contig written either way (chr1 / 1), or None."""
+        """The chain's source name for a contig written either way (chr1 / 1), or None.
+
+        Parameters
+        ----------
+        chrom : str
+            Contig name, with or without ``chr``.
+
+        Returns
+        -------
+        str or None
+            The name as the chain file spells it.
+        """
         chrom = str(chrom)
         bare = chrom[3:] if chrom.lower().startswith("chr") else chrom
         for cand in (chrom, bare, "chr" + bare):
@@ -83,7 +116,21 @@ class ChainLifter:
         return None
 
     def lift(self, chrom: str, pos: int) -> tuple[str, int, str] | tuple[None, str, str]:
-        """(target chrom, 1-based target pos, target strand), or (None, reason, detail)."""
+        """(target chrom, 1-based target pos, target strand), or (None, reason, detail).
+
+        Parameters
+        ----------
+        chrom : str
+            Source contig, named either way (``resolve``).
+        pos : int
+            1-based source position.
+
+        Returns
+        -------
+        tuple
+            ``(chrom, pos, strand)`` on success; ``(None, reason, detail)`` with reason
+            ``liftover_unmapped`` or ``liftover_multiple`` otherwise.
+        """
         name = self.resolve(chrom)
         if name is None:
             return None, "liftover_unmapped", f"contig {chrom} not in chain file {self.path.name}"
@@ -103,6 +150,19 @@ def lift_rows(parsed: pd.DataFrame, lifter: ChainLifter) -> pd.DataFrame:
     Rows already skipped by the parser and rows with alleles other than A/C/G/T are left as they
     are (not lifted; the usual checks name their reason); indels and MNVs are skipped
     (``liftover_not_snv``); rows that fail to lift get skip_reason/detail.
+
+    Parameters
+    ----------
+    parsed : pandas.DataFrame
+        A parser's output (``PARSED_COLUMNS``).
+    lifter : ChainLifter
+        The chain from the dataset's build to the genome's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``parsed``, with ``chrom``/``pos``/``ref``/``alt`` lifted (alleles reverse-complemented
+        on the ``-`` strand), ``skip_reason``/``skip_detail`` updated, plus ``SOURCE_COLUMNS`` and ``lifted`` (bool).
     """
     out = parsed.copy()
     n = len(out)

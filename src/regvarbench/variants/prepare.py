@@ -155,7 +155,17 @@ def run(args: argparse.Namespace) -> None:
 
 
 def write_prepared(result: Prepared, prefix: str, outdir: Path) -> None:
-    """Write ``<prefix>.variants.tsv``, ``.skipped.tsv`` and ``.summary.tsv`` into ``outdir`` (prefix: the dataset, or --prefix)."""
+    """Write ``<prefix>.variants.tsv``, ``.skipped.tsv`` and ``.summary.tsv`` into ``outdir`` (prefix: the dataset, or --prefix).
+
+    Parameters
+    ----------
+    result : Prepared
+        The dataset's variants, skipped and summary tables.
+    prefix : str
+        File name prefix.
+    outdir : pathlib.Path
+        Output folder (must exist).
+    """
     write_tsv(result.variants, outdir / f"{prefix}.variants.tsv")
     write_tsv(result.skipped, outdir / f"{prefix}.skipped.tsv")
     write_tsv(result.summary, outdir / f"{prefix}.summary.tsv")
@@ -191,7 +201,23 @@ def unavailable_dataset(dataset: str, cell_line: str, why: str) -> Prepared:
 
 
 def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
-    """The single dataset described by --dataset/--cell-line/--format/--input."""
+    """The single dataset described by --dataset/--cell-line/--format/--input.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed prepare-variants arguments (``dataset``, ``cell_line``, ``format``, ``input``, ``genome_build``).
+
+    Returns
+    -------
+    DatasetSpec
+        The checked spec (``check_spec``); build ``unspecified`` when none is given.
+
+    Raises
+    ------
+    InputError
+        When --cell-line, --format or --input is missing.
+    """
     for name in ("cell_line", "format", "input"):
         if not getattr(args, name):
             raise InputError(f"--dataset {args.dataset} needs --{name.replace('_', '-')}")
@@ -200,7 +226,23 @@ def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
 
 
 def read_samplesheet(path: str | Path) -> list[DatasetSpec]:
-    """Dataset specs from the samplesheet CSV; relative paths are taken from the CSV's folder."""
+    """Dataset specs from the samplesheet CSV; relative paths are taken from the CSV's folder.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The samplesheet, with the columns of ``SAMPLESHEET_COLUMNS``.
+
+    Returns
+    -------
+    list of DatasetSpec
+        One checked spec per row (``check_spec``), in file order; build ``unspecified`` when empty.
+
+    Raises
+    ------
+    InputError
+        For a missing file, an empty required cell or repeated dataset names.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"samplesheet not found: {path}")
@@ -225,7 +267,26 @@ def read_samplesheet(path: str | Path) -> list[DatasetSpec]:
 
 
 def check_spec(spec: DatasetSpec, where: str) -> DatasetSpec:
-    """InputError for a dataset name unfit for file names, an unknown format or a missing file."""
+    """InputError for a dataset name unfit for file names, an unknown format or a missing file.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        The dataset to check.
+    where : str
+        Where it was given (for the message), e.g. ``command line`` or a samplesheet row.
+
+    Returns
+    -------
+    DatasetSpec
+        ``spec`` itself.
+
+    Raises
+    ------
+    InputError
+        For a dataset name other than letters, digits, '.', '_' or '-', an unknown format, or a
+        variant file that is missing or a directory.
+    """
     if not _DATASET_NAME.match(spec.dataset):
         raise InputError(f"{where}: dataset name {spec.dataset!r} must be letters, digits, '.', '_' or '-'")
     try:
@@ -333,6 +394,21 @@ def check_rows(parsed: pd.DataFrame, genome: Genome | None,
     The genome is read in bulk: first every row is checked on its own (alleles, position,
     contig, range), then the genome bases under all rows left are cut at once per contig and
     span length (``Genome.fetch_strings``), then REF/ALT are compared with them.
+
+    Parameters
+    ----------
+    parsed : pandas.DataFrame
+        A parser's output (``PARSED_COLUMNS``), lifted over where needed.
+    genome : Genome or None
+        The reference genome; None checks the rows on their own only (no contig, range or allele audit).
+    window_length : int
+        Window length (bp) that an edit and, for length-changing variants, both windows must fit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``parsed``, with columns ``reason``, ``detail``, ``chrom`` (str), ``compared``
+        (bool), ``swapped`` (bool) and ``variant_class`` (str).
     """
     n = len(parsed)
     reason, detail = [""] * n, [""] * n
@@ -436,7 +512,23 @@ def signed_log10p(effect: np.ndarray, pvalue: np.ndarray) -> tuple[np.ndarray, i
 
 def build_variants(spec: DatasetSpec, parsed: pd.DataFrame, checked: pd.DataFrame) -> pd.DataFrame:
     """The standard variants table for the rows kept: swapped rows (``checked["swapped"]``) get
-    their alleles exchanged and their effect negated."""
+    their alleles exchanged and their effect negated.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        The dataset.
+    parsed : pandas.DataFrame
+        The parsed rows kept (``PARSED_COLUMNS`` plus format extras).
+    checked : pandas.DataFrame
+        The matching rows of ``check_rows``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``VARIANT_COLUMNS``, then ``LD_COLUMNS``, ``LOCUS_COLUMNS`` and ``SOURCE_COLUMNS``
+        where the dataset has them; index reset.
+    """
     swap = checked["swapped"].to_numpy(dtype=bool)
     effect = np.where(swap, -parsed["effect_log2"].to_numpy(dtype=float), parsed["effect_log2"].to_numpy(dtype=float))
     slp, _ = signed_log10p(effect, parsed["pvalue"].to_numpy())
@@ -476,7 +568,20 @@ def build_variants(spec: DatasetSpec, parsed: pd.DataFrame, checked: pd.DataFram
 
 def variant_ids(dataset: str, parsed: pd.DataFrame) -> list[str]:
     """``<dataset>:<row>``; entries split from one multi-allelic source row (``n_alts`` > 1, VCF)
-    get ``<dataset>:<row>:<allele_index>`` so that ids stay unique."""
+    get ``<dataset>:<row>:<allele_index>`` so that ids stay unique.
+
+    Parameters
+    ----------
+    dataset : str
+        Dataset name.
+    parsed : pandas.DataFrame
+        Parsed rows (``row``, and ``allele_index`` / ``n_alts`` for VCF).
+
+    Returns
+    -------
+    list of str
+        One id per row of ``parsed``.
+    """
     if "allele_index" not in parsed.columns:
         return [f"{dataset}:{r}" for r in parsed["row"]]
     return [f"{dataset}:{r}:{k}" if n > 1 else f"{dataset}:{r}"
@@ -496,6 +601,24 @@ def summarise(spec: DatasetSpec, parsed: pd.DataFrame, variants: pd.DataFrame, s
     blocks_without_causal = blocks whose causal variant was skipped; for formats that split a
     source row into several entries (VCF ALTs; rows_in then counts entries), split_alleles =
     entries beyond the first of each source row.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        The dataset.
+    parsed : pandas.DataFrame
+        All parsed rows.
+    variants : pandas.DataFrame
+        The rows kept (``build_variants``).
+    skipped : pandas.DataFrame
+        The rows skipped (``SKIPPED_COLUMNS``); ``len(variants) + len(skipped) == len(parsed)``.
+    compared_kept : int
+        Kept rows whose alleles were compared with the genome.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``VARIANT_SUMMARY_COLUMNS``, one row per reason or note.
     """
     rows_in, rows_kept, rows_skipped = len(parsed), len(variants), len(skipped)
     assert rows_in == rows_kept + rows_skipped, (rows_in, rows_kept, rows_skipped)

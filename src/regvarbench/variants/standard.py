@@ -18,7 +18,21 @@ REQUIRED = ["chrom", "pos", "ref", "alt", "effect_log2"]
 
 
 def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame:
-    """Parse a standard table (``cell_line`` unused)."""
+    """Parse a standard table (``cell_line`` unused).
+
+    Parameters
+    ----------
+    path : path-like
+        The standard table (tab- or comma-separated, plain or gzipped).
+    cell_line : str or None
+        Unused.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row: the columns of ``PARSED_COLUMNS``; rows that cannot be read are kept, with ``skip_reason``
+        / ``skip_detail`` filled.
+    """
     raw = read_delimited(path)
     require_columns(raw, REQUIRED, path)
     effect, bad_effect = parse_float(raw["effect_log2"])

@@ -31,7 +31,27 @@ _PREFIX = re.compile(r"^(?P<cell>[^.]+)\.ref\.mean$")
 
 
 def detect_cell_prefix(columns, path, cell_line: str | None = None) -> str:
-    """The ``<cell>`` prefix of the mean/p-value columns; ``cell_line`` chooses when several exist."""
+    """The ``<cell>`` prefix of the mean/p-value columns; ``cell_line`` chooses when several exist.
+
+    Parameters
+    ----------
+    columns : iterable of str
+        The table's column names.
+    path : path-like
+        The source file, for the message.
+    cell_line : str or None
+        Cell line to pick when the header has several prefixes.
+
+    Returns
+    -------
+    str
+        The prefix, e.g. ``hepg2``.
+
+    Raises
+    ------
+    InputError
+        When no prefix is found, or several and none matches ``cell_line``.
+    """
     prefixes = [m["cell"] for c in columns if (m := _PREFIX.match(c))]
     if len(prefixes) == 1:
         return prefixes[0]
@@ -45,7 +65,21 @@ def detect_cell_prefix(columns, path, cell_line: str | None = None) -> str:
 
 
 def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame:
-    """Parse a SuRE raQTL table; ``cell_line`` only picks the columns in a multi-cell table."""
+    """Parse a SuRE raQTL table; ``cell_line`` only picks the columns in a multi-cell table.
+
+    Parameters
+    ----------
+    path : path-like
+        The raQTL table (tab-separated, plain or gzipped).
+    cell_line : str or None
+        Cell line whose columns to read when the table has several.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row: the columns of ``PARSED_COLUMNS`` (effect = log2 of alt over ref mean) plus ``snp_id``;
+        rows that cannot be read are kept, with ``skip_reason`` / ``skip_detail`` filled.
+    """
     raw = read_delimited(path, sep="\t")
     cell = detect_cell_prefix(raw.columns, path, cell_line)
     ref_mean_col, alt_mean_col, p_col = f"{cell}.ref.mean", f"{cell}.alt.mean", f"{cell}.wilcox.p.value"

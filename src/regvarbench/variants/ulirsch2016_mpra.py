@@ -40,7 +40,21 @@ FC_TOLERANCE = 1e-3
 
 
 def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame:
-    """Parse the Ulirsch 2016 oligo table into one variant per Ref/Mut pair (``cell_line`` unused)."""
+    """Parse the Ulirsch 2016 oligo table into one variant per Ref/Mut pair (``cell_line`` unused).
+
+    Parameters
+    ----------
+    path : path-like
+        The oligo table (comma-separated, plain or gzipped).
+    cell_line : str or None
+        Unused.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row (Ref rows of a pair kept as skipped): the columns of ``PARSED_COLUMNS`` plus ``snp_id``;
+        rows that cannot be read are kept, with ``skip_reason`` / ``skip_detail`` filled.
+    """
     raw = read_delimited(path, sep=",")
     require_columns(raw, PAIR_KEY + ["type", MEDIAN, FC, P], path)
     median, bad_median = parse_float(raw[MEDIAN])
@@ -62,7 +76,26 @@ def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame
 
 
 def pair_rows(raw: pd.DataFrame, kind: pd.Series, median: np.ndarray, fc: np.ndarray):
-    """Per row: effect (Mut rows of a pair), skip reason and detail (Ref and unpaired rows), flag."""
+    """Per row: effect (Mut rows of a pair), skip reason and detail (Ref and unpaired rows), flag.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The oligo rows as read, with the ``PAIR_KEY`` columns.
+    kind : pandas.Series of str
+        ``ref`` or ``mut`` (lower case) per row.
+    median, fc : numpy.ndarray of float, shape (n,)
+        The ``CTRL.median`` and ``CTRL.fc(log2)`` values per row.
+
+    Returns
+    -------
+    effect : numpy.ndarray of float, shape (n,)
+        Mut median minus Ref median on Mut rows of a pair, NaN elsewhere.
+    reason, detail : numpy.ndarray of object, shape (n,)
+        Skip reason and detail (``""`` for Mut rows of a pair).
+    flag : numpy.ndarray of object, shape (n,)
+        ``fc_mismatch`` where the effect disagrees with ``CTRL.fc(log2)``, ``""`` otherwise.
+    """
     n = len(raw)
     effect = np.full(n, np.nan)
     reason = np.full(n, "", dtype=object)

@@ -32,12 +32,39 @@ _REQUIRED = ["#CHROM", "POS", "ID", "REF", "ALT"]
 
 
 def is_symbolic(allele: str) -> bool:
-    """True for missing, overlapping-deletion, symbolic (<...>) and breakend alleles."""
+    """True for missing, overlapping-deletion, symbolic (<...>) and breakend alleles.
+
+    Parameters
+    ----------
+    allele : str
+        One ALT allele.
+
+    Returns
+    -------
+    bool
+    """
     return allele in {".", "*", ""} or allele.startswith("<") or "[" in allele or "]" in allele
 
 
 def read_records(path: str | os.PathLike) -> pd.DataFrame:
-    """One row per (record, ALT) entry: chrom, pos, id, ref, alt, row, allele_index, n_alts, _malformed."""
+    """One row per (record, ALT) entry: chrom, pos, id, ref, alt, row, allele_index, n_alts, _malformed.
+
+    Parameters
+    ----------
+    path : path-like
+        The VCF (plain or gzipped).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text columns chrom, pos, id, ref, alt, ``_malformed``; int columns row (0-based record),
+        allele_index (1-based) and n_alts.
+
+    Raises
+    ------
+    InputError
+        For a missing or wrong ``#CHROM`` header line, or data before it.
+    """
     entries = []
     header_seen = False
     with open_text(path) as fh:
@@ -74,7 +101,21 @@ def read_records(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame:
-    """Parse a VCF into one entry per ALT allele (``cell_line`` unused)."""
+    """Parse a VCF into one entry per ALT allele (``cell_line`` unused).
+
+    Parameters
+    ----------
+    path : path-like
+        The VCF (plain or gzipped).
+    cell_line : str or None
+        Unused.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row and ALT allele: the columns of ``PARSED_COLUMNS`` plus ``allele_index``, ``n_alts`` and
+        ``snp_id`` (the ID column); rows that cannot be read are kept, with ``skip_reason`` / ``skip_detail`` filled.
+    """
     raw = read_records(path)
     out = assemble(raw, path, chrom=raw["chrom"], pos_text=raw["pos"], ref=raw["ref"], alt=raw["alt"],
                    effect=None, pvalue_text=None)

@@ -33,7 +33,21 @@ CHROM_COLUMN = "chr3"
 
 
 def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame:
-    """Parse the Vockley 2015 SNP table (``cell_line`` unused)."""
+    """Parse the Vockley 2015 SNP table (``cell_line`` unused).
+
+    Parameters
+    ----------
+    path : path-like
+        The SNP table (comma-separated, plain or gzipped).
+    cell_line : str or None
+        Unused.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row: the columns of ``PARSED_COLUMNS`` (effect = log2 of the ``effect`` ratio) plus ``snp_id``;
+        rows that cannot be read are kept, with ``skip_reason`` / ``skip_detail`` filled.
+    """
     raw = read_delimited(path, sep=",")
     require_columns(raw, [CHROM_COLUMN, "Pos", "Allele0", "Allele1", "P", "effect"], path)
     ratio, bad_ratio = parse_float(raw["effect"])

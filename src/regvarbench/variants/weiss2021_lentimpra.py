@@ -39,7 +39,21 @@ OLIGO_REASON = "oligo_not_central_snv"
 
 
 def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame:
-    """Parse a Weiss 2021 lentiMPRA table (``cell_line`` unused)."""
+    """Parse a Weiss 2021 lentiMPRA table (``cell_line`` unused).
+
+    Parameters
+    ----------
+    path : path-like
+        The lentiMPRA table (tab- or comma-separated, plain or gzipped).
+    cell_line : str or None
+        Unused.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row: the columns of ``PARSED_COLUMNS``; rows that cannot be read are kept, with ``skip_reason``
+        / ``skip_detail`` filled.
+    """
     raw = read_delimited(path)
     require_columns(raw, [CHROM, POS, ARCHAIC, MODERN, EFFECT, P], path)
     archaic = raw[ARCHAIC].astype(str).str.strip().str.upper()
@@ -58,7 +72,18 @@ def parse(path: str | os.PathLike, cell_line: str | None = None) -> pd.DataFrame
 
 
 def describe_difference(archaic: str, modern: str) -> str:
-    """'' when the oligos differ at exactly index 99 only; otherwise why not."""
+    """'' when the oligos differ at exactly index 99 only; otherwise why not.
+
+    Parameters
+    ----------
+    archaic, modern : str
+        The two oligo sequences (upper case).
+
+    Returns
+    -------
+    str
+        ``""``, or the reason they are not a central SNV.
+    """
     if len(archaic) != len(modern):
         return f"oligo lengths differ: archaic {len(archaic)}, modern {len(modern)}"
     if len(archaic) <= CENTRE:
