@@ -47,11 +47,13 @@ REF_ROW = "ref_row"  # the row of the same chunk holding this variant's referenc
 STRAND = "strand"  # '+' forward, '-' reverse-complement windows
 WINDOWS_FILE_COLUMNS = WINDOW_COLUMNS + [REF_ROW] + WINDOW_LOCUS_COLUMNS + ALT_SPAN_COLUMNS + [CLASS_COLUMN]
 WINDOWS_SUMMARY_COLUMNS = ["dataset", "n_variants", "n_chunks", "n_padded_windows", "length"]
+WINDOWS_SUMMARY_SUFFIX = ".windows_summary.tsv"  # <dataset><suffix>, or <prefix><suffix> (make-windows)
 # enhancer_detection.tsv of every model directory (train, oneshot), read by evaluate
 DETECTION_FILE = "enhancer_detection.tsv"
 DETECTION_COLUMNS = ["model", "cell_line", "split", "n", "auroc", "auprc", "f1"]
 # score tables (<model>.<dataset>.<chunk>.scores.tsv, written by `score` and `import-predictions`)
 SCORE_COLUMNS = ["variant_id", "dataset", "variant_class", "model", "ref_output", "alt_output", "score"]
+SCORES_SUFFIX = ".scores.tsv"  # <model>.<dataset>.<chunk><suffix>, or <prefix><suffix> (task.ext.prefix)
 # the columns of a score table that evaluation needs (older tables may lack the others)
 EVALUATED_SCORE_COLUMNS = ["variant_id", "dataset", "model", "score"]
 # the rows of external predictions not imported (<id>/import_report.tsv, `import-predictions`)
@@ -152,7 +154,7 @@ def scores_file_name(model: str, dataset: str, chunk: str) -> str:
     -------
     str
     """
-    return f"{model}.{dataset}.{chunk}.scores.tsv"
+    return f"{model}.{dataset}.{chunk}{SCORES_SUFFIX}"
 
 
 def validate_split_table(table: pd.DataFrame, source: str) -> pd.DataFrame:

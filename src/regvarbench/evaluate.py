@@ -291,47 +291,56 @@ def join_scores(variants: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFr
 # ---------------------------------------------------------------- tables
 
 
-def _vectors_key(x: np.ndarray, y: np.ndarray) -> bytes:
-    """A digest of two float vectors' bytes (the key of the caches below)."""
-    return hashlib.sha1(x.tobytes() + b"|" + y.tobytes()).digest()
+class VectorPairCache:
+    """``fn(x, y)`` per pair of float vectors, computed once per evaluate run (keyed by the
+    digest of the vectors' bytes).
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(x, y)`` of two float vectors of one length; its result is kept and returned again.
+    """
+
+    def __init__(self, fn):
+        self._fn, self._store = fn, {}
+
+    def __call__(self, x: np.ndarray, y: np.ndarray):
+        x, y = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float)
+        key = hashlib.sha1(x.tobytes() + b"|" + y.tobytes()).digest()
+        if key not in self._store:
+            self._store[key] = self._fn(x, y)
+        return self._store[key]
 
 
-class BootstrapCache:
+class BootstrapCache(VectorPairCache):
     """Bootstrap replicates per (score, effect) vector pair, computed once per evaluate run.
 
     The correlation tables and the model comparison bootstrap the same vectors whenever a model
     scored exactly the variants a pair shares; the resamples depend only on seed and n, so the
-    replicates can be reused (keyed by the vectors' bytes).
+    replicates can be reused (``metrics.bootstrap_correlations``).
+
+    Parameters
+    ----------
+    n_boot : int
+        Bootstrap resamples.
+    seed : int
+        Seed of the resamples.
     """
 
     def __init__(self, n_boot: int, seed: int):
-        self.n_boot, self.seed, self._store = n_boot, seed, {}
-
-    def __call__(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float)
-        key = _vectors_key(x, y)
-        if key not in self._store:
-            self._store[key] = metrics.bootstrap_correlations(x, y, self.n_boot, self.seed)
-        return self._store[key]
+        super().__init__(lambda x, y: metrics.bootstrap_correlations(x, y, n_boot, seed))
 
 
-class CorrelationCache:
+class CorrelationCache(VectorPairCache):
     """Pearson and Spearman r per (score, effect) vector pair, computed once per evaluate run.
 
     In the model comparison every model meets every other one on the variants both scored; where
     those are the same variants (the usual case) its correlation with the effect is the same
-    computation, done once here (keyed by the vectors' bytes; ``metrics.pair_correlations``).
+    computation, done once here (``metrics.pair_correlations``).
     """
 
     def __init__(self):
-        self._store = {}
-
-    def __call__(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        x, y = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float)
-        key = _vectors_key(x, y)
-        if key not in self._store:
-            self._store[key] = metrics.pair_correlations(x, y)
-        return self._store[key]
+        super().__init__(metrics.pair_correlations)
 
 
 def table_correlations(scored: pd.DataFrame, level: str, n_boot: int, seed: int,

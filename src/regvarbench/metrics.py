@@ -201,9 +201,19 @@ def direction_fractions(score, effect) -> dict:
         n_up, n_down (int), frac_up_predicted_up, frac_down_predicted_down (float, NaN for a
         direction without variants).
     """
+    return _fractions(*_signed_pairs(score, effect))
+
+
+def _signed_pairs(score, effect) -> tuple[np.ndarray, np.ndarray]:
+    """The scores (n,) of the variants with a finite score and a non-zero finite effect, and
+    whether each was measured up (bool, (n,))."""
     x, y, _ = finite_pairs(score, effect)
-    x, y = x[y != 0], y[y != 0]
-    up = y > 0
+    keep = y != 0
+    return x[keep], y[keep] > 0
+
+
+def _fractions(x: np.ndarray, up: np.ndarray) -> dict:
+    """``direction_fractions`` of ``_signed_pairs``' output."""
     n_up, n_down = int(up.sum()), int((~up).sum())
     nan = float("nan")
     return dict(n_up=n_up, n_down=n_down,
@@ -221,14 +231,12 @@ def direction_metrics(score, effect) -> dict:
     Returns a dict: n_up, n_down, frac_up_predicted_up, frac_down_predicted_down,
     balanced_accuracy, sign_auroc, sign_auprc, sign_f1.
     """
-    out = direction_fractions(score, effect)
+    x, up = _signed_pairs(score, effect)
+    out = _fractions(x, up)
     nan = float("nan")
     out.update(balanced_accuracy=(out["frac_up_predicted_up"] + out["frac_down_predicted_down"]) / 2.0,
                sign_auroc=nan, sign_auprc=nan, sign_f1=nan)
     if out["n_up"] and out["n_down"]:
-        x, y, _ = finite_pairs(score, effect)
-        x, y = x[y != 0], y[y != 0]
-        up = y > 0
         out.update(sign_auroc=float(roc_auc_score(up, x)),
                    sign_auprc=float(average_precision_score(up, x)),
                    sign_f1=float(f1_score(up, x > 0, zero_division=0.0)))

@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import marker_spec
-from .contracts import (ALT_SPAN_COLUMNS, CLASS_COLUMN, SCORE_COLUMNS, STRAND, WINDOW_COLUMNS, WINDOW_LOCUS_COLUMNS,
-                        parse_windows_name, scores_file_name)
+from .contracts import (ALT_SPAN_COLUMNS, CLASS_COLUMN, SCORE_COLUMNS, SCORES_SUFFIX, STRAND, WINDOW_COLUMNS,
+                        WINDOW_LOCUS_COLUMNS, parse_windows_name, scores_file_name)
 from .device import DEVICES, PRECISIONS, resolve_device, resolve_precision
 from .io import InputError, read_tsv, require_columns, write_tsv
 from .models import Adapter, load_model
@@ -470,7 +470,7 @@ def skip_scoring(model_dir: str | os.PathLike, window_paths: list[str], outdir: 
 
 def _scores_name(prefix: str | None, model: str, dataset: str, chunk: str) -> str:
     """``<prefix>.scores.tsv`` (--prefix), else ``contracts.scores_file_name``."""
-    return f"{prefix}.scores.tsv" if prefix else scores_file_name(model, dataset, chunk)
+    return f"{prefix}{SCORES_SUFFIX}" if prefix else scores_file_name(model, dataset, chunk)
 
 
 def _open_genome(adapter: Adapter, path: str | None) -> Genome | None:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from .artifacts import SPEC_FILE, WEIGHTS_FILE, model_dir_name
 from .contracts import (DETECTION_COLUMNS, DETECTION_FILE, IMPORT_REPORT_COLUMNS, ONESHOT_SUFFIX, RANKED_COLUMNS,
-                        RANKED_SUFFIX, REGION_COLUMNS, SCORE_COLUMNS, SEQUENCE_COLUMNS, SKIPPED_COLUMNS,
+                        RANKED_SUFFIX, REGION_COLUMNS, SCORE_COLUMNS, SCORES_SUFFIX, SEQUENCE_COLUMNS, SKIPPED_COLUMNS,
                         SPLIT_COLUMNS, SPLIT_SUMMARY_COLUMNS, STEP_SUMMARY_COLUMNS, TOP_COLUMNS, TOP_SUFFIX,
                         VARIANT_COLUMNS, VARIANT_SUMMARY_COLUMNS, WINDOWS_FILE_COLUMNS, WINDOWS_SUMMARY_COLUMNS,
-                        windows_file_name)
+                        WINDOWS_SUMMARY_SUFFIX, windows_file_name)
 from .io import InputError
 from .versions import versions_block
 
@@ -59,8 +59,8 @@ OUTPUTS: dict[str, Callable[[str, str], dict[str, Content]]] = {
     "prepare-variants": lambda p, _m: {f"{p}.variants.tsv": VARIANT_COLUMNS, f"{p}.skipped.tsv": SKIPPED_COLUMNS,
                                        f"{p}.summary.tsv": VARIANT_SUMMARY_COLUMNS},
     "make-windows": lambda p, _m: {windows_file_name(p, "00000"): WINDOWS_FILE_COLUMNS,
-                                   f"{p}.windows_summary.tsv": WINDOWS_SUMMARY_COLUMNS},
-    "score": lambda p, _m: {f"{p}.scores.tsv": SCORE_COLUMNS},
+                                   f"{p}{WINDOWS_SUMMARY_SUFFIX}": WINDOWS_SUMMARY_COLUMNS},
+    "score": lambda p, _m: {f"{p}{SCORES_SUFFIX}": SCORE_COLUMNS},
     "import-predictions": lambda p, _m: {f"{p}/import_report.tsv": IMPORT_REPORT_COLUMNS},
     "evaluate": lambda p, _m: {f"{p}/tables/{name}": None
                                for name in ("correlation_overall.tsv", "evaluation.json", "provenance.tsv")},

@@ -54,15 +54,14 @@ import numpy as np
 import pandas as pd
 
 from .alleles import DEFAULT_WINDOW_LENGTH, LENGTH_CHANGING, classify, spans_fit, trim_alleles, window_spans
-from .contracts import (CLASS_COLUMN, REF_ROW, STRAND, WINDOW_LOCI_COLUMNS, WINDOW_LOCI_RC, WINDOW_LOCUS_COLUMNS, WINDOWS_SUMMARY_COLUMNS, windows_chunk_pattern,
-                        windows_file_name)
+from .contracts import (CLASS_COLUMN, REF_ROW, STRAND, WINDOW_LOCI_COLUMNS, WINDOW_LOCI_RC, WINDOWS_SUMMARY_COLUMNS,
+                        WINDOWS_SUMMARY_SUFFIX, windows_chunk_pattern, windows_file_name)
 from .dna import reverse_complement
 from .genome import Genome
 from .io import InputError, read_tsv, require_columns, write_tsv, write_tsv_chunks
 
 log = logging.getLogger(__name__)
 
-LOCUS_COLUMNS = WINDOW_LOCUS_COLUMNS  # where the window lies (genome's contig name, 0-based start)
 LAYOUTS = ("sequences", "loci")  # make-windows --layout: window text, or coordinates only (docs/contracts.md)
 _NEEDED = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt"]
 _TEXT = {c: str for c in ["variant_id", "dataset", "cell_line", "chrom", "ref", "alt"]}
@@ -110,7 +109,7 @@ def run(args: argparse.Namespace) -> None:
             summary = pd.DataFrame([{"dataset": dataset, "n_variants": len(forward), "n_chunks": n_chunks,
                                      "n_padded_windows": int((forward["n_padded"] > 0).sum()),
                                      "length": args.length}], columns=WINDOWS_SUMMARY_COLUMNS)
-            write_tsv(summary, outdir / f"{prefix}.windows_summary.tsv")
+            write_tsv(summary, outdir / f"{prefix}{WINDOWS_SUMMARY_SUFFIX}")
             log.info("%s: %d windows of %d bp in %d chunk(s)", dataset, len(forward), args.length, n_chunks)
 
 
@@ -181,7 +180,7 @@ def build_windows(variants: pd.DataFrame, genome: Genome, length: int, source: s
     Returns
     -------
     pandas.DataFrame
-        ``WINDOW_COLUMNS + LOCUS_COLUMNS + ALT_SPAN_COLUMNS + [variant_class]`` (+ ``strand``).
+        ``WINDOW_COLUMNS + WINDOW_LOCUS_COLUMNS + ALT_SPAN_COLUMNS + [variant_class]`` (+ ``strand``).
 
     Raises InputError when a variant's contig is missing, its REF differs from the genome, an
     allele is longer than the window, or a length-changing variant's windows do not fit its
@@ -433,7 +432,7 @@ def windows_from_loci(chunk: pd.DataFrame, genome: Genome, source: str | Path = 
     Returns
     -------
     pandas.DataFrame
-        ``WINDOW_COLUMNS + LOCUS_COLUMNS + ALT_SPAN_COLUMNS + [variant_class]`` (+ ``strand``).
+        ``WINDOW_COLUMNS + WINDOW_LOCUS_COLUMNS + ALT_SPAN_COLUMNS + [variant_class]`` (+ ``strand``).
     """
     require_columns(chunk, WINDOW_LOCI_COLUMNS, source)
     empty = chunk[WINDOW_LOCI_COLUMNS].isna().any(axis=1).to_numpy()
