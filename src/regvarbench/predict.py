@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> None:
             precision = set_precision(adapter, args.precision, device)
             log.info("%s: scoring %d variants with %s on %s in %s", dataset, len(prepared.variants), adapter.name,
                      device, precision)
-            context = genome if getattr(adapter, "uses_genome_context", False) else None
+            context = genome if adapter.uses_genome_context else None
             scores = score_windows(adapter, windows, args.batch_size, cone=not args.no_cone, genome=context)
             score_paths.append(write_tsv(scores, outdir / scores_file_name(adapter.name, dataset, CHUNK)))
     # read back as rank reads the pipeline's tables, so the ranked outputs equal the pipeline's

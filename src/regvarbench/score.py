@@ -168,13 +168,12 @@ def score_windows(adapter: Adapter, windows: pd.DataFrame, batch_size: int = 256
         kind = resolve_score_kind(str(adapter.spec.get("score_kind", DEFAULT_SCORE_KIND)))
     except InputError as exc:
         raise InputError(f"model {adapter.name}: {exc}") from exc
-    if genome is not None and getattr(adapter, "uses_genome_context", False) and has_loci(windows):
-        if cone and getattr(adapter, "supports_cone", False) and hasattr(adapter, "predict_variants_in_context") \
-                and len(windows):
+    if genome is not None and adapter.uses_genome_context and has_loci(windows):
+        if cone and adapter.supports_cone and len(windows):
             ref, alt = _predict_in_context_by_reference(adapter, windows, genome, batch_size)
         else:
             ref, alt = _predict_in_context(adapter, windows, genome, batch_size)
-    elif cone and getattr(adapter, "supports_cone", False) and len(windows):
+    elif cone and adapter.supports_cone and len(windows):
         ref, alt = _predict_by_reference(adapter, windows, batch_size)
     else:
         ref, alt = _predict_distinct(adapter, windows, batch_size)
@@ -343,7 +342,7 @@ def _by_reference_outputs(adapter: Adapter, ref_out, alt_out, n_refs: int, n_alt
     if ref_out.shape != (n_refs,) or alt_out.shape != (n_alts,):
         raise RuntimeError(f"model {adapter.name} returned shapes {ref_out.shape}, {alt_out.shape} for "
                            f"{n_refs} references and {n_alts} alts")
-    counts = getattr(adapter, "last_variant_counts", {}) or {}
+    counts = adapter.last_variant_counts
     log.info("%s: %d %s, %d distinct references, %d distinct alts (%d by cone reuse, %d full passes, "
              "%d unchanged), %.1f %s/s", adapter.name, n_windows, windows_label, n_refs, n_alts,
              counts.get("cone", 0), counts.get("full", 0), counts.get("unchanged", 0),
@@ -354,7 +353,8 @@ def _by_reference_outputs(adapter: Adapter, ref_out, alt_out, n_refs: int, n_alt
 def set_precision(adapter: Adapter, precision: str, device: str = "cpu") -> str:
     """Make ``adapter`` compute in ``precision`` (``auto`` resolved for ``device``); the concrete one.
 
-    Adapters without a ``set_precision`` (Hugging Face, motif, tracks) keep their own arithmetic.
+    Adapters whose ``set_precision`` returns None (Hugging Face, motif, tracks: ``Adapter``'s
+    default) keep their own arithmetic.
 
     Parameters
     ----------
@@ -368,13 +368,14 @@ def set_precision(adapter: Adapter, precision: str, device: str = "cpu") -> str:
     Returns
     -------
     str
-        The precision the adapter computes in, or ``model default`` for adapters without ``set_precision``.
+        The precision the adapter computes in, or ``model default`` for adapters that keep their own.
     """
     concrete = resolve_precision(precision, device)
     if concrete == "fp32":
         exact_fp32(device)
-    if hasattr(adapter, "set_precision"):
-        return adapter.set_precision(concrete)
+    chosen = adapter.set_precision(concrete)
+    if chosen is not None:
+        return chosen
     if precision != "auto":
         log.warning("model %s computes in its own precision; --precision %s ignored", adapter.name, precision)
     return "model default"
@@ -475,7 +476,7 @@ def _scores_name(prefix: str | None, model: str, dataset: str, chunk: str) -> st
 
 def _open_genome(adapter: Adapter, path: str | None) -> Genome | None:
     """The genome for a context-reading adapter; None (with one log line saying why) otherwise."""
-    context = getattr(adapter, "uses_genome_context", False)
+    context = adapter.uses_genome_context
     if path and not context:
         log.info("model %s reads the window alone; --genome used only to cut coordinate-only chunks", adapter.name)
         return None

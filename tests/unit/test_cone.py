@@ -9,7 +9,7 @@ import torch
 
 from regvarbench import cli
 from regvarbench.io import read_tsv, write_tsv
-from regvarbench.models import cnn, load_model
+from regvarbench.models import Adapter, cnn, load_model
 from regvarbench.score import score_windows
 
 # Cone vs full pass, on logits: float64 ~1e-15 observed; float32 ~1e-8 observed (the stated
@@ -131,10 +131,10 @@ def test_cone_output_does_not_depend_on_batch_composition(precision):
     assert np.array_equal(some, all_alts[keep])  # bit-identical, not just close
 
 
-class CountingAdapter:
+class CountingAdapter(Adapter):
     def __init__(self, adapter) -> None:
         self.inner, self.name, self.spec, self.calls = adapter, adapter.name, adapter.spec, []
-        self.supports_cone = getattr(adapter, "supports_cone", False)
+        self.supports_cone = adapter.supports_cone
 
     def predict(self, seqs, batch_size=None):
         self.calls.append(("predict", len(seqs)))

@@ -9,7 +9,7 @@ import torch
 
 from regvarbench import cli
 from regvarbench.io import InputError, read_tsv, write_tsv
-from regvarbench.models import cnn, load_model
+from regvarbench.models import Adapter, cnn, load_model
 from regvarbench.score import SCORE_COLUMNS, parse_windows_name, read_windows, score_windows, variant_score
 
 MOTIF = "TGACTCA"
@@ -76,7 +76,7 @@ def test_score_sign_follows_the_motif(tmp_path):
     np.testing.assert_allclose(scores["score"], variant_score(scores["ref_output"], scores["alt_output"]), rtol=1e-9)
 
 
-class CountingAdapter:
+class CountingAdapter(Adapter):
     """A real adapter that also records how many sequences each predict call receives."""
 
     def __init__(self, adapter) -> None:

@@ -1,22 +1,23 @@
 """Model adapters: one interface through which every model family scores sequences.
 
-An adapter has ``.name`` (the model column of score tables), ``.spec`` (the dict saved as
-``spec.json``) and ``.predict(seqs) -> np.ndarray`` of enhancer probabilities in [0, 1] (motif
-log-odds, track sums: see the spec's ``score_kind``), shape (n,), float64. ``load_model`` picks the family module from ``spec["family"]``, so adding a family
-(Hugging Face, precomputed, ...) means adding one module with ``load_adapter(spec, weights,
-device)`` and one line in ``FAMILIES``.
+An adapter (``Adapter``, from ``models.base``) has ``.name`` (the model column of score tables),
+``.spec`` (the dict saved as ``spec.json``) and ``.predict(seqs) -> np.ndarray`` of enhancer
+probabilities in [0, 1] (motif log-odds, track sums: see the spec's ``score_kind``), shape (n,),
+float64, and declares what else it can do (genome context, reference-pass reuse, precision).
+``load_model`` picks the family module from ``spec["family"]``, so adding a family means adding
+one module with an ``Adapter`` subclass and ``load_adapter(spec, weights, device)``, and one line
+in ``FAMILIES``.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from typing import Any, Protocol
-
-import numpy as np
+from typing import Any
 
 from ..artifacts import read_spec, write_spec  # noqa: F401 (write_spec: re-exported, as models.write_spec)
 from ..io import InputError
+from .base import Adapter, check_capabilities
 from .probe import ProbeAdapter
 
 # family -> module defining load_adapter(spec, weights, device)
@@ -25,28 +26,6 @@ FAMILIES["motif"] = "regvarbench.models.motif"  # JASPAR PWM baseline, no traini
 FAMILIES.update(enformer="regvarbench.models.tracks", borzoi="regvarbench.models.tracks")  # one-shot track models
 FAMILIES["trednet"] = "regvarbench.models.trednet_keras"  # published TREDNet, its Keras HDF5 files read by h5py
 FAMILIES["sei"] = "regvarbench.models.sei_framework"  # published Sei, its PyTorch state dict (sei.pth)
-
-
-class Adapter(Protocol):
-    name: str
-    spec: dict[str, Any]
-
-    def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
-        """The model's output for each sequence (the quantity the spec's ``score_kind`` reads).
-
-        Parameters
-        ----------
-        seqs : list of str, length n
-            DNA sequences (A, C, G, T, N), of the model's input length or fitted to it.
-        batch_size : int, optional
-            Sequences per forward pass; the adapter's default when None.
-
-        Returns
-        -------
-        numpy.ndarray of float64, shape (n,)
-            Enhancer probabilities in [0, 1] (motif log-odds, track sums: see ``score_kind``).
-        """
-        ...
 
 
 def load_model(path_or_spec: str | os.PathLike | dict[str, Any], device: str = "cpu") -> Adapter:
@@ -68,12 +47,16 @@ def load_model(path_or_spec: str | os.PathLike | dict[str, Any], device: str = "
     Returns
     -------
     Adapter
-        The family's adapter (``.name``, ``.spec``, ``.predict``).
+        The family's adapter (a ``models.base.Adapter``: ``.name``, ``.spec``, ``.predict`` and the
+        capabilities its flags declare).
 
     Raises
     ------
     InputError
         The spec names an unknown family.
+    TypeError
+        The family's ``load_adapter`` returned something that is not an ``Adapter`` keeping its
+        flags' promises (``models.base.check_capabilities``).
     """
     if isinstance(path_or_spec, dict):
         spec = dict(path_or_spec)
@@ -86,5 +69,7 @@ def load_model(path_or_spec: str | os.PathLike | dict[str, Any], device: str = "
     module = importlib.import_module(FAMILIES[family])
     if "probe" in spec:  # one-shot: the untrained network read by a linear probe (models/probe.py)
         base = {k: v for k, v in spec.items() if k != "probe"}
-        return ProbeAdapter(module.load_adapter(base, None, device=device), spec)
-    return module.load_adapter(spec, weights, device=device)
+        adapter = ProbeAdapter(check_capabilities(module.load_adapter(base, None, device=device)), spec)
+    else:
+        adapter = module.load_adapter(spec, weights, device=device)
+    return check_capabilities(adapter)

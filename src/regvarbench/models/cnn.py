@@ -22,6 +22,7 @@ from ..detection import sigmoid
 from ..dna import base_codes, fit_length, one_hot
 from ..io import InputError
 from . import sei, trednet
+from .base import Adapter
 from .cone import build_cone_plan, plan_logits, predict_variant_logits
 from .precision import autocast, compute_dtype, resolve_precision
 
@@ -300,7 +301,7 @@ def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 256,
     return out
 
 
-class CNNAdapter:
+class CNNAdapter(Adapter):
     """Enhancer probability = sigmoid(logit) of a CNN; sequences fitted to the spec's input length.
 
     ``precision`` (fp64 by default; ``regvarbench score`` sets it from ``--precision``) is the

@@ -48,6 +48,7 @@ from ..detection import detection_metrics, detection_table, log_detection, sigmo
 from ..dna import fit_length
 from ..io import InputError, write_text_atomic, write_tsv
 from ..runtime import TrainingPaused, deterministic_algorithms, make_runtime, seed_everything
+from .base import Adapter
 from .unavailable import ModelUnavailableError, first_line
 
 log = logging.getLogger(__name__)
@@ -530,7 +531,7 @@ def _esm_cls_path(model: Any) -> bool:
     return got.shape == want.shape and bool(torch.allclose(got, want, rtol=1e-4, atol=1e-5))
 
 
-class HFAdapter:
+class HFAdapter(Adapter):
     """Enhancer probability = sigmoid(logit_1 - logit_0) of a 2-class sequence classifier.
 
     Scoring groups the sequences by token count: each forward pass holds ``batch_size`` rows of one

@@ -32,6 +32,7 @@ from .. import __version__
 from ..dna import one_hot
 from ..io import InputError
 from ..score_kinds import DIFF
+from .base import Adapter
 
 FAMILY = "motif"
 SCORE_KIND = DIFF
@@ -164,7 +165,7 @@ def log_odds(counts: np.ndarray, background: np.ndarray, pseudocount: str | floa
     return np.round(np.log2(probs / background) / QUANTUM) * QUANTUM
 
 
-class MotifAdapter:
+class MotifAdapter(Adapter):
     """Sum over a motif set of the best log-odds (both strands); ``predict`` is vectorised."""
 
     def __init__(self, motifs: list[Motif], spec: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from torch import nn
 
 from ..detection import sigmoid
 from ..io import InputError
+from .base import Adapter
 from .cnn import encode
 
 
@@ -49,10 +50,10 @@ def last_linear(model: nn.Module) -> nn.Linear:
     return linears[-1]
 
 
-def _batches(adapter: Any, seqs: list[str], batch_size: int):
+def _batches(adapter: Adapter, seqs: list[str], batch_size: int):
     """(model inputs, rows used) per batch; every batch has ``batch_size`` rows (the last padded by
     repeating its first row), so a sequence's features never depend on its batch mates."""
-    if hasattr(adapter, "tokenizer"):  # hf: token tensors padded to max_tokens
+    if adapter.tokenizer is not None:  # hf: token tensors padded to max_tokens
         enc = adapter.encode(seqs)
         tensors = dict(enc)
     else:
@@ -68,7 +69,7 @@ def _batches(adapter: Any, seqs: list[str], batch_size: int):
         yield (batch if "x" not in batch else batch["x"]), n
 
 
-def features(adapter: Any, seqs: list[str], batch_size: int = 64) -> np.ndarray:
+def features(adapter: Adapter, seqs: list[str], batch_size: int = 64) -> np.ndarray:
     """Input of the last linear layer for each sequence, float64, shape (n, d).
 
     Parameters
@@ -165,12 +166,10 @@ def probe_logits(probe: dict[str, Any], x: np.ndarray) -> np.ndarray:
     return ((x - mean) / scale) @ coef + float(probe["intercept"])
 
 
-class ProbeAdapter:
+class ProbeAdapter(Adapter):
     """Enhancer probability = sigmoid(probe(features)) of an untrained (pretrained or seeded) network."""
 
-    supports_cone = False
-
-    def __init__(self, base: Any, spec: dict[str, Any], batch_size: int = 64) -> None:
+    def __init__(self, base: Adapter, spec: dict[str, Any], batch_size: int = 64) -> None:
         self.base, self.spec = base, spec
         self.model = base.model
         self.name = str(spec.get("model_name", base.name))

@@ -59,6 +59,7 @@ from ..dna import one_hot
 from ..genome import Genome
 from ..io import InputError
 from ..score_kinds import DIFF
+from .base import Adapter
 from .cone import Patch, paste
 from .precision import autocast, compute_dtype, resolve_precision
 from .sei import SEI_INPUT_LENGTH, Sei, load_sei
@@ -221,7 +222,7 @@ def encode(seqs: list[str], dtype=np.float32) -> np.ndarray:
     return x
 
 
-class SeiAdapter:
+class SeiAdapter(Adapter):
     """One score per sequence from published Sei: the mean of chosen profiles, or one sequence class."""
 
     uses_genome_context = True  # score --genome: predict_in_context embeds windows in their flanks

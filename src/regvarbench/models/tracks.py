@@ -48,6 +48,7 @@ from ..dna import fit_length, one_hot, reverse_complement
 from ..genome import Genome
 from ..io import InputError, read_tsv, write_tsv
 from ..score_kinds import STUDY
+from .base import Adapter
 from .unavailable import ModelUnavailableError, first_line
 
 SCORE_KIND = STUDY  # log2(alt / ref) of the track sums, no epsilon
@@ -267,7 +268,7 @@ def flanked_input(genome: Genome, seq: str, chrom: str, window_start: int, stran
     return reverse_complement(x) if strand == "-" else x
 
 
-class TrackAdapter:
+class TrackAdapter(Adapter):
     """Enhancer score = sum of the selected tracks over the central bins covering the sequence."""
 
     uses_genome_context = True  # score --genome: predict_in_context embeds windows in their flanks

@@ -38,6 +38,7 @@ from ..dna import one_hot
 from ..genome import Genome
 from ..io import InputError
 from ..score_kinds import STUDY
+from .base import Adapter
 from .keras_h5 import KerasModel, read_keras_h5
 from .precision import autocast, compute_dtype, resolve_precision
 from .tracks import fixed_shape_batches, input_maker
@@ -62,7 +63,7 @@ PUBLISHED = {
 PUBLISHED_MD5 = {url: md5 for url, md5 in PUBLISHED.values()}
 
 
-class TREDNetAdapter:
+class TREDNetAdapter(Adapter):
     """Enhancer probability of published TREDNet: phase one (2 kb -> 1,924) then phase two (-> 1)."""
 
     uses_genome_context = True  # score --genome: predict_in_context embeds windows in their flanks
