@@ -111,7 +111,7 @@ def test_machine_independent_outputs_match_the_checksum_list(test_run):
 def test_local_executor_bounded_by_task_count(test_run):
     """conf/local_capacity.config: -profile test's local executor has CPU and memory counts no lost
     update can exhaust (the Nextflow 24.10 race that once left TRAIN queued forever), and at most
-    min(--max_cpus, cores) tasks at once."""
+    min(2, cores) tasks at once (2: the cpus of -profile test's process.resourceLimits)."""
     workdir, _, _ = test_run
     config = (ROOT / "conf" / "local_capacity.config").read_text()
     cpus = re.search(r"^\s*cpus\s*=\s*(\d+)", config, re.M).group(1)

@@ -42,6 +42,9 @@ def test_bad_parameters_fail_before_any_task(nextflow, tmp_path):
         "--control_matching": ("best", "--control_matching: 'best' is not one of gc, none"),
         "--train_lr": ("fast", "--train_lr: expected a number"),
         "--no_such_option": ("1", "--no_such_option: unknown parameter"),
+        # removed in favour of process.resourceLimits: the message says where the caps went
+        "--max_cpus": ("4", "--max_cpus: unknown parameter (see --help for the list); the resource caps are "
+                            "Nextflow's process.resourceLimits now"),
         "--cell_line": ("HepG2", "--cell_line applies to a VCF given as --input"),
     }
     args = [x for name, (value, _) in bad.items() for x in (name, value)]
@@ -175,8 +178,9 @@ def test_module_layout(module):
 
 
 def test_pipeline_nftest_and_config():
-    assert 'script "../main.nf"' in (ROOT / "tests" / "main.nf.test").read_text()
-    assert 'profile "test"' in (ROOT / "tests" / "main.nf.test").read_text()
+    pipeline_test = (ROOT / "tests" / "default.nf.test").read_text()  # nf-core's name for it
+    assert 'script "../main.nf"' in pipeline_test and 'profile "test"' in pipeline_test
+    assert (ROOT / "tests" / "default.nf.test.snap").exists()
     assert "configFile" in (ROOT / "nf-test.config").read_text()
     # pytest collects tests/; the nf-test files must not look like Python tests
     assert not [p for p in (ROOT / "modules").rglob("test_*.py")]

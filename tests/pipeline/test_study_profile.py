@@ -33,9 +33,11 @@ STUDY_MODELS = 22
 def study_run(nextflow, published, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("nf_study")
     outdir = workdir / "results"
-    proc = run_nextflow(nextflow, workdir, "-profile", "study", "--published", str(published),
-                        "--bootstrap", "20", "--max_cpus", "2", "--max_memory", "6.GB", "--outdir", str(outdir),
-                        timeout=1200)
+    caps = workdir / "caps.config"  # a small machine's caps, as a site sets them (docs/usage.md)
+    caps.write_text("process.resourceLimits = [cpus: 2, memory: 6.GB, time: 48.h]\n"
+                    "executor.$local.queueSize = 2\n")
+    proc = run_nextflow(nextflow, workdir, "-profile", "study", "--published", str(published), "-c", str(caps),
+                        "--bootstrap", "20", "--outdir", str(outdir), timeout=1200)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
     return outdir, proc
 

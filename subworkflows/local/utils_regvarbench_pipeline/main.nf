@@ -61,7 +61,8 @@ def validateParameters(Map schema) {
         }
         def prop = props[name]
         if (prop == null) {
-            errors << "--${name}: unknown parameter (see --help for the list)"
+            errors << "--${name}: unknown parameter (see --help for the list)" +
+                (name in ['max_cpus', 'max_memory', 'max_time'] ? "; the resource caps are Nextflow's process.resourceLimits now: set them in a -c config (docs/usage.md, \"Resources and clusters\")" : '')
             return
         }
         if (value == null) {
