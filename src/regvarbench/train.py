@@ -508,6 +508,8 @@ def write_outputs(result: TrainResult, outdir: str | Path) -> Path:
     return target
 
 
+# families whose model nothing is fitted for, written by _run_fixed_output
+FIXED_OUTPUT_FAMILIES = ("motif", "enformer", "borzoi")
 FAMILY_DEFAULTS = {  # per-family defaults of the shared options (hf: the study's fine-tuning)
     "cnn": {f.name: f.default for f in fields(TrainConfig)
             if f.name in ("epochs", "patience", "batch_size", "lr", "weight_decay")},
@@ -613,11 +615,8 @@ def _run(args: argparse.Namespace) -> None:
         if args.threads < 1:
             raise InputError("--threads must be at least 1")
         torch.set_num_threads(args.threads)
-    if args.family == "motif":
-        _run_motif(args)
-        return
-    if args.family in ("enformer", "borzoi"):
-        tracks.run_train(args)
+    if args.family in FIXED_OUTPUT_FAMILIES:
+        _run_fixed_output(args)
         return
     if not args.data or not args.model_name:
         raise InputError(f"--family {args.family} needs --data and --model-name")
@@ -811,37 +810,65 @@ def run_hf(args: argparse.Namespace, path: Path, shared: dict[str, Any]) -> None
     log.info("wrote %s (best epoch %d of %d)", target, spec["best_epoch"], spec["epochs_run"])
 
 
-def _run_motif(args: argparse.Namespace) -> None:
-    """``--family motif``: write a JASPAR PWM model (nothing to fit); held-out detection if --data.
+def _run_fixed_output(args: argparse.Namespace) -> None:
+    """``--family motif|enformer|borzoi``: write the model directory of a model nothing is fitted for.
 
-    F1 uses the score threshold that maximises F1 on the table's train rows (log-odds sums have no
-    natural cut-off like probability 0.5); auROC/auPRC need no threshold.
+    The network or motif set is built (and, for track models, loaded once, so that an unreachable
+    source fails here or leaves a marker with --skip-unavailable rather than failing every scoring
+    task). With --data, enhancer detection on the valid and test rows: auROC/auPRC need no
+    threshold; F1 uses the cut-off that maximises F1 on the threshold rows, since log-odds and
+    track sums have no natural cut-off like probability 0.5. Those rows are the train rows for the
+    motif scan and the valid rows for track models (predicting their train rows at 196-524 kb per
+    sequence would cost more than the benchmark). Without --data the detection table is header-only.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``family``, ``model_name``, ``cell_line``, ``data`` and ``outdir`` of ``regvarbench train``;
+        motif: ``motifs``, ``jaspar_release``; enformer/borzoi: ``tracks``, ``source``, ``input_length``.
+
+    Raises
+    ------
+    InputError
+        ``--data`` does not exist or fails the split-table checks, or no cell line is given.
     """
-    if not args.cell_line:
-        raise InputError("--family motif needs --cell-line")
-    names = [m.strip() for m in args.motifs.split(",") if m.strip()] if args.motifs else None
-    spec = motif.build_spec(args.cell_line, names, args.jaspar_release or motif.DEFAULT_RELEASE,
-                            model_name=args.model_name or "motif_jaspar")
-    check_model_name(spec["model_name"])
-    adapter = motif.load_adapter(spec)
-    target = model_dir(args.outdir, spec["model_name"], args.cell_line)
-    target.mkdir(parents=True, exist_ok=True)
+    df = None
     if args.data:
         path = Path(args.data)
         if not path.exists():
             raise InputError(f"--data: file not found: {path}")
         df = validate_split_table(read_tsv(path), str(path))
-        if str(df["cell_line"].iloc[0]) != str(args.cell_line):
-            log.warning("%s holds cell line %s, motif set is for %s", path, df["cell_line"].iloc[0], args.cell_line)
-        scores = {s: adapter.predict(df.loc[df["split"] == s, "sequence"].tolist()) for s in SPLITS}
-        labels = {s: df.loc[df["split"] == s, "label"].to_numpy() for s in SPLITS}
-        threshold = best_f1_threshold(labels["train"], scores["train"])
-        detection = detection_table(spec["model_name"], args.cell_line, labels,
-                                    {s: scores[s] for s in ("valid", "test")}, threshold)
+    cell_line = args.cell_line or (str(df["cell_line"].iloc[0]) if df is not None else None)
+    if not cell_line:
+        raise InputError(f"--family {args.family} needs --cell-line (or --data)")
+    if df is not None and str(df["cell_line"].iloc[0]) != str(cell_line):
+        log.warning("%s holds cell line %s, the model is for %s", args.data, df["cell_line"].iloc[0], cell_line)
+    if args.family == "motif":
+        names = [m.strip() for m in args.motifs.split(",") if m.strip()] if args.motifs else None
+        spec = motif.build_spec(cell_line, names, args.jaspar_release or motif.DEFAULT_RELEASE,
+                                model_name=check_model_name(args.model_name or "motif_jaspar"))
+        adapter, threshold_split, splits = motif.load_adapter(spec), "train", SPLITS
+    else:
+        spec = tracks.build_spec(args.family, check_model_name(args.model_name or args.family), cell_line,
+                                 args.tracks, args.source, args.input_length)
+        adapter, threshold_split, splits = tracks.load_adapter(spec), "valid", ("valid", "test")
+    name = spec["model_name"]
+    scores: dict[str, np.ndarray] = {}
+    labels: dict[str, np.ndarray] = {}
+    threshold = None
+    if df is not None:
+        scores = {s: adapter.predict(df.loc[df["split"] == s, "sequence"].tolist()) for s in splits}
+        labels = {s: df.loc[df["split"] == s, "label"].to_numpy() for s in splits}
+        threshold = best_f1_threshold(labels[threshold_split], scores[threshold_split])
+        spec.update({"f1_threshold": threshold, "data": str(args.data), **{f"n_{s}": len(labels[s]) for s in splits}})
+    held_out = ("valid", "test")
+    detection = detection_table(name, cell_line, {s: labels[s] for s in held_out if s in labels},
+                                {s: scores[s] for s in held_out if s in scores}, threshold)
+    if df is not None:
         log_detection(detection)
-        spec.update({"f1_threshold": threshold, "data": str(path), "n_train": len(labels["train"]),
-                     "n_valid": len(labels["valid"]), "n_test": len(labels["test"])})
-        write_tsv(detection, target / "enhancer_detection.tsv")
-    write_spec(target, spec)
-    log.info("wrote %s (%s)", target, ", ".join(f"{m['name']}={m['matrix_id']}" for m in spec["motifs"]))
+    target = model_dir(args.outdir, name, cell_line)
+    target.mkdir(parents=True, exist_ok=True)
+    write_tsv(detection, target / "enhancer_detection.tsv")
+    write_spec(target, adapter.spec | spec)
+    log.info("wrote %s (nothing fitted)", target)
 

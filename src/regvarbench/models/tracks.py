@@ -34,19 +34,15 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..artifacts import check_model_name, model_dir, write_spec
-from ..contracts import validate_split_table
-from ..detection import best_f1_threshold, detection_table
 from ..dna import fit_length, one_hot, reverse_complement
 from ..genome import Genome
-from ..io import InputError, read_tsv, write_tsv
+from ..io import InputError
 from ..score_kinds import STUDY
 from .base import Adapter
 from .unavailable import ModelUnavailableError, first_line
@@ -450,54 +446,3 @@ def load_adapter(spec: dict[str, Any], weights: str | os.PathLike | None = None,
     spec["tracks"] = parse_tracks(spec["tracks"], spec.get("cell_line"))
     network = load_network(family, str(spec["source"]), str(spec.get("model_name", family)))
     return TrackAdapter(network, spec, device=device)
-
-
-def run_train(args: Any) -> None:
-    """``regvarbench train --family enformer|borzoi``: write the one-shot model (nothing is fitted).
-
-    Loads the network once, so an unreachable source fails here (or, with --skip-unavailable,
-    leaves a marker) rather than in every scoring task. With --data, enhancer detection on the
-    valid and test rows: auROC/auPRC need no threshold; F1 uses the cut-off that maximises F1 on
-    the valid rows (track sums have no natural cut-off, and predicting the train rows at 196-524 kb
-    per sequence would cost more than the benchmark).
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        ``family``, ``model_name``, ``data``, ``cell_line``, ``tracks``, ``source``, ``input_length``
-        and ``outdir`` of ``regvarbench train``.
-
-    Returns
-    -------
-    None
-        Writes ``enhancer_detection.tsv`` and ``spec.json`` into the model directory.
-
-    Raises
-    ------
-    InputError
-        ``--data`` does not exist or fails the split-table checks, or no cell line is given.
-    """
-    model_name = check_model_name(args.model_name or args.family)
-    df = None
-    if args.data:
-        path = Path(args.data)
-        if not path.exists():
-            raise InputError(f"--data: file not found: {path}")
-        df = validate_split_table(read_tsv(path), str(path))
-    cell_line = args.cell_line or (str(df["cell_line"].iloc[0]) if df is not None else None)
-    if not cell_line:
-        raise InputError(f"--family {args.family} needs --cell-line (or --data)")
-    spec = build_spec(args.family, model_name, cell_line, args.tracks, args.source, args.input_length)
-    adapter = load_adapter(spec)
-    target = model_dir(args.outdir, model_name, cell_line)
-    target.mkdir(parents=True, exist_ok=True)
-    scores: dict[str, np.ndarray] = {}
-    labels: dict[str, np.ndarray] = {}
-    threshold = None
-    if df is not None:
-        scores = {s: adapter.predict(df.loc[df["split"] == s, "sequence"].tolist()) for s in ("valid", "test")}
-        labels = {s: df.loc[df["split"] == s, "label"].to_numpy() for s in ("valid", "test")}
-        threshold = best_f1_threshold(labels["valid"], scores["valid"])
-        spec.update({"f1_threshold": threshold, "data": str(args.data)})
-    write_tsv(detection_table(model_name, cell_line, labels, scores, threshold), target / "enhancer_detection.tsv")
-    write_spec(target, adapter.spec | spec)
