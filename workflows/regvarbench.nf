@@ -21,7 +21,7 @@ workflow REGVARBENCH {
     ch_genome          // value channel: [ val(meta2: id), path(fasta), path(fai) ], or [ [:], [], [] ] without --genome
     ch_chain           // value channel: path(chain) for liftover, or []
     ch_ld_vcf          // value channel: path(vcf) giving the alleles of LD exports (--ld_vcf), or []
-    ch_models          // channel: val(model map), one per selected catalogue row (model, family, architecture, trainable, trained, catalogue_row, ...)
+    ch_models          // channel: val(model map), one per selected catalogue row (model, family, architecture, trainable, trained, catalogue_row)
     catalogue          // path: the models catalogue CSV
     ch_predictions     // channel: [ val(meta: id, model, kind, dataset_map), path(prediction table) ], one per --predictions row
     ch_run_info        // channel: path(run_info.json), one file: Nextflow, the run, its parameters and records

@@ -1,7 +1,8 @@
 """The model catalogue (assets/models.csv): its rows, and what one row means for one cell line.
 
-``regvarbench train --catalogue CSV --model-name NAME`` (the pipeline's TRAIN task) lets the row
-choose the family, source and options instead of per-family flags chosen in Nextflow.
+``regvarbench train --catalogue CSV --model-name NAME`` (the pipeline's TRAIN task) and
+``regvarbench oneshot --catalogue CSV --model-name NAME`` (its ONESHOT task) let the row choose the
+family, source and options instead of per-family flags chosen in Nextflow (``command_options``).
 
 The ``source`` cell is one of:
 
@@ -20,9 +21,11 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
-from .io import InputError, open_text
+from .io import InputError, open_text, read_tsv
 
 REQUIRED_COLUMNS = ("model", "family", "source", "trainable")
 DEFAULT_MAX_TOKENS = 512  # tokens per input of an hf model whose row leaves max_tokens empty (train, oneshot)
@@ -31,6 +34,9 @@ DEFAULT_MAX_TOKENS = 512  # tokens per input of an hf model whose row leaves max
 STUDY_BIOSAMPLES = {"HeLa": "BioS2", "NPC": "BioS45", "HepG2": "BioS73", "K562": "BioS74"}
 _KEYS_RE = re.compile(r"^[a-z_][a-z0-9_]*=[^;]*(;[a-z_][a-z0-9_]*=[^;]*)*;?$")
 _RESERVED_KEYS = {"model_name", "family", "cell_line", "trainable"}
+# the command-line options of train and oneshot that a catalogue row decides under --catalogue
+# (command_options; train adds options of its own: train.CATALOGUE_OPTIONS)
+ROW_OPTIONS = ("family", "architecture", "source", "tokenizer", "max_tokens", "trust_remote_code", "revision")
 
 
 def read_catalogue(path: str | os.PathLike) -> dict[str, dict[str, str]]:
@@ -192,6 +198,77 @@ def model_settings(row: dict[str, str], cell_line: str | None, where: str = "cat
         "input_length": _integer(row.get("input_length", ""), f"{label}, column input_length"),
         "spec": keys,
     }
+
+
+def option_flags(options: Iterable[str]) -> str:
+    """``--max-tokens, --trust-remote-code`` for ``("max_tokens", "trust_remote_code")`` (argparse dest names).
+
+    Parameters
+    ----------
+    options : iterable of str
+        Option names as argparse stores them.
+
+    Returns
+    -------
+    str
+        Their command-line spellings, comma-separated.
+    """
+    return ", ".join("--" + o.replace("_", "-") for o in options)
+
+
+def command_options(catalogue: str | os.PathLike, model: str | None, values: Mapping[str, Any],
+                    defaults: Mapping[str, Any], cell_line: str | None = None,
+                    data: str | os.PathLike | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What ``--catalogue``'s row of ``--model-name`` decides for a command (train, oneshot).
+
+    An option the row decides must not be given on the command line as well: one whose value in
+    ``values`` differs from its default in ``defaults`` is refused.
+
+    Parameters
+    ----------
+    catalogue : path-like
+        The catalogue (``--catalogue``).
+    model : str or None
+        The row (``--model-name``).
+    values : mapping of str to Any
+        The command's values of the options the row decides (argparse dest names).
+    defaults : mapping of str to Any
+        Their defaults; keys are the options the command lets the row decide.
+    cell_line : str, optional
+        The job's cell line (fills the placeholders of ``source``); when absent, the first row's of
+        the ``data`` split table, if that file exists.
+    data : path-like, optional
+        The command's split table (``--data``).
+
+    Returns
+    -------
+    tuple of (dict, dict)
+        The row's ``model_settings``, and the values of ``ROW_OPTIONS`` it gives: ``family``,
+        ``architecture`` (cnn: the ``arch:`` name, else its default), ``source`` (None for cnn),
+        ``tokenizer``, ``max_tokens`` (its default when the row leaves it empty),
+        ``trust_remote_code`` and ``revision``.
+
+    Raises
+    ------
+    InputError
+        Without a model name, for an option given as well, or for a catalogue without the row.
+    """
+    if not model:
+        raise InputError("--catalogue needs --model-name (the catalogue row)")
+    given = [o for o in defaults if o in values and values[o] != defaults[o]]
+    if given:
+        raise InputError(f"--catalogue: the row of {model} decides {option_flags(given)}; "
+                         "give them there, not as options")
+    if not cell_line and data and Path(data).exists():
+        cell_line = str(read_tsv(data, nrows=1)["cell_line"].iloc[0])
+    settings = model_settings(catalogue_row(catalogue, model), cell_line, str(catalogue))
+    cnn = settings["family"] == "cnn"  # its source is the architecture
+    options = {"family": settings["family"],
+               "architecture": (settings["architecture"] if cnn else None) or defaults.get("architecture"),
+               "source": None if cnn else settings["source"], "tokenizer": settings["tokenizer"],
+               "max_tokens": settings["max_tokens"] if settings["max_tokens"] is not None else defaults.get("max_tokens"),
+               "trust_remote_code": settings["trust_remote_code"], "revision": settings["revision"]}
+    return settings, options
 
 
 def _boolean(text: str, where: str) -> bool:

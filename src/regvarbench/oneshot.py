@@ -6,6 +6,9 @@ fitted on the cell line's training split, turns them into an enhancer probabilit
 ``DIR/<model>_oneshot__<cell>/`` with spec.json (the probe inside, ``oneshot_of`` naming the
 fine-tuned model) and enhancer_detection.tsv, the same layout TRAIN writes, so SCORE and
 EVALUATE take it unchanged; EVALUATE pairs ``<model>_oneshot`` with ``<model>``.
+
+``--catalogue CSV --model-name NAME`` (the pipeline's ONESHOT task) lets the model's catalogue row
+choose the family and its options (``CATALOGUE_OPTIONS``), as for ``train --catalogue``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import torch
 
 from . import __version__
 from .artifacts import check_model_name, model_dir, write_spec
-from .catalogue import DEFAULT_MAX_TOKENS
+from .catalogue import DEFAULT_MAX_TOKENS, ROW_OPTIONS, command_options, option_flags
 from .contracts import ONESHOT_SUFFIX, SPLITS, validate_split_table
 from .detection import detection_table, sigmoid
 from .io import InputError, json_object_option, read_tsv, write_tsv
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ONESHOT_SUFFIX
 FAMILIES = ("cnn", "hf")
+# options a catalogue row decides (oneshot --catalogue; catalogue.command_options); the rest stay options
+CATALOGUE_OPTIONS = ROW_OPTIONS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cnn: architecture hyper-parameters overriding its defaults, as a JSON object "
                              "(as for train; docs/models.md lists them)")
     parser.add_argument("--source", help="hf: checkpoint directory or hub id")
+    parser.add_argument("--tokenizer", help="hf: tokenizer directory or hub id (default: the --source's)")
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
                         help=f"hf: tokens per sequence (default {DEFAULT_MAX_TOKENS})")
     parser.add_argument("--trust-remote-code", action="store_true", help="hf: the checkpoint ships its own code")
@@ -57,11 +63,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-unavailable", action="store_true",
                         help="a checkpoint that cannot be loaded leaves a marker model directory "
                              "(models/unavailable.py) instead of failing")
+    parser.add_argument("--catalogue", metavar="CSV",
+                        help="model catalogue (assets/models.csv): the row of --model-name, a cnn or hf row, "
+                        f"decides {option_flags(CATALOGUE_OPTIONS)} (not to be given with it)")
     parser.add_argument("--outdir", required=True)
 
 
 def run(args: argparse.Namespace) -> None:
+    args = apply_catalogue(args)
     run_skipping_unavailable(_run, args, args.model_name + SUFFIX, args.family)
+
+
+def apply_catalogue(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with the options of ``--catalogue``'s row for ``--model-name`` filled in (a copy).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``oneshot`` options; without ``catalogue`` they are returned as given.
+
+    Returns
+    -------
+    argparse.Namespace
+        ``CATALOGUE_OPTIONS`` from the row (``catalogue.command_options``).
+
+    Raises
+    ------
+    InputError
+        For an option of ``CATALOGUE_OPTIONS`` given as well, a catalogue without the row, or a row
+        of a family other than cnn and hf.
+    """
+    if not getattr(args, "catalogue", None):
+        return args
+    probe = argparse.ArgumentParser()
+    add_arguments(probe)
+    settings, options = command_options(args.catalogue, args.model_name, vars(args),
+                                        {o: probe.get_default(o) for o in CATALOGUE_OPTIONS}, data=args.data)
+    if settings["family"] not in FAMILIES:
+        raise InputError(f"{args.catalogue}: model {args.model_name} is of family {settings['family']!r}; "
+                         f"one-shot probes {' and '.join(FAMILIES)} rows only")
+    return argparse.Namespace(**{**vars(args), **options})
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -83,6 +124,8 @@ def _run(args: argparse.Namespace) -> None:
     if args.family == "hf":
         spec.update(source=args.source, max_tokens=args.max_tokens, trust_remote_code=args.trust_remote_code,
                     revision=args.revision or None)
+        if getattr(args, "tokenizer", None):
+            spec["tokenizer"] = args.tokenizer
     else:
         spec.update(architecture=args.architecture, hyperparameters=cnn.resolve_hyperparameters(
             args.architecture, json_object_option(getattr(args, "hyperparameters", None), "--hyperparameters")))

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .artifacts import check_model_name, model_dir, read_spec, training_fingerprint, write_spec
-from .catalogue import DEFAULT_MAX_TOKENS, catalogue_row, model_settings
+from .catalogue import DEFAULT_MAX_TOKENS, ROW_OPTIONS, command_options, option_flags
 from .contracts import SPLITS, validate_split_table
 from .detection import best_f1_threshold, detection_metrics, detection_table, log_detection
 from .device import DEVICES, TRAIN_PRECISIONS
@@ -519,8 +519,7 @@ FAMILY_DEFAULTS = {  # per-family defaults of the shared options (hf: the study'
     "trednet": {}, "sei": {},  # published weights, scored as published (_run_published)
 }
 # options a catalogue row decides (train --catalogue); the rest stay options of the command
-CATALOGUE_OPTIONS = ("family", "architecture", "source", "tokenizer", "max_tokens", "trust_remote_code", "revision",
-                     "tracks", "input_length", "published")
+CATALOGUE_OPTIONS = (*ROW_OPTIONS, "tracks", "input_length", "published")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -589,8 +588,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(unavailable.tsv) instead of failing the run")
     parser.add_argument("--catalogue", metavar="CSV",
                         help="model catalogue (assets/models.csv): the row of --model-name decides the family, "
-                        "source and the options of the catalogue's columns (" + ", ".join(
-                            "--" + o.replace("_", "-") for o in CATALOGUE_OPTIONS) + "; not to be given with it)")
+                        "source and the options of the catalogue's columns (" + option_flags(CATALOGUE_OPTIONS)
+                        + "; not to be given with it)")
     parser.add_argument("--published", action="store_true",
                         help="hf family: score the checkpoint as published (e.g. an already fine-tuned one): "
                         "nothing is fitted, the spec and the detection table are written (catalogue: trainable false)")
@@ -672,37 +671,22 @@ def apply_catalogue(args: argparse.Namespace) -> argparse.Namespace:
     """
     if not getattr(args, "catalogue", None) or getattr(args, "catalogue_applied", False):
         return args  # (data-parallel workers re-enter run() with the options already filled in)
-    if not args.model_name:
-        raise InputError("--catalogue needs --model-name (the catalogue row)")
     probe = argparse.ArgumentParser()
     add_arguments(probe)
-    given = [o for o in CATALOGUE_OPTIONS if hasattr(args, o) and getattr(args, o) != probe.get_default(o)]
-    if given:
-        raise InputError(f"--catalogue: the row of {args.model_name} decides "
-                         f"{', '.join('--' + o.replace('_', '-') for o in given)}; give them there, not as options")
-    cell_line = args.cell_line
-    if not cell_line and args.data and Path(args.data).exists():
-        cell_line = str(read_tsv(args.data, nrows=1)["cell_line"].iloc[0])
-    settings = model_settings(catalogue_row(args.catalogue, args.model_name), cell_line, str(args.catalogue))
+    settings, options = command_options(args.catalogue, args.model_name, vars(args),
+                                        {o: probe.get_default(o) for o in CATALOGUE_OPTIONS},
+                                        args.cell_line, args.data)
     family = settings["family"]
     if family not in FAMILY_DEFAULTS:
         raise InputError(f"{args.catalogue}: model {args.model_name} is of family {family!r}, which train cannot "
                          f"build (known: {', '.join(sorted(FAMILY_DEFAULTS))})")
     if family == "cnn" and not settings["trainable"]:
         raise InputError(f"{args.catalogue}: model {args.model_name}: a cnn model is trained (trainable true)")
-    updates: dict[str, Any] = {"family": family, "source": settings["source"], "tokenizer": settings["tokenizer"],
-                               "trust_remote_code": settings["trust_remote_code"], "tracks": settings["tracks"],
-                               "input_length": settings["input_length"], "published": not settings["trainable"],
-                               "spec_keys": settings["spec"], "kind_of_output": settings["kind_of_output"],
-                               "catalogue_applied": True}
-    if hasattr(args, "revision"):
-        updates["revision"] = settings["revision"]
-    if settings["max_tokens"] is not None:
-        updates["max_tokens"] = settings["max_tokens"]
-    if family == "cnn":
-        updates["architecture"] = settings["architecture"] or args.architecture
-    if family not in ("hf", "enformer", "borzoi"):  # cnn: arch:<name>; trednet/sei: the project's URL
-        updates["source"] = settings["source"] if family in ("trednet", "sei") else None
+    updates: dict[str, Any] = {**options, "tracks": settings["tracks"], "input_length": settings["input_length"],
+                               "published": not settings["trainable"], "spec_keys": settings["spec"],
+                               "kind_of_output": settings["kind_of_output"], "catalogue_applied": True}
+    if family not in ("hf", "enformer", "borzoi", "trednet", "sei"):  # cnn: arch:<name>; motif: none
+        updates["source"] = None
     return argparse.Namespace(**{**vars(args), **updates})
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from regvarbench import evaluate
+from regvarbench.artifacts import MODEL_DIR_SEPARATOR
+from regvarbench.contracts import ONESHOT_SUFFIX
 from regvarbench.io import InputError
 from regvarbench.models import FAMILIES
 from regvarbench.oneshot import FAMILIES as ONESHOT_FAMILIES
@@ -66,6 +68,25 @@ def test_schema_states_the_package_families_for_the_pipeline(schema):
     assert facts["trained_families"] == sorted(ONESHOT_FAMILIES)
     groovy = "\n".join(p.read_text() for p in (ASSETS.parent / "subworkflows").rglob("*.nf"))
     assert "schema_models.json" in groovy and "runnable_families" in groovy and "trained_families" in groovy
+
+
+def test_schema_states_the_model_folder_names_for_the_pipeline(schema):
+    """The separator of <model>__<cell_line> and the suffix of <model>_oneshot are the package's;
+    Groovy's modelDirName and oneshotName read them from the schema, and the modules name their
+    output folder meta.id (built by those two), so no .nf file spells either itself."""
+    facts = schema["x-pipeline"]
+    assert facts["model_dir_separator"] == MODEL_DIR_SEPARATOR
+    assert facts["oneshot_suffix"] == ONESHOT_SUFFIX
+    root = ASSETS.parent
+    nf = {p: p.read_text() for d in ("modules", "subworkflows", "workflows") for p in (root / d).rglob("*.nf")}
+    groovy = "\n".join(nf.values())
+    assert "model_dir_separator" in groovy and "oneshot_suffix" in groovy
+    # spelled as code: '__' or "_oneshot" as a string, or after an interpolation (comments may say <model>__<cell>)
+    spelled = re.compile(r"""['"](__|_oneshot)['"]|\}__\$\{|\}_oneshot""")
+    assert [str(p.relative_to(root)) for p, text in nf.items() if spelled.search(text)] == []
+    for step in ("train", "oneshot"):
+        module = (root / "modules" / "local" / step / "main.nf").read_text()
+        assert 'path("${meta.id}")' in module and 'path("${meta.id}/enhancer_detection.tsv")' in module, step
 
 
 def test_study_models_and_sources(rows):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 
-from regvarbench import cli
+from regvarbench import cli, oneshot
+from regvarbench.catalogue import read_catalogue as read_catalogue_rows
 from regvarbench.evaluate import read_catalogue, read_pairs
 from regvarbench.io import read_tsv, write_tsv
 from regvarbench.models import load_model
@@ -16,7 +19,10 @@ from regvarbench.score import score_windows
 from .test_models_hf import build_esm_checkpoint, offline  # noqa: F401 (fixture)
 from .test_models_hf import synthetic_split as hf_split
 from .test_models_hf import variant_windows
+from .test_published_route import write_catalogue
 from .test_train import synthetic_split
+
+CATALOGUE = str(Path(__file__).resolve().parents[2] / "assets" / "models.csv")
 
 
 def test_cnn_oneshot_probe_learns_from_random_features(tmp_path):
@@ -95,3 +101,89 @@ def test_unavailable_checkpoint_is_skipped_with_a_marker(tmp_path, offline, caps
     marker = tmp_path / "out" / "nt_absent_oneshot__HepG2"
     assert json.loads((marker / "spec.json").read_text())["unavailable"] is True
     assert read_tsv(marker / "unavailable.tsv")["source"].tolist() == ["regvarbench-tests/absent-checkpoint"]
+
+
+def _spec(outdir, name: str) -> dict:
+    return json.loads((outdir / f"{name}_oneshot__HepG2" / "spec.json").read_text())
+
+
+def test_cnn_row_of_the_catalogue_decides_the_architecture(tmp_path):
+    """``--catalogue`` with a cnn row writes the spec the explicit flags write (its ``arch:`` name,
+    not the default cnn_small); --hyperparameters and the probe's options stay options."""
+    catalogue = write_catalogue(tmp_path / "models.csv", [{
+        "model": "scan", "family": "cnn", "architecture_class": "cnn", "source": "arch:motif_scan",
+        "trainable": "true", "kind_of_output": "prob"}])
+    data = write_tsv(synthetic_split(n=60, length=50), tmp_path / "HepG2.split.tsv")
+    common = ["oneshot", "--data", str(data), "--model-name", "scan", "--max-train", "20", "--seed", "3",
+              "--hyperparameters", '{"filters": 8}']
+    assert cli.main([*common, "--catalogue", str(catalogue), "--outdir", str(tmp_path / "row")]) == 0
+    assert cli.main([*common, "--family", "cnn", "--architecture", "motif_scan",
+                     "--outdir", str(tmp_path / "flags")]) == 0
+    spec = _spec(tmp_path / "row", "scan")
+    assert spec["architecture"] == "motif_scan" and spec["hyperparameters"]["filters"] == 8
+    assert spec == _spec(tmp_path / "flags", "scan")
+    assert (tmp_path / "row" / "scan_oneshot__HepG2" / "enhancer_detection.tsv").read_bytes() == \
+        (tmp_path / "flags" / "scan_oneshot__HepG2" / "enhancer_detection.tsv").read_bytes()
+
+
+def test_hf_row_of_the_catalogue_decides_source_and_options(tmp_path, offline):  # noqa: F811
+    """An hf row: source and tokenizer (``{cell_line}`` filled from --data's cell line), max_tokens
+    and revision from the row give the spec of the explicit flags."""
+    source = build_esm_checkpoint(tmp_path / "esm_HepG2")
+    catalogue = write_catalogue(tmp_path / "models.csv", [{
+        "model": "nt_tiny", "family": "hf", "architecture_class": "transformer", "trainable": "true",
+        "kind_of_output": "prob", "max_tokens": "64", "trust_remote_code": "false", "revision": "main",
+        "source": f"source={tmp_path}/esm_{{cell_line}};tokenizer={tmp_path}/esm_{{cell_line}}"}])
+    data = write_tsv(hf_split(), tmp_path / "HepG2.split.tsv")
+    common = ["oneshot", "--data", str(data), "--model-name", "nt_tiny", "--max-train", "40"]
+    assert cli.main([*common, "--catalogue", str(catalogue), "--outdir", str(tmp_path / "row")]) == 0
+    assert cli.main([*common, "--family", "hf", "--source", source, "--tokenizer", source, "--max-tokens", "64",
+                     "--revision", "main", "--outdir", str(tmp_path / "flags")]) == 0
+    spec = _spec(tmp_path / "row", "nt_tiny")
+    assert (spec["family"], spec["source"], spec["tokenizer"], spec["max_tokens"], spec["revision"]) == (
+        "hf", source, source, 64, "main")
+    assert spec == _spec(tmp_path / "flags", "nt_tiny")
+
+
+def test_catalogue_rows_give_the_flags_the_pipeline_passed(tmp_path):
+    """Every row ONESHOT probes (a trainable cnn or hf row of the shipped catalogue) fills in the
+    options the ONESHOT module chose in Groovy before (hf: --source, --max-tokens when the row has
+    one, --trust-remote-code when true; cnn: --architecture, the source without ``arch:``)."""
+    parser = argparse.ArgumentParser()
+    oneshot.add_arguments(parser)
+    base = ["--data", str(tmp_path / "absent.tsv"), "--outdir", str(tmp_path)]
+    probed = {name: row for name, row in read_catalogue_rows(CATALOGUE).items()
+              if row["family"] in oneshot.FAMILIES and row["trainable"] == "true"}
+    assert {"cnn_small", "trednet_like", "sei_like", "dnabert2", "nt_500m_1000g"} <= set(probed)
+    for name, row in probed.items():
+        if row["family"] == "hf":
+            flags = ["--family", "hf", "--source", row["source"], *(["--max-tokens", row["max_tokens"]]
+                     if row["max_tokens"] else []), *(["--trust-remote-code"] if row["trust_remote_code"] == "true" else [])]
+        else:
+            flags = ["--family", "cnn", "--architecture", row["source"].removeprefix("arch:")]
+        filled = oneshot.apply_catalogue(parser.parse_args([*base, "--model-name", name, "--catalogue", CATALOGUE]))
+        explicit = parser.parse_args([*base, "--model-name", name, *flags])
+        assert {**vars(filled), "catalogue": None} == vars(explicit), name
+
+
+def test_catalogue_decided_option_given_as_well_is_refused(tmp_path, capsys):
+    data = write_tsv(synthetic_split(n=60, length=50), tmp_path / "HepG2.split.tsv")
+    for extra, flags in ((["--family", "hf"], "--family"), (["--architecture", "trednet"], "--architecture"),
+                         (["--max-tokens", "64", "--trust-remote-code"], "--max-tokens, --trust-remote-code")):
+        assert cli.main(["oneshot", "--data", str(data), "--catalogue", CATALOGUE, "--model-name", "cnn_small",
+                         *extra, "--outdir", str(tmp_path / "out")]) == 2
+        assert f"the row of cnn_small decides {flags}; give them there" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_catalogue_row_of_another_family_is_refused(tmp_path, capsys):
+    data = write_tsv(synthetic_split(n=60, length=50), tmp_path / "HepG2.split.tsv")
+    for name, family in (("trednet", "trednet"), ("motif_jaspar", "motif")):
+        assert cli.main(["oneshot", "--data", str(data), "--catalogue", CATALOGUE, "--model-name", name,
+                         "--outdir", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert f"model {name} is of family '{family}'; one-shot probes cnn and hf rows only" in err, err
+    assert cli.main(["oneshot", "--data", str(data), "--catalogue", CATALOGUE, "--model-name", "absent",
+                     "--outdir", str(tmp_path / "out")]) == 2
+    assert "no model 'absent' in the catalogue" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -4,26 +4,26 @@ process ONESHOT {
     conda "${moduleDir}/environment.yml"
 
     input:
-    tuple val(meta), path(split)   // meta: [id: "<model>_oneshot__<cell>", model, cell_line, family, architecture; hf: source, max_tokens, trust_remote_code]
+    tuple val(meta), path(split)   // meta: [id: "<model>_oneshot__<cell>" (the output folder), model, cell_line, family, catalogue_row (the model's catalogue row as CSV text: header + row; a cnn or hf row)]
 
     output:
-    tuple val(meta), path("${meta.model}_oneshot__${meta.cell_line}")                        , emit: model
-    tuple val(meta), path("${meta.model}_oneshot__${meta.cell_line}/enhancer_detection.tsv") , emit: metrics
-    path "versions.yml"                                                                      , emit: versions
+    tuple val(meta), path("${meta.id}")                        , emit: model
+    tuple val(meta), path("${meta.id}/enhancer_detection.tsv") , emit: metrics
+    path "versions.yml"                                        , emit: versions
 
     when:
     task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''
-    def family_args = meta.family == 'hf'
-        ? "--family hf --source ${meta.source}" + (meta.max_tokens ? " --max-tokens ${meta.max_tokens}" : '') + (meta.trust_remote_code ? ' --trust-remote-code' : '')
-        : "--family cnn --architecture ${meta.architecture}"
+    // the catalogue row decides the family and its options (regvarbench.catalogue); nothing per family here
+    def catalogue_lines = meta.catalogue_row.trim().readLines().collect { line -> "'" + line.replace("'", "'\\''") + "'" }.join(' ')
     """
+    printf '%s\\n' ${catalogue_lines} > catalogue_row.csv
     regvarbench oneshot \\
         --data ${split} \\
+        --catalogue catalogue_row.csv \\
         --model-name ${meta.model} \\
-        ${family_args} \\
         --threads ${task.cpus} \\
         ${args} \\
         --outdir .

@@ -4,12 +4,12 @@ process TRAIN {
     conda "${moduleDir}/environment.yml"
 
     input:
-    tuple val(meta), path(split), path(phase1, stageAs: 'phase1/*')   // meta: [id: "<model>__<cell>", model, cell_line, family, trainable, trained (fitted here: a trainable cnn or hf row), catalogue_row (the model's catalogue row as CSV text: header + row)]; phase1: other cell lines' split tables (trednet_like phase one) or []
+    tuple val(meta), path(split), path(phase1, stageAs: 'phase1/*')   // meta: [id: "<model>__<cell>" (the output folder), model, cell_line, family, trainable, trained (fitted here: a trainable cnn or hf row), catalogue_row (the model's catalogue row as CSV text: header + row)]; phase1: other cell lines' split tables (trednet_like phase one) or []
 
     output:
-    tuple val(meta), path("${meta.model}__${meta.cell_line}")                           , emit: model
-    tuple val(meta), path("${meta.model}__${meta.cell_line}/enhancer_detection.tsv")    , emit: metrics
-    path "versions.yml"                                                                 , emit: versions
+    tuple val(meta), path("${meta.id}")                           , emit: model
+    tuple val(meta), path("${meta.id}/enhancer_detection.tsv")    , emit: metrics
+    path "versions.yml"                                           , emit: versions
 
     when:
     task.ext.when == null || task.ext.when

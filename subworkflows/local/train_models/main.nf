@@ -11,7 +11,7 @@ include { modelDirName; oneshotName } from '../utils_regvarbench_pipeline'
 workflow TRAIN_MODELS {
     take:
     ch_split   // channel: [ val(meta: id = cell line), path(<cell>.split.tsv) ]
-    ch_models  // channel: val(model map: model, family, architecture, trainable, trained, catalogue_row, ...), one per selected catalogue row
+    ch_models  // channel: val(model map: model, family, architecture, trainable, trained, catalogue_row), one per selected catalogue row
     oneshot    // boolean: also score cnn and hf models without training (--oneshot)
 
     main:

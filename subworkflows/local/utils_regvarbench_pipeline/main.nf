@@ -29,7 +29,7 @@ workflow PIPELINE_INITIALISATION {
         .collectFile(name: 'run_info.json', storeDir: "${params.outdir}/pipeline_info")
 
     emit:
-    models   = channel.fromList(selected)   // channel: val(model map: model, family, architecture, trainable, trained, catalogue_row, ...), one per selected catalogue row
+    models   = channel.fromList(selected)   // channel: val(model map: model, family, architecture, trainable, trained, catalogue_row), one per selected catalogue row
     run_info = ch_run_info                  // channel: path(run_info.json), one file
 }
 
@@ -231,14 +231,24 @@ def vcfInputRow() {
     return [dataset: name, cell_line: params.cell_line, format: 'vcf', path: file(params.input.toString()).toString(), genome_build: '']
 }
 
-// The folder name of a model prepared for a cell line: <model>__<cell_line> (regvarbench.artifacts.model_dir).
-def modelDirName(String model, String cellLine) {
-    return "${model}__${cellLine}"
+// The package's facts that Groovy needs: the x-pipeline object of assets/schema_models.json (the
+// runnable and trained families, the model folder's separator, the one-shot suffix;
+// tests/unit/test_catalogue.py checks them against regvarbench). Read on each call (a small file,
+// one call per model job): a script may keep no state between calls under the strict syntax parser.
+def pipelineFacts() {
+    return new groovy.json.JsonSlurper().parse(file("${projectDir}/assets/schema_models.json").toFile())['x-pipeline']
 }
 
-// The name of a model's one-shot twin (ONESHOT): <model>_oneshot (regvarbench.contracts.ONESHOT_SUFFIX).
+// The folder name of a model prepared for a cell line: <model>__<cell_line> (regvarbench.artifacts.model_dir;
+// the separator is x-pipeline.model_dir_separator).
+def modelDirName(String model, String cellLine) {
+    return model + pipelineFacts().model_dir_separator + cellLine
+}
+
+// The name of a model's one-shot twin (ONESHOT): <model>_oneshot (regvarbench.contracts.ONESHOT_SUFFIX,
+// x-pipeline.oneshot_suffix).
 def oneshotName(String model) {
-    return model + "_oneshot"
+    return model + pipelineFacts().oneshot_suffix
 }
 
 // --model_dir: the prepared model folders of one catalogue model for a cell line, as TRAIN_MODELS
@@ -260,9 +270,10 @@ def missingModelDir(List prepared) {
     }
     def meta = missing[0]
     def base = file(params.model_dir.toString())
-    def found = (base.listFiles() ?: []).findAll { f -> f.isDirectory() && f.name.contains('__') }.collect { f -> f.name }.sort()
+    def separator = pipelineFacts().model_dir_separator
+    def found = (base.listFiles() ?: []).findAll { f -> f.isDirectory() && f.name.contains(separator) }.collect { f -> f.name }.sort()
     return "--model_dir ${base}: no model folder ${meta.id} (model ${meta.model}, cell line ${meta.cell_line}, with its spec.json); " +
-        "it holds ${found ? found.join(', ') : 'no <model>__<cell_line> folders'}. Train it in a run without --model_dir, or leave it out of --models" +
+        "it holds ${found ? found.join(', ') : 'no <model>' + separator + '<cell_line> folders'}. Train it in a run without --model_dir, or leave it out of --models" +
         (meta.oneshot_of ? ' (or give --oneshot false)' : '')
 }
 
@@ -285,7 +296,7 @@ def selectModels(catalogue, String wanted) {
         error("--models: unknown model(s) ${unknown.join(', ')}; the catalogue ${catalogue} has: ${byName.keySet().join(', ')}")
     }
     // which families the package runs, and which it fits and probes: assets/schema_models.json (x-pipeline)
-    def facts = new groovy.json.JsonSlurper().parse(file("${projectDir}/assets/schema_models.json").toFile())['x-pipeline']
+    def facts = pipelineFacts()
     def runnable = facts.runnable_families
     def unsupported = names.findAll { name -> !(byName[name].family in runnable) }
     if (unsupported) {
@@ -309,15 +320,11 @@ def selectModels(catalogue, String wanted) {
     return names.collect { name ->
         def row = byName[name]
         def trainable = isTrue(row.trainable)
-        // trained: TRAIN fits it (and ONESHOT, with --oneshot, probes it untrained)
-        def model = [model: name, family: row.family, architecture: row.source.replaceFirst(/^arch:/, ''),
-                     trainable: trainable, trained: trainable && row.family in facts.trained_families,
-                     catalogue_row: header.collect { col -> csvCell(col) }.join(',') + '\n' + header.collect { col -> csvCell(row[col]) }.join(',') + '\n']
-        if (row.family == 'hf') {  // a Hugging Face checkpoint: hub id or local directory (ONESHOT's flags)
-            model += [source: row.source, max_tokens: row.max_tokens ?: null,   // empty: the package's default
-                      trust_remote_code: isTrue(row.trust_remote_code)]
-        }
-        return model
+        // trained: TRAIN fits it (and ONESHOT, with --oneshot, probes it untrained); both pass
+        // catalogue_row to the package, which reads the family's options from it
+        return [model: name, family: row.family, architecture: row.source.replaceFirst(/^arch:/, ''),
+                trainable: trainable, trained: trainable && row.family in facts.trained_families,
+                catalogue_row: header.collect { col -> csvCell(col) }.join(',') + '\n' + header.collect { col -> csvCell(row[col]) }.join(',') + '\n']
     }
 }
 
