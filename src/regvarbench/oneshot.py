@@ -71,7 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     args = apply_catalogue(args)
-    run_skipping_unavailable(_run, args, args.model_name + SUFFIX, args.family)
+    run_skipping_unavailable(lambda: _run(args), args.skip_unavailable, args.outdir, args.model_name + SUFFIX,
+                             args.family, data=args.data)
 
 
 def apply_catalogue(args: argparse.Namespace) -> argparse.Namespace:

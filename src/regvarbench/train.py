@@ -606,7 +606,8 @@ def run(args: argparse.Namespace) -> None:
     if args.processes > 1 and args.family in ("cnn", "hf") and not distributed_env():
         launch(run, args, args.processes)  # each process comes back here, inside the distributed environment
         return
-    run_skipping_unavailable(_run, args, args.model_name, args.family)
+    run_skipping_unavailable(lambda: _run(args), args.skip_unavailable, args.outdir, args.model_name, args.family,
+                             args.cell_line, args.data)
 
 
 def _run(args: argparse.Namespace) -> None:

@@ -12,6 +12,9 @@ silently.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 from ..artifacts import write_marker
 from ..io import InputError, read_tsv
 
@@ -41,36 +44,42 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def run_skipping_unavailable(body, args, model_name: str | None, family: str) -> None:
-    """``body(args)``; with ``args.skip_unavailable``, weights that cannot be loaded leave a marker.
+def run_skipping_unavailable(body: Callable[[], None], skip: bool, outdir: str | os.PathLike,
+                             model_name: str | None, family: str, cell_line: str | None = None,
+                             data: str | os.PathLike | None = None) -> None:
+    """``body()``; with ``skip``, weights that cannot be loaded leave a marker model directory.
 
-    The marker's cell line is ``args.cell_line`` or the first row's of the ``args.data`` split
-    table; without either the error stands.
+    The marker's cell line is ``cell_line`` or the first row's of the ``data`` split table; without
+    either the error stands.
 
     Parameters
     ----------
     body : callable
-        ``body(args)``: the command to run (training, one-shot scoring).
-    args : argparse.Namespace
-        Command-line arguments; reads ``skip_unavailable``, ``outdir`` and, for the marker's cell
-        line, ``cell_line`` or ``data``.
+        The command to run (training, one-shot scoring), without arguments.
+    skip : bool
+        Leave a marker instead of raising ``ModelUnavailableError`` (``--skip-unavailable``).
+    outdir : str or PathLike
+        Where the marker's model directory goes.
     model_name : str or None
         Model name of the marker directory; None takes the name carried by the error.
     family : str
         Model family written into the marker's ``spec.json``.
+    cell_line : str, optional
+        The marker's cell line.
+    data : str or PathLike, optional
+        A split table whose first row gives the cell line when ``cell_line`` is not given.
 
     Returns
     -------
     None
     """
     try:
-        body(args)
+        body()
     except ModelUnavailableError as exc:
-        if not args.skip_unavailable:
+        if not skip:
             raise
-        cell_line = getattr(args, "cell_line", None)
-        if not cell_line and getattr(args, "data", None):
-            cell_line = str(read_tsv(args.data, nrows=1)["cell_line"].iloc[0])
+        if not cell_line and data:
+            cell_line = str(read_tsv(data, nrows=1)["cell_line"].iloc[0])
         if not cell_line:
             raise
-        write_marker(args.outdir, model_name or exc.model, cell_line, family, exc.source, str(exc))
+        write_marker(outdir, model_name or exc.model, cell_line, family, exc.source, str(exc))
