@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..genome import Genome
+from .precision import compute_dtype, resolve_precision
 
 NO_COUNTS: Mapping[str, int] = MappingProxyType({})
 
@@ -174,6 +175,44 @@ class Adapter:
             Model inputs (``input_ids``, ``attention_mask``, ...), each of shape (n, tokens).
         """
         raise NotImplementedError(f"{type(self).__name__} takes one-hot sequences, not tokens")
+
+
+class PrecisionAdapter(Adapter):
+    """An adapter whose torch networks compute in a precision chosen by ``set_precision``.
+
+    Subclasses list their networks in :meth:`networks` (default: ``self.model``) and set
+    ``self.device`` before calling ``set_precision``; predictions then run in ``self.precision``.
+    """
+
+    precision: str
+
+    def networks(self) -> list[Any]:
+        """The torch modules converted to the compute dtype (default: ``[self.model]``).
+
+        Returns
+        -------
+        list of torch.nn.Module
+        """
+        return [self.model]
+
+    def set_precision(self, precision: str) -> str:
+        """Use ``precision`` (``auto`` resolved for this device) from now on; returns the concrete one.
+
+        Parameters
+        ----------
+        precision : str
+            ``auto``, ``fp32``, ``fp64``, ``bf16`` or ``fp16``.
+
+        Returns
+        -------
+        str
+            The resolved precision (also stored as ``self.precision``).
+        """
+        self.precision = resolve_precision(precision, self.device)
+        dtype = compute_dtype(self.precision)  # converted once here, not on every prediction
+        for network in self.networks():
+            network.to(dtype=dtype)
+        return self.precision
 
 
 def missing_capabilities(adapter: Adapter | type[Adapter]) -> list[str]:

@@ -22,9 +22,9 @@ from ..detection import sigmoid
 from ..dna import base_codes, fit_length, one_hot
 from ..io import InputError
 from . import sei, trednet
-from .base import Adapter
+from .base import PrecisionAdapter
 from .cone import build_cone_plan, plan_logits, predict_variant_logits
-from .precision import autocast, compute_dtype, resolve_precision
+from .precision import autocast, compute_dtype
 
 FAMILY = "cnn"
 
@@ -301,7 +301,7 @@ def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 256,
     return out
 
 
-class CNNAdapter(Adapter):
+class CNNAdapter(PrecisionAdapter):
     """Enhancer probability = sigmoid(logit) of a CNN; sequences fitted to the spec's input length.
 
     ``precision`` (fp64 by default; ``regvarbench score`` sets it from ``--precision``) is the
@@ -321,24 +321,6 @@ class CNNAdapter(Adapter):
         self.cone_plan = build_cone_plan(self.model)
         self.supports_cone = self.cone_plan is not None
         self.last_variant_counts: dict[str, int] = {}
-
-    def set_precision(self, precision: str) -> str:
-        """Use ``precision`` (``auto`` resolved for this device) from now on; returns the concrete one.
-
-        Parameters
-        ----------
-        precision : str
-            ``auto``, ``fp32``, ``fp64``, ``bf16`` or ``fp16``.
-
-        Returns
-        -------
-        str
-            The resolved precision (also stored as ``self.precision``).
-        """
-        self.precision = resolve_precision(precision, self.device)
-        # converted once here, so predictions need not convert on every call
-        self.model.to(dtype=compute_dtype(self.precision))
-        return self.precision
 
     def _fitted(self, seqs: list[str]) -> list[str]:
         length = self.spec.get("input_length")

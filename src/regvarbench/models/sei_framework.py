@@ -59,9 +59,9 @@ from ..dna import one_hot
 from ..genome import Genome
 from ..io import InputError
 from ..score_kinds import DIFF
-from .base import Adapter
+from .base import PrecisionAdapter
 from .cone import Patch, paste
-from .precision import autocast, compute_dtype, resolve_precision
+from .precision import autocast, compute_dtype
 from .sei import SEI_INPUT_LENGTH, Sei, load_sei
 from .tracks import SCORE_KIND as TRACKS_SCORE_KIND
 from .tracks import fixed_shape_batches, input_maker, parse_tracks
@@ -222,7 +222,7 @@ def encode(seqs: list[str], dtype=np.float32) -> np.ndarray:
     return x
 
 
-class SeiAdapter(Adapter):
+class SeiAdapter(PrecisionAdapter):
     """One score per sequence from published Sei: the mean of chosen profiles, or one sequence class."""
 
     uses_genome_context = True  # score --genome: predict_in_context embeds windows in their flanks
@@ -249,23 +249,6 @@ class SeiAdapter(Adapter):
                                  f"(the model predicts {model.n_outputs} profiles)")
         self.last_variant_counts: dict[str, int] = {}
         self.set_precision(precision)
-
-    def set_precision(self, precision: str) -> str:
-        """Use ``precision`` (``auto`` resolved for this device) from now on; returns the concrete one.
-
-        Parameters
-        ----------
-        precision : str
-            ``auto``, ``fp32``, ``fp64``, ``bf16`` or ``fp16``.
-
-        Returns
-        -------
-        str
-            The resolved precision (also stored as ``self.precision``).
-        """
-        self.precision = resolve_precision(precision, self.device)
-        self.model.to(dtype=compute_dtype(self.precision))
-        return self.precision
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(n, n_profiles) probabilities of a (n, 4, L) encoded batch, strand-averaged as the framework's.

@@ -38,9 +38,9 @@ from ..dna import one_hot
 from ..genome import Genome
 from ..io import InputError
 from ..score_kinds import STUDY
-from .base import Adapter
+from .base import PrecisionAdapter
 from .keras_h5 import KerasModel, read_keras_h5
-from .precision import autocast, compute_dtype, resolve_precision
+from .precision import autocast, compute_dtype
 from .tracks import fixed_shape_batches, input_maker
 from .weights import MissingWeightsError, resolve_weights  # noqa: F401 (MissingWeightsError: re-exported)
 
@@ -63,7 +63,7 @@ PUBLISHED = {
 PUBLISHED_MD5 = {url: md5 for url, md5 in PUBLISHED.values()}
 
 
-class TREDNetAdapter(Adapter):
+class TREDNetAdapter(PrecisionAdapter):
     """Enhancer probability of published TREDNet: phase one (2 kb -> 1,924) then phase two (-> 1)."""
 
     uses_genome_context = True  # score --genome: predict_in_context embeds windows in their flanks
@@ -83,24 +83,14 @@ class TREDNetAdapter(Adapter):
         self.batch_size = int(spec.get("batch_size") or DEFAULT_BATCH_SIZE)
         self.set_precision(precision)
 
-    def set_precision(self, precision: str) -> str:
-        """Use ``precision`` (``auto`` resolved for this device) from now on; returns the concrete one.
-
-        Parameters
-        ----------
-        precision : str
-            ``auto``, ``fp32``, ``fp64``, ``bf16`` or ``fp16``.
+    def networks(self) -> list[KerasModel]:
+        """Both phases: the precision converts each of them.
 
         Returns
         -------
-        str
-            The resolved precision (also stored as ``self.precision``).
+        list of KerasModel
         """
-        self.precision = resolve_precision(precision, self.device)
-        dtype = compute_dtype(self.precision)
-        self.phase_one.to(dtype=dtype)
-        self.phase_two.to(dtype=dtype)
-        return self.precision
+        return [self.phase_one, self.phase_two]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Phase-two enhancer probabilities, shape (n,), of a (n, 4, length) one-hot tensor.
