@@ -56,6 +56,13 @@ SCORE_COLUMNS = ["variant_id", "dataset", "variant_class", "model", "ref_output"
 SCORES_SUFFIX = ".scores.tsv"  # <model>.<dataset>.<chunk><suffix>, or <prefix><suffix> (task.ext.prefix)
 # the columns of a score table that evaluation needs (older tables may lack the others)
 EVALUATED_SCORE_COLUMNS = ["variant_id", "dataset", "model", "score"]
+# the names of the tables the steps write, <prefix><suffix> (the step's default prefix: the cell line or
+# dataset; task.ext.prefix); the stubs (regvarbench.stub) name theirs from here too
+REGIONS_SUFFIX, REGIONS_SUMMARY_SUFFIX = ".regions.tsv", ".regions_summary.tsv"  # build-regions
+SEQUENCES_SUFFIX, SEQUENCES_SUMMARY_SUFFIX = ".sequences.tsv", ".sequences_summary.tsv"  # extract-sequences
+SPLIT_SUFFIX, SPLIT_SUMMARY_SUFFIX = ".split.tsv", ".split_summary.tsv"  # split
+VARIANTS_SUFFIX, SKIPPED_SUFFIX, VARIANT_SUMMARY_SUFFIX = ".variants.tsv", ".skipped.tsv", ".summary.tsv"  # prepare-variants
+IMPORT_REPORT_FILE = "import_report.tsv"  # import-predictions, in its output folder
 # the rows of external predictions not imported (<id>/import_report.tsv, `import-predictions`)
 IMPORT_REPORT_COLUMNS = ["model", "dataset", "row", "reason", "detail", "source"]
 # ranked loci (<dataset>.ranked.tsv) and their consensus (<dataset>.top_candidates.tsv), written by `rank`
@@ -75,6 +82,9 @@ ONESHOT_SUFFIX = "_oneshot"
 WINDOW_LOCI_COLUMNS = ["variant_id", "dataset", "cell_line", "chrom", "pos", "ref", "alt", "length"]
 WINDOW_LOCI_RC = "reverse_complement"
 
+# what follows the dataset in a chunk's name, the chunk number captured; Groovy reads the same
+# expression from assets/schema_models.json (x-pipeline.windows_chunk_regex; tests/unit/test_catalogue.py)
+WINDOWS_CHUNK_REGEX = r"\.windows\.(\d{5,})\.tsv(?:\.gz)?$"
 _WINDOWS_NAME = re.compile(r"^(?P<dataset>.+)\.windows\.(?P<chunk>[^.]+)\.tsv(?:\.gz)?$")
 
 
@@ -135,7 +145,7 @@ def windows_chunk_pattern(dataset: str) -> re.Pattern:
     re.Pattern
         Matches ``<dataset>.windows.<k>.tsv`` and ``.tsv.gz`` (k of five digits or more) with ``fullmatch``.
     """
-    return re.compile(re.escape(dataset) + r"\.windows\.\d{5,}\.tsv(?:\.gz)?$")
+    return re.compile(re.escape(dataset) + WINDOWS_CHUNK_REGEX)
 
 
 def scores_file_name(model: str, dataset: str, chunk: str) -> str:

@@ -19,7 +19,7 @@ import logging
 from pathlib import Path
 
 from .alleles import DEFAULT_WINDOW_LENGTH
-from .contracts import scores_file_name
+from .contracts import SKIPPED_SUFFIX, VARIANTS_SUFFIX, scores_file_name
 from .device import DEVICES, PRECISIONS, resolve_device
 from .evaluate import read_scores, read_variants
 from .genome import Genome
@@ -87,9 +87,9 @@ def run(args: argparse.Namespace) -> None:
         prepared = prepare_dataset(spec, genome, args.max_mismatch_rate, max_swap_rate=args.max_swap_rate,
                                    window_length=args.window_length)
         write_prepared(prepared, dataset, outdir)
-        variants_path = outdir / f"{dataset}.variants.tsv"
+        variants_path = outdir / f"{dataset}{VARIANTS_SUFFIX}"
         if not len(prepared.variants):
-            raise InputError(f"{path}: no variant was kept (reasons in {outdir / f'{dataset}.skipped.tsv'})")
+            raise InputError(f"{path}: no variant was kept (reasons in {outdir / f'{dataset}{SKIPPED_SUFFIX}'})")
         windows = build_windows(prepared.variants, genome, args.window_length, variants_path,
                                 reverse_complement=args.reverse_complement)
         score_paths = []

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .alleles import classify
-from .contracts import IMPORT_REPORT_COLUMNS, SCORE_COLUMNS, scores_file_name
+from .contracts import IMPORT_REPORT_COLUMNS, IMPORT_REPORT_FILE, SCORE_COLUMNS, scores_file_name
 from .io import InputError, read_tsv, require_columns, write_tsv
 from .score_kinds import LOG2RATIO_EPS, STUDY, logits_score, sigmoid, variant_score
 
@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> None:
     outdir = Path(args.outdir)
     for (model, dataset), table in scores.items():
         write_tsv(table, outdir / scores_file_name(model, dataset, "external"))
-    write_tsv(report, outdir / "import_report.tsv")
-    log.info("wrote %d score tables and %s (%d rows)", len(scores), outdir / "import_report.tsv", len(report))
+    write_tsv(report, outdir / IMPORT_REPORT_FILE)
+    log.info("wrote %d score tables and %s (%d rows)", len(scores), outdir / IMPORT_REPORT_FILE, len(report))
 
 
 def parse_dataset_map(pairs) -> dict[str, str]:

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .contracts import REGION_COLUMNS, STEP_SUMMARY_COLUMNS
+from .contracts import REGION_COLUMNS, REGIONS_SUFFIX, REGIONS_SUMMARY_SUFFIX, STEP_SUMMARY_COLUMNS
 from .dna import gc_content
 from .genome import Genome
 from .io import InputError, open_text, write_tsv
@@ -639,5 +639,5 @@ def run(args: argparse.Namespace) -> None:
             blacklist=args.blacklist, region_length=args.region_length, promoter_flank=args.promoter_flank,
             min_overlap=args.min_overlap, control_matching=args.control_matching, seed=args.seed)
     prefix = args.prefix or args.cell_line
-    write_tsv(regions, outdir / f"{prefix}.regions.tsv")
-    write_tsv(summary, outdir / f"{prefix}.regions_summary.tsv")
+    write_tsv(regions, outdir / f"{prefix}{REGIONS_SUFFIX}")
+    write_tsv(summary, outdir / f"{prefix}{REGIONS_SUMMARY_SUFFIX}")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from .contracts import REGION_COLUMNS, SEQUENCE_COLUMNS, STEP_SUMMARY_COLUMNS
+from .contracts import (REGION_COLUMNS, SEQUENCE_COLUMNS, SEQUENCES_SUFFIX, SEQUENCES_SUMMARY_SUFFIX,
+                        STEP_SUMMARY_COLUMNS)
 from .genome import Genome
 from .io import InputError, read_tsv, require_columns, write_tsv
 
@@ -134,5 +135,5 @@ def run(args: argparse.Namespace) -> None:
         table, summary = extract_sequences(regions, genome, source=args.regions)
     cell_line = single_cell_line(regions, args.regions)
     prefix = args.prefix or cell_line
-    write_tsv(table, Path(args.outdir) / f"{prefix}.sequences.tsv")
-    write_tsv(summary, Path(args.outdir) / f"{prefix}.sequences_summary.tsv")
+    write_tsv(table, Path(args.outdir) / f"{prefix}{SEQUENCES_SUFFIX}")
+    write_tsv(summary, Path(args.outdir) / f"{prefix}{SEQUENCES_SUMMARY_SUFFIX}")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .contracts import SEQUENCE_COLUMNS, SPLIT_SUMMARY_COLUMNS, SPLITS
+from .contracts import SEQUENCE_COLUMNS, SPLIT_SUFFIX, SPLIT_SUMMARY_COLUMNS, SPLIT_SUMMARY_SUFFIX, SPLITS
 from .io import InputError, read_tsv, require_columns, write_tsv
 from .sequences import single_cell_line
 
@@ -183,6 +183,6 @@ def run(args: argparse.Namespace) -> None:
                         test_fraction=args.test_fraction, seed=args.seed, source=args.sequences)
     outdir = Path(args.outdir)
     prefix = args.prefix or cell_line
-    write_tsv(out, outdir / f"{prefix}.split.tsv")
-    write_tsv(summarise_split(out, cell_line), outdir / f"{prefix}.split_summary.tsv")
+    write_tsv(out, outdir / f"{prefix}{SPLIT_SUFFIX}")
+    write_tsv(summarise_split(out, cell_line), outdir / f"{prefix}{SPLIT_SUMMARY_SUFFIX}")
     log.info("%s: %s", cell_line, out["split"].value_counts().to_dict())

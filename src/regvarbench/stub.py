@@ -16,11 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .artifacts import SPEC_FILE, WEIGHTS_FILE, model_dir_name
-from .contracts import (DETECTION_COLUMNS, DETECTION_FILE, IMPORT_REPORT_COLUMNS, ONESHOT_SUFFIX, RANKED_COLUMNS,
-                        RANKED_SUFFIX, REGION_COLUMNS, SCORE_COLUMNS, SCORES_SUFFIX, SEQUENCE_COLUMNS, SKIPPED_COLUMNS,
-                        SPLIT_COLUMNS, SPLIT_SUMMARY_COLUMNS, STEP_SUMMARY_COLUMNS, TOP_COLUMNS, TOP_SUFFIX,
-                        VARIANT_COLUMNS, VARIANT_SUMMARY_COLUMNS, WINDOWS_FILE_COLUMNS, WINDOWS_SUMMARY_COLUMNS,
-                        WINDOWS_SUMMARY_SUFFIX, windows_file_name)
+from .contracts import (DETECTION_COLUMNS, DETECTION_FILE, IMPORT_REPORT_COLUMNS, IMPORT_REPORT_FILE, ONESHOT_SUFFIX,
+                        RANKED_COLUMNS, RANKED_SUFFIX, REGION_COLUMNS, REGIONS_SUFFIX, REGIONS_SUMMARY_SUFFIX,
+                        SCORE_COLUMNS, SCORES_SUFFIX, SEQUENCE_COLUMNS, SEQUENCES_SUFFIX, SEQUENCES_SUMMARY_SUFFIX,
+                        SKIPPED_COLUMNS, SKIPPED_SUFFIX, SPLIT_COLUMNS, SPLIT_SUFFIX, SPLIT_SUMMARY_COLUMNS,
+                        SPLIT_SUMMARY_SUFFIX, STEP_SUMMARY_COLUMNS, TOP_COLUMNS, TOP_SUFFIX, VARIANT_COLUMNS,
+                        VARIANT_SUMMARY_COLUMNS, VARIANT_SUMMARY_SUFFIX, VARIANTS_SUFFIX, WINDOWS_FILE_COLUMNS,
+                        WINDOWS_SUMMARY_COLUMNS, WINDOWS_SUMMARY_SUFFIX, windows_file_name)
 from .io import InputError
 from .versions import versions_block
 
@@ -50,18 +52,18 @@ def _model(folder: str, weights: bool) -> dict[str, Content]:
 # step -> its outputs from (prefix, model folder): file path -> content. Keys are the subcommands.
 OUTPUTS: dict[str, Callable[[str, str], dict[str, Content]]] = {
     "simulate": lambda p, _m: _simulate(p),
-    "build-regions": lambda p, _m: {f"{p}.regions.tsv": REGION_COLUMNS, f"{p}.regions_summary.tsv": STEP_SUMMARY_COLUMNS},
-    "extract-sequences": lambda p, _m: {f"{p}.sequences.tsv": SEQUENCE_COLUMNS,
-                                        f"{p}.sequences_summary.tsv": STEP_SUMMARY_COLUMNS},
-    "split": lambda p, _m: {f"{p}.split.tsv": SPLIT_COLUMNS, f"{p}.split_summary.tsv": SPLIT_SUMMARY_COLUMNS},
+    "build-regions": lambda p, _m: {p + REGIONS_SUFFIX: REGION_COLUMNS, p + REGIONS_SUMMARY_SUFFIX: STEP_SUMMARY_COLUMNS},
+    "extract-sequences": lambda p, _m: {p + SEQUENCES_SUFFIX: SEQUENCE_COLUMNS,
+                                        p + SEQUENCES_SUMMARY_SUFFIX: STEP_SUMMARY_COLUMNS},
+    "split": lambda p, _m: {p + SPLIT_SUFFIX: SPLIT_COLUMNS, p + SPLIT_SUMMARY_SUFFIX: SPLIT_SUMMARY_COLUMNS},
     "train": lambda _p, m: _model(m, weights=True),
     "oneshot": lambda _p, m: _model(m, weights=False),
-    "prepare-variants": lambda p, _m: {f"{p}.variants.tsv": VARIANT_COLUMNS, f"{p}.skipped.tsv": SKIPPED_COLUMNS,
-                                       f"{p}.summary.tsv": VARIANT_SUMMARY_COLUMNS},
+    "prepare-variants": lambda p, _m: {p + VARIANTS_SUFFIX: VARIANT_COLUMNS, p + SKIPPED_SUFFIX: SKIPPED_COLUMNS,
+                                       p + VARIANT_SUMMARY_SUFFIX: VARIANT_SUMMARY_COLUMNS},
     "make-windows": lambda p, _m: {windows_file_name(p, "00000"): WINDOWS_FILE_COLUMNS,
                                    f"{p}{WINDOWS_SUMMARY_SUFFIX}": WINDOWS_SUMMARY_COLUMNS},
     "score": lambda p, _m: {f"{p}{SCORES_SUFFIX}": SCORE_COLUMNS},
-    "import-predictions": lambda p, _m: {f"{p}/import_report.tsv": IMPORT_REPORT_COLUMNS},
+    "import-predictions": lambda p, _m: {f"{p}/{IMPORT_REPORT_FILE}": IMPORT_REPORT_COLUMNS},
     "evaluate": lambda p, _m: {f"{p}/tables/{name}": None
                                for name in ("correlation_overall.tsv", "evaluation.json", "provenance.tsv")},
     "rank": lambda p, _m: {f"{p}/stub{RANKED_SUFFIX}": RANKED_COLUMNS, f"{p}/stub{TOP_SUFFIX}": TOP_COLUMNS},

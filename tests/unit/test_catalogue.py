@@ -13,7 +13,7 @@ import pytest
 
 from regvarbench import evaluate
 from regvarbench.artifacts import MODEL_DIR_SEPARATOR
-from regvarbench.contracts import ONESHOT_SUFFIX
+from regvarbench.contracts import ONESHOT_SUFFIX, WINDOWS_CHUNK_REGEX, windows_chunk_pattern, windows_file_name
 from regvarbench.io import InputError
 from regvarbench.models import FAMILIES
 from regvarbench.oneshot import FAMILIES as ONESHOT_FAMILIES
@@ -88,6 +88,23 @@ def test_schema_states_the_model_folder_names_for_the_pipeline(schema):
         module = (root / "modules" / "local" / step / "main.nf").read_text()
         assert 'path("${meta.id}")' in module and 'path("${meta.id}/enhancer_detection.tsv")' in module, step
 
+
+
+def test_schema_states_the_window_chunk_names_for_the_pipeline(schema):
+    """SCORE_VARIANTS reads each chunk's number with the package's own expression (x-pipeline), which
+    finds the number in every name windows_file_name gives and in no other file make-windows writes."""
+    regex = schema["x-pipeline"]["windows_chunk_regex"]
+    assert regex == WINDOWS_CHUNK_REGEX
+    for dataset in ("sure_HepG2", "my.vcf.data", "loci_7"):
+        for chunk in ("00000", "00042", "123456"):
+            for loci in (False, True):
+                found = re.search(regex, windows_file_name(dataset, chunk, loci))
+                assert found and found[1] == chunk
+                assert windows_chunk_pattern(dataset).fullmatch(windows_file_name(dataset, chunk, loci))
+        for other in (f"{dataset}.windows_summary.tsv", f"{dataset}.windows.tsv", f"{dataset}.windows.7.tsv"):
+            assert re.search(regex, other) is None, other
+    workflow = (ASSETS.parent / "subworkflows" / "local" / "score_variants" / "main.nf").read_text()
+    assert "windows_chunk_regex" in workflow and "\\.windows\\." not in workflow
 
 def test_study_models_and_sources(rows):
     by_name = {r["model"]: r for r in rows}

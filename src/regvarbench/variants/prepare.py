@@ -39,7 +39,8 @@ import pandas as pd
 
 from ..alleles import (DEFAULT_WINDOW_LENGTH, LENGTH_CHANGING, VARIANT_CLASSES, classify, edit_length, is_acgt, spans_fit,
                        trim_alleles, window_spans)
-from ..contracts import SKIPPED_COLUMNS, VARIANT_COLUMNS, VARIANT_SUMMARY_COLUMNS
+from ..contracts import (SKIPPED_COLUMNS, SKIPPED_SUFFIX, VARIANT_COLUMNS, VARIANT_SUMMARY_COLUMNS,
+                         VARIANT_SUMMARY_SUFFIX, VARIANTS_SUFFIX)
 from ..genome import Genome
 from ..io import InputError, read_table, require_columns, write_tsv
 from . import FORMATS, NONFINITE_EFFECT, get_parser
@@ -166,9 +167,9 @@ def write_prepared(result: Prepared, prefix: str, outdir: Path) -> None:
     outdir : pathlib.Path
         Output folder (must exist).
     """
-    write_tsv(result.variants, outdir / f"{prefix}.variants.tsv")
-    write_tsv(result.skipped, outdir / f"{prefix}.skipped.tsv")
-    write_tsv(result.summary, outdir / f"{prefix}.summary.tsv")
+    write_tsv(result.variants, outdir / f"{prefix}{VARIANTS_SUFFIX}")
+    write_tsv(result.skipped, outdir / f"{prefix}{SKIPPED_SUFFIX}")
+    write_tsv(result.summary, outdir / f"{prefix}{VARIANT_SUMMARY_SUFFIX}")
 
 
 SOURCE_UNAVAILABLE = "source_unavailable"  # summary reason (kind 'unavailable') of a dataset without its file

@@ -3,6 +3,7 @@
  */
 include { MAKE_WINDOWS } from '../../../modules/local/make_windows'
 include { SCORE        } from '../../../modules/local/score'
+include { pipelineFacts } from '../utils_regvarbench_pipeline'
 
 workflow SCORE_VARIANTS {
     take:
@@ -13,10 +14,12 @@ workflow SCORE_VARIANTS {
     main:
     MAKE_WINDOWS(ch_variants, ch_genome)
 
+    // the chunk number of <dataset>.windows.<k>.tsv[.gz]: the package's pattern (x-pipeline.windows_chunk_regex)
+    def chunkRegex = pipelineFacts().windows_chunk_regex
     ch_chunks = MAKE_WINDOWS.out.windows
         .flatMap { meta, files ->
             (files instanceof List ? files : [files]).collect { f ->
-                def chunk = (f.name =~ /\.windows\.(\d+)\.tsv(\.gz)?$/)[0][1]
+                def chunk = (f.name =~ chunkRegex)[0][1]
                 [meta.cell_line, meta + [chunk: chunk], f]
             }
         }
