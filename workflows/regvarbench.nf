@@ -49,14 +49,14 @@ workflow REGVARBENCH {
     PREPARE_VARIANTS(ch_datasets, ch_genome, ch_chain, ch_ld_vcf)
     // a dataset whose source was unavailable has no variants: reported (its summary), not scored
     ch_scorable = PREPARE_VARIANTS.out.variants.filter { meta, _variants -> !meta.unavailable }
-    SCORE_VARIANTS(has_models ? ch_scorable : channel.empty(), ch_prepared, ch_genome)
+    SCORE_VARIANTS(has_models ? ch_scorable : channel.empty(), ch_prepared, ch_genome, params.score_chunks_per_task as int)
     ch_all_variants = PREPARE_VARIANTS.out.variants.map { _meta, f -> f }.collect(sort: true)
     IMPORT_PREDICTIONS(ch_predictions, ch_all_variants)
 
     // gather: one evaluation over every dataset, score chunk and trained model
     // (imported score tables join the computed ones; a run without models gathers no model dirs)
     ch_gathered = ch_all_variants.map { files -> [files] }
-        .combine(SCORE_VARIANTS.out.scores.map { _meta, f -> f }
+        .combine(SCORE_VARIANTS.out.scores.flatMap { _meta, files -> files instanceof List ? files : [files] }
             .mix(IMPORT_PREDICTIONS.out.scores.flatMap { _meta, files -> files instanceof List ? files : [files] })
             .collect(sort: true).map { files -> [files] })
         .combine(ch_prepared.map { _meta, d -> d }.collect(sort: true).ifEmpty([]).map { files -> [files] })

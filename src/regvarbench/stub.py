@@ -22,7 +22,8 @@ from .contracts import (DETECTION_COLUMNS, DETECTION_FILE, IMPORT_REPORT_COLUMNS
                         SKIPPED_COLUMNS, SKIPPED_SUFFIX, SPLIT_COLUMNS, SPLIT_SUFFIX, SPLIT_SUMMARY_COLUMNS,
                         SPLIT_SUMMARY_SUFFIX, STEP_SUMMARY_COLUMNS, TOP_COLUMNS, TOP_SUFFIX, VARIANT_COLUMNS,
                         VARIANT_SUMMARY_COLUMNS, VARIANT_SUMMARY_SUFFIX, VARIANTS_SUFFIX, WINDOWS_FILE_COLUMNS,
-                        WINDOWS_SUMMARY_COLUMNS, WINDOWS_SUMMARY_SUFFIX, windows_file_name)
+                        WINDOWS_SUMMARY_COLUMNS, WINDOWS_SUMMARY_SUFFIX, parse_windows_name, scores_file_name,
+                        windows_file_name)
 from .io import InputError
 from .versions import versions_block
 
@@ -73,7 +74,7 @@ MODEL_STEPS = {"train": "", "oneshot": ONESHOT_SUFFIX}  # their folder: <model><
 
 
 def stub_outputs(step: str, prefix: str | None = None, model_name: str | None = None,
-                 cell_line: str | None = None) -> dict[str, Content]:
+                 cell_line: str | None = None, windows: list[str] | None = None) -> dict[str, Content]:
     """The files the stub of ``step`` writes (relative paths) and what each holds.
 
     Parameters
@@ -83,7 +84,11 @@ def stub_outputs(step: str, prefix: str | None = None, model_name: str | None = 
     prefix : str or None
         Stem or folder of the outputs (steps other than ``MODEL_STEPS``).
     model_name, cell_line : str or None
-        The model folder's model and cell line (``MODEL_STEPS``).
+        The model folder's model and cell line (``MODEL_STEPS``); ``score`` of several windows files:
+        the model whose score tables these are.
+    windows : list of str, optional
+        ``score`` of several windows files (a packed SCORE task): one score table per file, named as
+        ``score`` names them (``contracts.scores_file_name``), instead of ``<prefix>.scores.tsv``.
 
     Returns
     -------
@@ -95,6 +100,10 @@ def stub_outputs(step: str, prefix: str | None = None, model_name: str | None = 
     InputError
         When the arguments the step needs are missing.
     """
+    if windows:
+        if step != "score" or not model_name:
+            raise InputError("stub: --windows is for score, with --model-name (the model of its score tables)")
+        return {scores_file_name(model_name, *parse_windows_name(w)): SCORE_COLUMNS for w in windows}
     if step in MODEL_STEPS:
         if not (model_name and cell_line):
             raise InputError(f"stub {step}: give --model-name and --cell-line (its model folder)")
@@ -105,7 +114,7 @@ def stub_outputs(step: str, prefix: str | None = None, model_name: str | None = 
 
 
 def write_stub(step: str, outdir: str | Path, prefix: str | None = None, model_name: str | None = None,
-               cell_line: str | None = None) -> list[Path]:
+               cell_line: str | None = None, windows: list[str] | None = None) -> list[Path]:
     """Write the stub outputs of ``step`` under ``outdir``; returns their paths.
 
     Parameters
@@ -116,13 +125,15 @@ def write_stub(step: str, outdir: str | Path, prefix: str | None = None, model_n
         Output folder.
     prefix, model_name, cell_line : str or None
         As for ``stub_outputs``.
+    windows : list of str, optional
+        As for ``stub_outputs``.
 
     Returns
     -------
     list of pathlib.Path
     """
     written = []
-    for name, content in stub_outputs(step, prefix, model_name, cell_line).items():
+    for name, content in stub_outputs(step, prefix, model_name, cell_line, windows).items():
         path = Path(outdir) / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\t".join(content) + "\n" if isinstance(content, list) else content or "")
@@ -136,9 +147,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prefix", default=None, help="stem or folder of the outputs (the module's prefix)")
     parser.add_argument("--model-name", default=None, help="train, oneshot: the model (its folder's name)")
     parser.add_argument("--cell-line", default=None, help="train, oneshot: the cell line (its folder's name)")
+    parser.add_argument("--windows", nargs="+", default=None,
+                        help="score of several windows files: one score table per file, of --model-name")
     parser.add_argument("--outdir", default=".", help="where to write (default: the current folder)")
 
 
 def run(args: argparse.Namespace) -> None:
-    write_stub(args.step, args.outdir, args.prefix, args.model_name, args.cell_line)
+    write_stub(args.step, args.outdir, args.prefix, args.model_name, args.cell_line, args.windows)
     (Path(args.outdir) / "versions.yml").write_text(versions_block(args.process) + "\n")

@@ -23,7 +23,7 @@ from .helpers import ROOT, nextflow_env, run_nextflow, tail_text
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow, pytest.mark.faults]
 
 ARGS = ("-profile", "test", "--models", "cnn_small,motif_jaspar", "--oneshot", "false", "--train_epochs", "1",
-        "--datasets", "sim_raqtl_HepG2,sim_raqtl_K562", "--score_chunk_size", "100")
+        "--datasets", "sim_raqtl_HepG2,sim_raqtl_K562", "--score_chunk_size", "100", "--score_chunks_per_task", "1")
 # what a rerun must reproduce byte for byte (the report embeds run metadata such as times)
 COMPARED = ("evaluation/tables", "variants", "models")
 WAIT_S = 900

@@ -20,7 +20,7 @@ from regvarbench.io import read_tsv
 from regvarbench.models import load_model
 from regvarbench.models.precision import BUDGET_SPEARMAN, MEETS_BUDGET, budget_figures
 from regvarbench.rank import RANKED_COLUMNS, RANKED_SUFFIX, TOP_COLUMNS, TOP_SUFFIX, VCF_SUFFIX
-from regvarbench.contracts import SCORE_COLUMNS
+from regvarbench.contracts import SCORE_COLUMNS, parse_windows_name, scores_file_name
 from regvarbench.score import score_windows, set_precision
 from regvarbench.windows import build_windows
 
@@ -279,11 +279,15 @@ def test_vcf_indels_and_mnv_scored_by_every_model(test_run):
     prepared = pd.read_csv(outdir / "variants" / f"{dataset}.variants.tsv", sep="\t")
     assert set(prepared["variant_class"]) == {"snv", "insertion", "deletion", "mnv"}
     classes = prepared.set_index("variant_id")["variant_class"]
-    tasks = [row for row in read_trace(outdir) if row["process"].endswith(":SCORE") and f".{dataset}." in row["tag"]]
-    assert sorted(row["tag"].split(".")[0] for row in tasks) == ["cnn_small", "cnn_small_oneshot", "motif_jaspar"]
-    for row in tasks:
-        table = pd.concat([pd.read_csv(f, sep="\t") for f in
-                           next((workdir / "work").glob(f"{row['hash']}*")).glob("*.scores.tsv")])
+    # -profile test packs each model's chunks into its SCORE tasks: find the dataset's tables in them
+    tables: dict[str, list] = {}
+    for row in read_trace(outdir):
+        if row["process"].endswith(":SCORE"):
+            for f in next((workdir / "work").glob(f"{row['hash']}*")).glob(f"*.{dataset}.*.scores.tsv"):
+                tables.setdefault(f.name.split(".")[0], []).append(f)
+    assert sorted(tables) == ["cnn_small", "cnn_small_oneshot", "motif_jaspar"]
+    for files in tables.values():
+        table = pd.concat([pd.read_csv(f, sep="\t") for f in files])
         assert list(table.columns) == SCORE_COLUMNS
         assert set(table["variant_id"]) == set(prepared["variant_id"]) and np.isfinite(table["score"]).all()
         assert (table.set_index("variant_id")["variant_class"] == classes.reindex(table["variant_id"]).values).all()
@@ -293,6 +297,33 @@ def test_vcf_indels_and_mnv_scored_by_every_model(test_run):
     motif = ranked[(ranked["model"] == "motif_jaspar") & (ranked["ref"].str.len() > 11)]
     assert len(motif) == 1 and motif["score"].iloc[0] < 0
 
+
+
+def test_score_tasks_pack_the_chunks_of_a_model(test_run):
+    """-profile test's --score_chunks_per_task 8: a SCORE task per model and cell line scores up to 8
+    window chunks in (dataset, chunk) order, one score table per staged chunk, each chunk once."""
+    workdir, outdir, _ = test_run
+    seen: dict[tuple[str, str, str], str] = {}
+    per_model: dict[str, int] = {}
+    for row in read_trace(outdir):
+        if not row["process"].endswith(":SCORE"):
+            continue
+        model, cell_line, pack = row["tag"].split(".")
+        assert re.fullmatch(r"pack\d{5}", pack), row["tag"]
+        task_dir = next((workdir / "work").glob(f"{row['hash']}*"))
+        chunks = sorted(parse_windows_name(f) for f in task_dir.glob("*.windows.*.tsv.gz"))
+        assert 1 <= len(chunks) <= 8
+        assert sorted(f.name for f in task_dir.glob("*.scores.tsv")) == \
+            sorted(scores_file_name(model, dataset, chunk) for dataset, chunk in chunks)
+        for dataset, chunk in chunks:
+            assert (model, dataset, chunk) not in seen, (model, dataset, chunk)
+            seen[(model, dataset, chunk)] = row["tag"]
+        per_model[f"{model}.{cell_line}"] = per_model.get(f"{model}.{cell_line}", 0) + 1
+    chunks_per_cell = {}
+    for (model, dataset, chunk) in seen:
+        chunks_per_cell.setdefault(seen[(model, dataset, chunk)].rsplit(".", 1)[0], set()).add((dataset, chunk))
+    assert per_model == {key: -(-len(c) // 8) for key, c in chunks_per_cell.items()}
+    assert {m for m, _, _ in seen} == {"cnn_small", "cnn_small_oneshot", "motif_jaspar"}
 
 def test_every_variant_accounted_for(test_run):
     """Source rows = kept + skipped for every dataset, and every kept variant got a score."""

@@ -155,6 +155,22 @@ def test_scores_from_either_layout_are_byte_identical(tmp_path: Path, genome_pat
         assert len(a.splitlines()) > 1
 
 
+
+def test_one_call_over_several_chunks_writes_what_a_call_per_chunk_does(tmp_path: Path, genome_path: Path) -> None:
+    """A packed SCORE task (--score_chunks_per_task) scores its chunks in one call; each table is the
+    one a task of that chunk alone writes (with --prefix, as SCORE names it), byte for byte."""
+    _, loci = write_both_layouts(tmp_path, genome_path, 50, False)
+    spec = {"model_name": "rand", "architecture": "cnn_small", "input_length": 50, "cell_line": "HepG2"}
+    model_dir = cnn.save_model(tmp_path / "rand__HepG2", load_model({**spec, "seed": 5}).model, spec)
+    common = ("--model", str(model_dir), "--genome", str(genome_path), "--precision", "fp32")
+    assert main(["score", *common, "--windows", *map(str, loci), "--outdir", str(tmp_path / "packed")]) == 0
+    for k, chunk in enumerate(loci):
+        prefix = f"rand.mx.{k:05d}"
+        assert main(["score", *common, "--windows", str(chunk), "--prefix", prefix,
+                     "--outdir", str(tmp_path / "single")]) == 0
+        packed = (tmp_path / "packed" / f"{prefix}.scores.tsv").read_bytes()
+        assert packed == (tmp_path / "single" / f"{prefix}.scores.tsv").read_bytes() and len(packed.splitlines()) > 1
+
 def test_bad_loci_chunks_are_one_clear_error(tmp_path: Path, genome_path: Path, capsys) -> None:
     _, loci = write_both_layouts(tmp_path, genome_path, 51, False)
     model_dir = cnn.save_model(tmp_path / "m__HepG2", load_model({"model_name": "m", "architecture": "cnn_small",

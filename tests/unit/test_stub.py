@@ -83,3 +83,17 @@ def test_stub_needs_its_names(tmp_path, capsys):
     assert "--prefix" in capsys.readouterr().err
     assert cli.main(["stub", "train", "--prefix", "p", "--process", "X", "--outdir", str(tmp_path)]) == 2
     assert "--model-name" in capsys.readouterr().err
+
+
+def test_packed_score_stub_names_a_table_per_windows_file(tmp_path, capsys):
+    """A SCORE task of several chunks (--score_chunks_per_task) stubs one score table per windows
+    file, named as score names it, so that the stub run's channels carry the real run's files."""
+    windows = [contracts.windows_file_name("sim_HepG2", f"{k:05d}", loci=True) for k in range(3)]
+    assert cli.main(["stub", "score", "--model-name", "cnn_small", "--windows", *windows, "--process", "X:SCORE",
+                     "--outdir", str(tmp_path)]) == 0
+    names = sorted(p.name for p in tmp_path.glob("*.scores.tsv"))
+    assert names == [contracts.scores_file_name("cnn_small", "sim_HepG2", f"{k:05d}") for k in range(3)]
+    assert all((tmp_path / n).read_text() == "\t".join(contracts.SCORE_COLUMNS) + "\n" for n in names)
+    assert cli.main(["stub", "score", "--windows", *windows, "--process", "X", "--outdir", str(tmp_path)]) == 2
+    assert "--model-name" in capsys.readouterr().err
+
