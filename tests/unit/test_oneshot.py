@@ -133,7 +133,7 @@ def test_hf_row_of_the_catalogue_decides_source_and_options(tmp_path, offline): 
     catalogue = write_catalogue(tmp_path / "models.csv", [{
         "model": "nt_tiny", "family": "hf", "architecture_class": "transformer", "trainable": "true",
         "kind_of_output": "prob", "max_tokens": "64", "trust_remote_code": "false", "revision": "main",
-        "source": f"source={tmp_path}/esm_{{cell_line}};tokenizer={tmp_path}/esm_{{cell_line}}"}])
+        "source": f"source={tmp_path}/esm_" + "{cell_line}" + f";tokenizer={tmp_path}/esm_" + "{cell_line}"}])
     data = write_tsv(hf_split(), tmp_path / "HepG2.split.tsv")
     common = ["oneshot", "--data", str(data), "--model-name", "nt_tiny", "--max-train", "40"]
     assert cli.main([*common, "--catalogue", str(catalogue), "--outdir", str(tmp_path / "row")]) == 0
