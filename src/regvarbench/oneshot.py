@@ -23,7 +23,7 @@ import torch
 from . import __version__
 from .artifacts import check_model_name, model_dir, write_spec
 from .catalogue import DEFAULT_MAX_TOKENS, ROW_OPTIONS, command_options, option_flags
-from .contracts import ONESHOT_SUFFIX, SPLITS, validate_split_table
+from .contracts import DETECTION_FILE, ONESHOT_SUFFIX, SPLITS, validate_split_table
 from .detection import detection_table, sigmoid
 from .io import InputError, json_object_option, read_tsv, write_tsv
 from .models import cnn, load_model
@@ -149,7 +149,7 @@ def _run(args: argparse.Namespace) -> None:
     target = model_dir(args.outdir, name, cell_line)
     target.mkdir(parents=True, exist_ok=True)
     write_spec(target, spec)
-    write_tsv(detection, target / "enhancer_detection.tsv")
+    write_tsv(detection, target / DETECTION_FILE)
     log.info("wrote %s", target)
 
 

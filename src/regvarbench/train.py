@@ -34,7 +34,7 @@ from tqdm import tqdm
 from . import __version__
 from .artifacts import check_model_name, model_dir, read_spec, training_fingerprint, write_spec
 from .catalogue import DEFAULT_MAX_TOKENS, ROW_OPTIONS, command_options, option_flags
-from .contracts import SPLITS, validate_split_table
+from .contracts import DETECTION_FILE, SPLITS, validate_split_table
 from .detection import best_f1_threshold, detection_metrics, detection_table, log_detection
 from .device import DEVICES, TRAIN_PRECISIONS
 from .io import InputError, atomic_path, json_object_option, read_tsv, write_tsv
@@ -502,7 +502,7 @@ def write_outputs(result: TrainResult, outdir: str | Path) -> Path:
     target = model_dir(outdir, result.spec["model_name"], result.spec["cell_line"])
     cnn.save_model(target, result.model, result.spec)
     write_tsv(result.curve, target / "training_curve.tsv")
-    write_tsv(result.detection, target / "enhancer_detection.tsv")
+    write_tsv(result.detection, target / DETECTION_FILE)
     for name, table in result.extra.items():
         write_tsv(table, target / f"{name}.tsv")
     return target
@@ -686,7 +686,7 @@ def apply_catalogue(args: argparse.Namespace) -> argparse.Namespace:
     updates: dict[str, Any] = {**options, "tracks": settings["tracks"], "input_length": settings["input_length"],
                                "published": not settings["trainable"], "spec_keys": settings["spec"],
                                "kind_of_output": settings["kind_of_output"], "catalogue_applied": True}
-    if family not in ("hf", "enformer", "borzoi", "trednet", "sei"):  # cnn: arch:<name>; motif: none
+    if family == "motif":  # its row's source names no checkpoint (cnn's is None already: command_options)
         updates["source"] = None
     return argparse.Namespace(**{**vars(args), **updates})
 
@@ -727,7 +727,7 @@ def _run_published(args: argparse.Namespace) -> None:
     log_detection(detection, " (as published)")
     target = model_dir(args.outdir, args.model_name, cell_line)
     target.mkdir(parents=True, exist_ok=True)
-    write_tsv(detection, target / "enhancer_detection.tsv")
+    write_tsv(detection, target / DETECTION_FILE)
     write_spec(target, {**spec, **adapter.spec, "trainable": False, "f1_threshold": threshold, "data": str(path),
                         "n_valid": len(labels["valid"]), "n_test": len(labels["test"]),
                         "regvarbench_version": __version__})
@@ -853,7 +853,7 @@ def _run_fixed_output(args: argparse.Namespace) -> None:
         log_detection(detection)
     target = model_dir(args.outdir, name, cell_line)
     target.mkdir(parents=True, exist_ok=True)
-    write_tsv(detection, target / "enhancer_detection.tsv")
+    write_tsv(detection, target / DETECTION_FILE)
     write_spec(target, adapter.spec | spec)
     log.info("wrote %s (nothing fitted)", target)
 

@@ -84,6 +84,14 @@ def test_a_planted_adapter_that_breaks_a_promise_is_refused():
     assert check_capabilities(plain) is plain
 
 
+def test_an_adapter_without_predict_cannot_be_made():
+    class NoPredict(Adapter):
+        name, spec = "none", {}
+
+    with pytest.raises(TypeError, match="abstract"):
+        NoPredict()
+
+
 def test_instance_flags_are_what_is_checked():
     adapter = _Constant()
     adapter.supports_cone = True  # set on the instance, as CNNAdapter does per network

@@ -9,6 +9,7 @@ adapter to its flags (``models.load_model`` calls it on every adapter it returns
 from __future__ import annotations
 
 from types import MappingProxyType
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,14 +21,16 @@ from .precision import compute_dtype, resolve_precision
 NO_COUNTS: Mapping[str, int] = MappingProxyType({})
 
 
-class Adapter:
+class Adapter(ABC):
     """A model as scoring sees it: a name, a spec, and one output per sequence.
 
-    Subclasses set ``name`` and ``spec`` and override :meth:`predict`. A subclass that sets
-    ``uses_genome_context`` overrides :meth:`predict_in_context`; one that sets ``supports_cone``
-    overrides :meth:`predict_variants` (and :meth:`predict_variants_in_context` as well when it
-    uses genome context). The defaults describe an adapter that has neither capability and keeps
-    its own arithmetic.
+    Subclasses set ``name`` and ``spec`` and define :meth:`predict` (abstract: a subclass without it
+    cannot be instantiated). A subclass that sets ``uses_genome_context`` overrides
+    :meth:`predict_in_context`; one that sets ``supports_cone`` overrides :meth:`predict_variants`
+    (and :meth:`predict_variants_in_context` as well when it uses genome context). The defaults
+    describe an adapter that has neither capability and keeps its own arithmetic: the capability
+    methods raise ``NotImplementedError`` (callers read the flags first, and ``check_capabilities``
+    holds each adapter to its flags).
 
     Attributes
     ----------
@@ -62,6 +65,7 @@ class Adapter:
     device: str = "cpu"
     tokenizer: Any = None
 
+    @abstractmethod
     def predict(self, seqs: list[str], batch_size: int | None = None) -> np.ndarray:
         """The model's output for each sequence (the quantity the spec's ``score_kind`` reads).
 
@@ -77,7 +81,6 @@ class Adapter:
         numpy.ndarray of float64, shape (n,)
             Enhancer probabilities in [0, 1] (motif log-odds, track sums: see ``score_kind``).
         """
-        raise NotImplementedError(f"{type(self).__name__} does not define predict")
 
     def predict_in_context(self, seqs: list[str], loci: list[tuple], genome: Genome,
                            batch_size: int | None = None) -> np.ndarray:

@@ -43,7 +43,7 @@ from transformers.trainer_callback import PrinterCallback
 from .. import __version__
 from ..artifacts import check_model_name, model_dir, training_fingerprint, write_spec
 from ..catalogue import DEFAULT_MAX_TOKENS
-from ..contracts import SPLITS, validate_split_table
+from ..contracts import DETECTION_FILE, SPLITS, validate_split_table
 from ..detection import detection_metrics, detection_table, log_detection, sigmoid
 from ..dna import fit_length
 from ..io import InputError, write_text_atomic, write_tsv
@@ -1161,5 +1161,5 @@ def save_outputs(outdir: str | os.PathLike, adapter: HFAdapter, spec: dict[str, 
     adapter.tokenizer.save_pretrained(target / CHECKPOINT_DIR)
     write_spec(target, {**spec, "family": FAMILY})
     write_tsv(curve, target / "training_curve.tsv")
-    write_tsv(detection, target / "enhancer_detection.tsv")
+    write_tsv(detection, target / DETECTION_FILE)
     return target
